@@ -1,0 +1,89 @@
+"""The `lookalike` command: a thin argparse layer over the stage modules.
+
+Each stage module has a `cli.py` with `register(subparsers, common)` that adds
+its subcommand(s); the handler returns the stage summary (a dict) which we
+print as JSON with `--json`. Stage modules are imported lazily by name so
+`lookalike --help` stays fast and a stage that is not built yet is skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from . import __version__
+from .io import to_json
+
+# Order is the order of the pipeline; each module registers its own subcommands.
+STAGE_MODULES = [
+    "lookalike.synth.cli",      # synth
+    "lookalike.data.cli",       # prepare, review
+    "lookalike.training.cli",   # train, predict
+    "lookalike.fooling.cli",    # fool
+    "lookalike.explain.cli",    # explain
+    "lookalike.regions.cli",    # regions
+    "lookalike.study.cli",      # study serve|links|export|simulate|analyze
+    "lookalike.report.cli",     # report
+    "lookalike.demo",           # demo
+]
+
+
+def common_options(suppress: bool) -> argparse.ArgumentParser:
+    """Global options, accepted before or after the subcommand."""
+    default = argparse.SUPPRESS
+    p = argparse.ArgumentParser(add_help=False)
+    g = p.add_argument_group("global options")
+    g.add_argument("--seed", type=int, default=default if suppress else 0,
+                   help="random seed for everything the command draws (default 0)")
+    g.add_argument("--device", choices=["auto", "cpu", "cuda"], default=default if suppress else "auto",
+                   help="where networks run: auto picks CUDA when available (default auto)")
+    g.add_argument("--json", action="store_true", default=default if suppress else False,
+                   help="print the stage summary as JSON on stdout")
+    return p
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lookalike",
+        description="Tell two look-alike faces apart with an interpretable CNN, and teach people how.",
+        parents=[common_options(suppress=False)],
+        epilog="Run `lookalike demo` for the whole pipeline on synthetic faces. Docs: docs/run-folder.md",
+    )
+    parser.add_argument("--version", action="version", version=f"lookalike {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    common = common_options(suppress=True)
+    for name in STAGE_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name and name.startswith(exc.name):
+                continue  # stage not built yet
+            raise
+        module.register(sub, common)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0 if args.command is None else 2
+    from .runtime import set_seed
+
+    set_seed(args.seed)
+    try:
+        result: Any = args.func(args)
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished work is kept; rerun the same command to resume", file=sys.stderr)
+        return 130
+    if args.json and result is not None:
+        print(to_json(result))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

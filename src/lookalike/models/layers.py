@@ -1,0 +1,41 @@
+"""Small building blocks shared by both networks."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class Normalize(nn.Module):
+    """Map [0, 1] pixels to roughly zero-mean, unit-variance inputs."""
+
+    def __init__(self, mean: float = 0.5, std: float = 0.25):
+        super().__init__()
+        self.mean, self.std = mean, std
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
+def conv_stack(in_ch: int, plan: list[int | str]) -> tuple[nn.Sequential, int]:
+    """VGG-style stack from a plan such as [64, 64, "P", 128]: ints are 3×3 conv+ReLU, "P" is 2×2 max-pool."""
+    layers: list[nn.Module] = []
+    ch = in_ch
+    for item in plan:
+        if item == "P":
+            layers.append(nn.MaxPool2d(2))
+        else:
+            layers += [nn.Conv2d(ch, int(item), 3, padding=1), nn.ReLU(inplace=False)]
+            ch = int(item)
+    return nn.Sequential(*layers), ch
+
+
+def count_weight_layers(model: nn.Module) -> int:
+    """Convolutional and fully connected layers: what the paper counts as 'weight layers'."""
+    return sum(isinstance(m, nn.Conv2d | nn.Linear) for m in model.modules())
+
+
+def last_conv(model: nn.Module) -> nn.Conv2d:
+    """The last convolution in module order (the Grad-CAM layer)."""
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    return convs[-1]

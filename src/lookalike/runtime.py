@@ -1,0 +1,38 @@
+"""Seeds, devices and thread settings: the knobs every stage shares."""
+
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, NumPy and (if imported) PyTorch so a run can be repeated."""
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    try:
+        import torch
+
+        torch.manual_seed(seed)
+    except ImportError:  # pragma: no cover - torch is a hard dependency
+        pass
+
+
+def pick_device(name: str = "auto") -> str:
+    """Resolve `auto|cpu|cuda` to a torch device string, with a clear error for missing CUDA."""
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise SystemExit("--device cuda was asked for, but PyTorch sees no CUDA GPU (use --device cpu or auto)")
+    return name
+
+
+def cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - non-Linux
+        return os.cpu_count() or 1

@@ -1,0 +1,21 @@
+"""Shared fixtures: where the shared real data lives, and small runs built once per session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("LOOKALIKE_QUIET", "1")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("LOOKALIKE_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+def shared_data(sub: str) -> Path:
+    """Path under ../shared/data, or skip the test with the reason when it is absent."""
+    path = SHARED_DATA / sub
+    if not path.exists():
+        pytest.skip(f"{path} is absent (the shared research data is only on developer and CI machines)")
+    return path
