@@ -22,7 +22,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .layers import Normalize, conv_stack
+from .layers import Normalize, conv_stack, init_weights
 
 BLOCKS = (2, 2, 4, 5, 5)
 MULT = (1, 2, 4, 8, 8)
@@ -50,6 +50,7 @@ class VGGClassifier(nn.Module):
             nn.Linear(dense, dense), nn.BatchNorm1d(dense), nn.ReLU(), nn.Dropout(dropout),
             nn.Linear(dense, num_classes), nn.BatchNorm1d(num_classes),
         )
+        init_weights(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits (N×2) for float images in [0, 1]."""

@@ -30,6 +30,18 @@ def conv_stack(in_ch: int, plan: list[int | str]) -> tuple[nn.Sequential, int]:
     return nn.Sequential(*layers), ch
 
 
+def init_weights(model: nn.Module) -> None:
+    """He initialisation for the ReLU convolutions: PyTorch's default shrinks the signal layer by layer,
+    which stalls an 18-convolution plain stack (no batch norm between convolutions) at chance."""
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Linear):
+            nn.init.kaiming_uniform_(m.weight, nonlinearity="relu")
+            nn.init.zeros_(m.bias)
+
+
 def count_weight_layers(model: nn.Module) -> int:
     """Convolutional and fully connected layers: what the paper counts as 'weight layers'."""
     return sum(isinstance(m, nn.Conv2d | nn.Linear) for m in model.modules())

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .layers import Normalize, conv_stack
+from .layers import Normalize, conv_stack, init_weights
 
 SAME, DIFFERENT = 0, 1
 
@@ -34,6 +34,7 @@ class SiameseNet(nn.Module):
         self.head = nn.Sequential(
             nn.Linear(2 * ch, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 2),
         )
+        init_weights(self)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         return self.pool(self.features(self.normalize(x))).flatten(1)

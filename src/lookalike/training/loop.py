@@ -1,0 +1,345 @@
+"""The training loop for both networks: plain, resumable, exactly repeatable.
+
+Every epoch draws its shuffling, pairs, augmentation and dropout from a
+generator seeded by (seed, epoch), and a checkpoint is written atomically at
+the end of every epoch. A run killed mid-epoch therefore resumes from the last
+checkpoint and replays that epoch bit for bit: it ends with the same weights
+as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..data.dataset import FaceSet, load_split
+from ..io import atomic_write_bytes, atomic_write_text
+from ..models import build_model, save_model, siamese_loss
+from ..models.registry import to_device
+from ..progress import progress
+from ..runfolder import Run, write_config, write_summary
+from ..runtime import pick_device
+from . import ddp
+from .augment import augment
+from .curves import plot_curves
+from .metrics import binary_metrics
+from .pairs import make_pairs, pair_count, write_pairs
+from .presets import TrainConfig, make_config
+
+PAPER_TEST_ACCURACY = {"classifier": 0.873, "siamese": 0.8504}
+StepHook = Callable[[int, int], None]
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    """One seed per epoch, so an epoch can be replayed without the RNG history before it."""
+    return (int(seed) * 1_000_003 + int(epoch) * 7_919) % (2**63 - 1)
+
+
+def train(run: str | Path | Run, model: str = "classifier", preset: str = "fast",
+          overrides: dict[str, Any] | None = None, seed: int = 0, device: str = "auto", resume: bool = False,
+          config_file: str | Path | None = None, on_step: StepHook | None = None) -> dict[str, Any]:
+    """Train `model` on `<run>/data` and write `<run>/models/<model>/`; returns the summary dict.
+
+    `on_step(epoch, step)` is called after every optimiser step (tests use it to simulate a kill).
+    """
+    run = run if isinstance(run, Run) else Run(run)
+    if model == "embedding":
+        return _train_embedding(run, preset, overrides, config_file, seed, device)
+    if model not in ("classifier", "siamese"):
+        raise SystemExit(f"unknown model {model!r}; choose classifier, siamese or embedding")
+    cfg = make_config(preset, overrides, config_file)
+    return Trainer(run, model, cfg, seed, device).fit(resume=resume, on_step=on_step)
+
+
+def _train_embedding(run: Run, preset: str, overrides: dict[str, Any] | None, config_file: str | Path | None,
+                     seed: int, device: str) -> dict[str, Any]:
+    try:
+        from ..baseline import train_embedding
+    except ImportError as exc:
+        if exc.name is None or "baseline" in (exc.name or "") or "train_embedding" in str(exc):
+            raise SystemExit("--model embedding is not available: lookalike.baseline is not installed "
+                             "in this version") from exc
+        raise
+    config: dict[str, Any] = {"preset": preset}
+    if config_file is not None:
+        config.update(json.loads(Path(config_file).read_text(encoding="utf-8")))
+    config.update(overrides or {})
+    return train_embedding(run, config, seed, device)
+
+
+class Trainer:
+    """Holds the data, network and optimiser of one run; `fit` trains, validates, tests and writes."""
+
+    def __init__(self, run: Run, kind: str, cfg: TrainConfig, seed: int, device: str):
+        self.run, self.kind, self.cfg, self.seed = run, kind, cfg, int(seed)
+        dev = pick_device(device)
+        self.dist = ddp.setup(dev)
+        self.device = ddp.device_for(self.dist, dev)
+        self.cuda = self.device.startswith("cuda")
+        self.out = run.model(kind)
+        self.recipe = {"model": kind, "seed": self.seed, **cfg.to_dict()}
+
+        self.train_set = load_split(run, "train", limit=cfg.limit_train or None)
+        self.val_set = load_split(run, "val")
+        self.test_set = load_split(run, "test")
+        for name, fs in (("train", self.train_set), ("val", self.val_set), ("test", self.test_set)):
+            counts = torch.bincount(fs.labels, minlength=2).tolist()
+            if len(fs) == 0 or min(counts[:2]) == 0:
+                raise SystemExit(f"the {name} split needs images of both people (it has {counts[:2]}); "
+                                 f"check {run.split_csv}")
+        torch.manual_seed(self.seed)
+        self.net = to_device(build_model(kind, **cfg.arch(kind)), self.device)
+        self.model: nn.Module = self.net
+        if self.dist.enabled:
+            ids = [self.dist.local_rank] if self.cuda else None
+            self.model = nn.parallel.DistributedDataParallel(self.net, device_ids=ids)
+        self.n_items = len(self.train_set) if kind == "classifier" else (cfg.train_pairs or len(self.train_set))
+        self.batch = min(cfg.batch_size, self.n_items)
+        if self.batch < 2 * self.dist.world:
+            raise SystemExit(f"batch of {self.batch} is too small for {self.dist.world} processes")
+        self.steps = max(1, self.n_items // self.batch)
+        self.optimizer = self._optimizer()
+        self.scheduler = self._scheduler()
+        if kind == "siamese":
+            self.val_pairs = make_pairs(self.val_set.labels, pair_count(cfg.val_pairs, len(self.val_set)),
+                                        self.seed + 7_919, self.val_set.groups)
+            self.test_pairs = make_pairs(self.test_set.labels, pair_count(cfg.test_pairs, len(self.test_set)),
+                                         self.seed + 104_729, self.test_set.groups)
+
+    # setup ------------------------------------------------------------------
+    def _optimizer(self) -> torch.optim.Optimizer:
+        c = self.cfg
+        params = self.net.parameters()
+        if c.optimizer == "sgd":
+            return torch.optim.SGD(params, lr=c.lr, momentum=0.9, weight_decay=c.weight_decay, nesterov=True)
+        if c.optimizer == "adamw":
+            return torch.optim.AdamW(params, lr=c.lr, weight_decay=c.weight_decay)
+        return torch.optim.Adam(params, lr=c.lr, weight_decay=c.weight_decay)
+
+    def _scheduler(self) -> torch.optim.lr_scheduler.LRScheduler:
+        c, total = self.cfg, self.cfg.epochs * self.steps
+        if c.schedule == "onecycle":
+            return torch.optim.lr_scheduler.OneCycleLR(self.optimizer, max_lr=c.lr, total_steps=total,
+                                                       pct_start=c.warmup, div_factor=20.0,
+                                                       final_div_factor=100.0)
+        if c.schedule == "cosine":
+            warm = max(1, int(total * c.warmup))
+            return torch.optim.lr_scheduler.SequentialLR(self.optimizer, [
+                torch.optim.lr_scheduler.LinearLR(self.optimizer, 0.05, 1.0, warm),
+                torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, max(1, total - warm)),
+            ], milestones=[warm])
+        return torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda _: 1.0)
+
+    # batches ------------------------------------------------------------------
+    def _to_input(self, images: torch.Tensor, gen: torch.Generator | None) -> torch.Tensor:
+        x = images.float().div_(255.0)
+        if gen is not None:
+            x = augment(x, self.cfg, gen)
+        x = x.to(self.device, non_blocking=True)
+        return x.contiguous(memory_format=torch.channels_last) if self.cuda else x
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.cuda:
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def _my_slice(self, n: int) -> slice:
+        """This rank's part of a global batch of n (all ranks draw the same global batch)."""
+        per = n // self.dist.world
+        return slice(self.dist.rank * per, (self.dist.rank + 1) * per)
+
+    # one epoch ------------------------------------------------------------------
+    def train_epoch(self, epoch: int, on_step: StepHook | None) -> dict[str, float]:
+        es = epoch_seed(self.seed, epoch)
+        gen = torch.Generator().manual_seed(es)
+        torch.manual_seed(es)  # dropout
+        self.model.train()
+        ts = self.train_set
+        if self.kind == "classifier":
+            order = torch.randperm(len(ts), generator=gen)
+        else:
+            pa, pb, psame = make_pairs(ts.labels, self.n_items, es, ts.groups)
+        loss_sum = correct = seen = 0.0
+        quiet = {} if self.dist.main else {"disable": True}
+        bar = progress(range(self.steps), desc=f"{self.kind} epoch {epoch}/{self.cfg.epochs}", **quiet)
+        for step in bar:
+            sl = slice(step * self.batch, (step + 1) * self.batch)
+            mine = self._my_slice(self.batch)
+            if self.kind == "classifier":
+                idx = order[sl]
+                x = self._to_input(ts.images[idx], gen)[mine]
+                y = ts.labels[idx][mine].to(self.device)
+                with self._autocast():
+                    logits = self.model(x)
+                loss = F.cross_entropy(logits.float(), y, label_smoothing=self.cfg.label_smoothing)
+            else:
+                xa = self._to_input(ts.images[pa[sl]], gen)[mine]
+                xb = self._to_input(ts.images[pb[sl]], gen)[mine]
+                same = psame[sl][mine].to(self.device)
+                y = 1 - same  # class 0 = same, 1 = different
+                with self._autocast():
+                    logits = self.model(xa, xb)
+                loss = siamese_loss(logits, same)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if self.cfg.grad_clip > 0:
+                nn.utils.clip_grad_norm_(self.net.parameters(), self.cfg.grad_clip)
+            self.optimizer.step()
+            self.scheduler.step()
+            n = len(y)
+            loss_sum += float(loss.detach()) * n
+            correct += float((logits.detach().argmax(1) == y).sum())
+            seen += n
+            if self.dist.main and not bar.disable:
+                bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}")
+            if on_step is not None:
+                on_step(epoch, step)
+        loss_sum, correct, seen = ddp.all_sum(self.dist, [loss_sum, correct, seen], self.device)
+        return {"train_loss": loss_sum / seen, "train_accuracy": correct / seen, "train_samples": seen}
+
+    # evaluation ------------------------------------------------------------------
+    @torch.inference_mode()
+    def evaluate(self, fs: FaceSet, pairs: tuple[torch.Tensor, ...] | None = None) -> dict[str, Any]:
+        """Loss, truth and P(class 1) on a split (classifier) or on fixed pairs of it (siamese)."""
+        net = self.net.eval()
+        bs = self.cfg.eval_batch_size
+        chunks = []
+        if pairs is None:
+            truth = fs.labels
+            for i in range(0, len(fs), bs):
+                with self._autocast():
+                    chunks.append(net(self._to_input(fs.images[i:i + bs], None)).float().cpu())
+            logits = torch.cat(chunks)
+            loss = float(F.cross_entropy(logits, truth))
+        else:
+            a, b, same = pairs
+            truth = 1 - same
+            for i in range(0, len(a), bs):
+                with self._autocast():
+                    out = net(self._to_input(fs.images[a[i:i + bs]], None),
+                              self._to_input(fs.images[b[i:i + bs]], None))
+                chunks.append(out.float().cpu())
+            logits = torch.cat(chunks)
+            loss = float(siamese_loss(logits, same))
+        prob1 = torch.softmax(logits, dim=1)[:, 1].numpy()
+        truth_np = truth.numpy()
+        return {"loss": loss, "accuracy": float(((prob1 >= 0.5).astype(int) == truth_np).mean()),
+                "truth": truth_np, "prob1": prob1}
+
+    def _validate(self) -> dict[str, float]:
+        res = self.evaluate(self.val_set, self.val_pairs if self.kind == "siamese" else None)
+        return {"val_loss": res["loss"], "val_accuracy": res["accuracy"]}
+
+    # checkpoints ------------------------------------------------------------------
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.out / "checkpoint.pt"
+
+    def save_checkpoint(self, epoch: int, best: dict[str, Any]) -> None:
+        state = {
+            "epoch": epoch, "recipe": self.recipe, "best": best,
+            "model": self.net.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state()},
+        }
+        buf = io.BytesIO()
+        torch.save(state, buf)
+        atomic_write_bytes(self.checkpoint_path, buf.getvalue())
+
+    def load_checkpoint(self) -> tuple[int, dict[str, Any]]:
+        """Restore the last finished epoch; returns (epoch, best-so-far)."""
+        try:
+            state = torch.load(self.checkpoint_path, map_location="cpu", weights_only=False)
+        except Exception as exc:  # noqa: BLE001 - any unreadable checkpoint gets the same advice
+            raise SystemExit(f"cannot read {self.checkpoint_path} ({exc}); train again without --resume") from exc
+        if state["recipe"] != self.recipe:
+            changed = sorted(k for k in set(state["recipe"]) | set(self.recipe)
+                             if state["recipe"].get(k) != self.recipe.get(k))
+            raise SystemExit(f"--resume: the checkpoint in {self.out} was trained with other settings "
+                             f"({', '.join(changed)} differ); use the same settings or train without --resume")
+        self.net.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        return int(state["epoch"]), dict(state["best"])
+
+    # the whole run ------------------------------------------------------------------
+    def fit(self, resume: bool = False, on_step: StepHook | None = None) -> dict[str, Any]:
+        main = self.dist.main
+        start, best = 1, {"epoch": 0, "val_accuracy": -1.0}
+        records: list[dict[str, Any]] = []
+        if resume and self.checkpoint_path.exists():
+            done, best = self.load_checkpoint()
+            start = done + 1
+            records = [r for r in _read_jsonl(self.out / "metrics.jsonl") if r["epoch"] <= done]
+        if main:
+            self.out.mkdir(parents=True, exist_ok=True)
+            write_config(self.out, {**self.recipe, "device": self.device, "world_size": self.dist.world})
+            if self.kind == "siamese":
+                write_pairs(self.out / "test_pairs.csv", self.test_set.paths, *self.test_pairs)
+        t_run = time.perf_counter()
+        for epoch in range(start, self.cfg.epochs + 1):
+            t0 = time.perf_counter()
+            rec: dict[str, Any] = {"epoch": epoch, **self.train_epoch(epoch, on_step)}
+            train_seconds = time.perf_counter() - t0
+            rec.update(self._validate())
+            per_sample = 1 if self.kind == "classifier" else 2
+            rec.update({"lr": self.optimizer.param_groups[0]["lr"], "seconds": time.perf_counter() - t0,
+                        "images_per_s": rec.pop("train_samples") * per_sample / max(train_seconds, 1e-9)})
+            records.append(rec)
+            if rec["val_accuracy"] > best["val_accuracy"]:
+                best = {"epoch": epoch, "val_accuracy": rec["val_accuracy"]}
+                if main:
+                    save_model(self.out, self.kind, self.net, extra={"epoch": epoch, "identities":
+                                                                     self.train_set.identities})
+            if main:
+                atomic_write_text(self.out / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in records))
+                self.save_checkpoint(epoch, best)
+                plot_curves(records, self.out, "Classifier" if self.kind == "classifier" else "Siamese network")
+            ddp.barrier(self.dist)
+        summary = self._test(records, best, time.perf_counter() - t_run)
+        ddp.barrier(self.dist)
+        ddp.teardown(self.dist)
+        return summary
+
+    def _test(self, records: list[dict[str, Any]], best: dict[str, Any], seconds: float) -> dict[str, Any]:
+        from safetensors.torch import load_file
+
+        self.net.load_state_dict(load_file(str(self.out / "model.safetensors"), device="cpu"))
+        if self.kind == "classifier":
+            res = self.evaluate(self.test_set)
+            classes = list(self.test_set.identities)
+        else:
+            res = self.evaluate(self.test_set, self.test_pairs)
+            classes = ["same", "different"]
+        test = binary_metrics(res["truth"], res["prob1"], classes)
+        test["loss"] = res["loss"]
+        summary = {
+            "model": self.kind, "preset": self.cfg.preset, "seed": self.seed, "device": self.device,
+            "world_size": self.dist.world,
+            "epochs": self.cfg.epochs, "best_epoch": best["epoch"], "best_val_accuracy": best["val_accuracy"],
+            "test_accuracy": test["accuracy"], "paper_test_accuracy": PAPER_TEST_ACCURACY[self.kind],
+            "test": test,
+            "n_train": len(self.train_set), "n_val": len(self.val_set), "n_test": len(self.test_set),
+            "test_unit": "images" if self.kind == "classifier" else "pairs",
+            "parameters": sum(p.numel() for p in self.net.parameters()),
+            "seconds_this_session": seconds,
+            "images_per_s": float(np.mean([r["images_per_s"] for r in records])) if records else None,
+            "final": records[-1] if records else None,
+        }
+        return write_summary(self.out, summary) if self.dist.main else summary
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

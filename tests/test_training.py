@@ -1,0 +1,171 @@
+"""Training: presets, pairs, metrics, a short run that learns, exact resume, the CLI."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from lookalike.cli import main as cli_main
+from lookalike.training import train
+from lookalike.training.metrics import binary_metrics, roc_auc
+from lookalike.training.pairs import make_pairs, pair_count, read_pairs
+from lookalike.training.presets import make_config, parse_sets
+from lookalike.training.toydata import make_toy_run
+
+QUICK = {"epochs": 2, "val_pairs": 60, "test_pairs": 60}
+
+
+@pytest.fixture(scope="module")
+def toy_run(tmp_path_factory):
+    """70 + 15 + 15 cartoon faces per person; person_b has brighter cheeks."""
+    return make_toy_run(tmp_path_factory.mktemp("toy") / "run", n_per_class=100, seed=0)
+
+
+# presets ---------------------------------------------------------------------------
+def test_paper_preset_is_the_papers_recipe():
+    cfg = make_config("paper")
+    assert (cfg.dropout, cfg.batch_size, cfg.epochs, cfg.lr) == (0.3, 30, 200, 1e-7)
+    assert (cfg.optimizer, cfg.schedule, cfg.width, cfg.dense) == ("adam", "constant", 64, 4096)
+    assert not cfg.flip and cfg.shift == 0
+
+
+def test_overrides_file_then_set_flags(tmp_path):
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"lr": 0.01, "epochs": 3, "flip": False}))
+    cfg = make_config("fast", parse_sets(["epochs=7", "flip=yes", "weight_decay=1e-3"]), path)
+    assert (cfg.lr, cfg.epochs, cfg.flip, cfg.weight_decay) == (0.01, 7, True, 1e-3)
+    with pytest.raises(SystemExit, match="unknown training setting 'lrr'"):
+        make_config("fast", {"lrr": "1"})
+    with pytest.raises(SystemExit, match="bad value for epochs"):
+        make_config("fast", {"epochs": "many"})
+    with pytest.raises(SystemExit, match="batch_size must be"):
+        make_config("fast", {"batch_size": "1"})
+    with pytest.raises(SystemExit, match="key=value"):
+        parse_sets(["lr"])
+
+
+# pairs -----------------------------------------------------------------------------
+def test_pairs_are_balanced_correct_and_deterministic():
+    labels = torch.tensor([0] * 30 + [1] * 70)
+    a, b, same = make_pairs(labels, 200, seed=3)
+    assert len(a) == 200 and int(same.sum()) == 100
+    assert torch.equal(same, (labels[a] == labels[b]).long())
+    assert not torch.any((a == b) & (same == 1))  # never an image paired with itself
+    # anchors of "same" pairs come equally from both people despite 30 vs 70 images
+    assert int((labels[a[same == 1]] == 0).sum()) == 50
+    a2, b2, same2 = make_pairs(labels, 200, seed=3)
+    assert torch.equal(a, a2) and torch.equal(b, b2) and torch.equal(same, same2)
+    assert not torch.equal(a, make_pairs(labels, 200, seed=4)[0])
+    assert pair_count(2000, 150) == 300 and pair_count(2000, 5000) == 2000
+
+
+def test_same_pairs_avoid_one_near_duplicate_group():
+    labels = torch.tensor([0] * 10 + [1] * 10)
+    groups = [f"g{i // 2}" for i in range(20)]  # pairs of near-duplicates
+    a, b, same = make_pairs(labels, 100, seed=0, groups=groups)
+    clash = [groups[i] == groups[j] for i, j, s in zip(a.tolist(), b.tolist(), same.tolist()) if s]
+    assert sum(clash) <= 2
+
+
+# metrics ---------------------------------------------------------------------------
+def test_metrics_by_hand():
+    assert roc_auc(np.array([0.1, 0.4, 0.35, 0.8]), np.array([0, 0, 1, 1])) == pytest.approx(0.75)
+    assert np.isnan(roc_auc(np.array([0.1, 0.2]), np.array([1, 1])))
+    m = binary_metrics(np.array([0, 0, 0, 1]), np.array([0.2, 0.7, 0.1, 0.9]), ["a", "b"])
+    assert m["accuracy"] == pytest.approx(0.75)
+    assert m["balanced_accuracy"] == pytest.approx((2 / 3 + 1) / 2)
+    assert m["confusion_matrix"] == [[2, 1], [0, 1]]
+    assert m["roc_auc"] == pytest.approx(1.0)
+
+
+# training --------------------------------------------------------------------------
+@pytest.mark.parametrize("model,floor", [("classifier", 0.75), ("siamese", 0.65)])
+def test_short_run_beats_chance_and_writes_the_contract(toy_run, model, floor):
+    epochs = 6 if model == "classifier" else 8
+    summary = train(toy_run.root, model=model, preset="tiny", seed=0, device="cpu",
+                    overrides={"epochs": epochs, "train_pairs": 400, "val_pairs": 120, "test_pairs": 200})
+    out = toy_run.model(model)
+    for name in ("model.safetensors", "model.json", "config.json", "checkpoint.pt", "metrics.jsonl",
+                 "curves_accuracy.png", "curves_loss.png", "summary.json"):
+        assert (out / name).is_file(), name
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in records] == list(range(1, epochs + 1))
+    assert {"train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "seconds", "images_per_s"} <= set(
+        records[0])
+    assert summary["best_epoch"] == max(records, key=lambda r: r["val_accuracy"])["epoch"]
+    assert summary["test_accuracy"] >= floor, summary["test"]
+    assert summary["test"]["roc_auc"] > floor
+    assert np.sum(summary["test"]["confusion_matrix"]) == summary["test"]["n"]
+    if model == "siamese":
+        from lookalike.data.dataset import load_split
+
+        a, b, same = read_pairs(out / "test_pairs.csv", load_split(toy_run, "test").paths)
+        assert len(a) == summary["test"]["n"] == 60 and int(same.sum()) == 30  # 2 × 30 test images
+
+
+@pytest.mark.parametrize("model", ["classifier", "siamese"])
+def test_resume_after_kill_mid_epoch_gives_identical_weights(tmp_path, toy_run, model):
+    import shutil
+
+    runs = []
+    for name in ("straight", "killed"):
+        shutil.copytree(toy_run.data, tmp_path / name / "data")
+        runs.append(tmp_path / name)
+    kw = dict(model=model, preset="tiny", seed=5, device="cpu", overrides={**QUICK, "limit_train": 64,
+                                                                            "train_pairs": 64})
+    straight = train(runs[0], **kw)
+
+    def kill(epoch: int, step: int) -> None:
+        if epoch == 2 and step == 0:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(runs[1], on_step=kill, **kw)
+    assert len((runs[1] / "models" / model / "metrics.jsonl").read_text().splitlines()) == 1
+    resumed = train(runs[1], resume=True, **kw)
+    final = [torch.load(r / "models" / model / "checkpoint.pt", weights_only=False)["model"] for r in runs]
+    for key in final[0]:
+        assert torch.equal(final[0][key], final[1][key]), key
+    best = [load_file(str(r / "models" / model / "model.safetensors")) for r in runs]
+    assert all(torch.equal(best[0][k], best[1][k]) for k in best[0])
+    assert straight["test"] == resumed["test"]
+    with pytest.raises(SystemExit, match="other settings"):
+        train(runs[1], resume=True, **{**kw, "overrides": {**kw["overrides"], "lr": 0.1}})
+
+
+def test_cli_train_and_predict(toy_run, capsys, tmp_path):
+    import shutil
+
+    shutil.copytree(toy_run.data, tmp_path / "run" / "data")
+    run = tmp_path / "run"
+    assert cli_main(["train", str(run), "--model", "classifier", "--preset", "tiny", "--epochs", "1",
+                     "--set", "limit_train=40", "--device", "cpu", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["epochs"] == 1 and summary["model"] == "classifier"
+    assert json.loads((run / "models/classifier/config.json").read_text())["limit_train"] == 40
+    img = sorted((run / "data/faces/person_b").glob("*.png"))[:2]
+    assert cli_main(["predict", str(run), *map(str, img), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert len(result["predictions"]) == 2
+    for row in result["predictions"]:
+        assert set(row["probabilities"]) == {"person_a", "person_b"}
+        assert sum(row["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
+    with pytest.raises(SystemExit, match="exactly two"):
+        cli_main(["predict", str(run), str(img[0]), "--model", "siamese"])
+    with pytest.raises(SystemExit, match="lookalike train"):
+        cli_main(["predict", str(run), str(img[0]), "str(img[1])", "--model", "siamese"])
+    with pytest.raises(SystemExit, match="does not exist"):
+        cli_main(["predict", str(run), str(tmp_path / "missing.png")])
+
+
+def test_missing_data_and_embedding_fallback(tmp_path, monkeypatch):
+    with pytest.raises(SystemExit, match="lookalike prepare"):
+        train(tmp_path / "empty", model="classifier", preset="tiny")
+    monkeypatch.setitem(sys.modules, "lookalike.baseline", None)
+    with pytest.raises(SystemExit, match="not available"):
+        train(tmp_path / "empty", model="embedding", preset="tiny")
