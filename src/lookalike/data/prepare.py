@@ -1,0 +1,399 @@
+"""`lookalike prepare`: photos of two people → a clean, aligned, leak-free 128×128 data set (paper §3).
+
+Steps: scan the folder, extract and align every face (process pool, cached
+per file), filter with the 3-layer identity network, apply review decisions,
+drop exact copies, group near-duplicates, split by person and group, then
+write `<run>/data/` as docs/run-folder.md says. A rerun redoes only what
+changed, and never touches `review.json` (the reviewer's decisions).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..io import atomic_write_bytes, atomic_write_csv, atomic_write_json, read_json, save_png
+from ..runfolder import Run, write_config, write_summary
+from ..runtime import cpu_count
+from ..template import landmark_columns
+from .dedup import find_groups
+from .extract import FileResult, Job, Settings, run_jobs
+from .layout import Layout, safe_stem, scan
+
+MANIFEST_FIELDS = ["source", "folder", "face", "outcome", "reason", "path", "identity", "own_score",
+                   "scores", "landmarks", "split", "group", "notes"]
+
+
+@dataclass
+class PrepareOptions:
+    photos: str
+    out: str
+    aligned: bool = False
+    detector: str = "hog"
+    threshold: float = 0.90
+    filter: str = "auto"  # auto | on | off
+    workers: int = 0  # 0 = all cores
+    seed: int = 0
+
+
+@dataclass
+class Candidate:
+    """One face found in one input file, and what became of it."""
+
+    file: FileResult
+    folder: str
+    face_index: int
+    path: str  # output path relative to <run>/data, e.g. faces/person_a/x.png
+    label: int  # 0/1 for person folders, 2 for other/
+    trusted: int = -1  # filter training label, -1 when the label is not trusted
+    scores: np.ndarray | None = None
+    outcome: str = ""
+    reason: str = ""
+    split: str = ""
+    group: str = ""
+
+
+def say(msg: str) -> None:
+    print(msg, file=sys.stderr)
+
+
+def read_decisions(data_dir: Path) -> dict[str, str]:
+    """Review decisions by face path ('keep' | 'drop'); a damaged file is reported, never overwritten."""
+    path = data_dir / "review.json"
+    if not path.exists():
+        return {}
+    try:
+        raw = read_json(path)
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"{path} cannot be read ({exc}); fix or move it: prepare never overwrites it") from exc
+    decisions = raw.get("decisions", {}) if isinstance(raw, dict) else {}
+    return {k: v["decision"] if isinstance(v, dict) else str(v) for k, v in decisions.items()}
+
+
+def _jobs(layout: Layout, aligned: bool) -> tuple[list[Job], list[str]]:
+    jobs, notes = [], []
+    for f in layout.files:
+        if f.hidden or not f.folder:
+            continue
+        if layout.runfolder:
+            given = layout.landmarks.get(f.source)
+            jobs.append(Job(str(f.path), f.source, "given" if given else "aligned", given))
+        else:
+            jobs.append(Job(str(f.path), f.source, "aligned" if aligned else "photo"))
+    if layout.runfolder:
+        missing = sum(1 for j in jobs if j.mode == "aligned")
+        if missing:
+            notes.append(f"{missing} faces had no row in landmarks.csv: their landmarks were predicted")
+    return jobs, notes
+
+
+def _name_faces(layout: Layout, results: dict[str, FileResult], aligned: bool) -> dict[tuple[str, int], str]:
+    """Stable, unique, ASCII output paths; a run folder's own paths are kept so truth/masks.npz matches."""
+    names: dict[tuple[str, int], str] = {}
+    taken: set[str] = set()
+    for f in layout.files:
+        res = results.get(f.source)
+        if res is None or f.folder in ("", "other"):
+            continue
+        stem = ""
+        if not layout.runfolder:
+            inner = f.source.split("/", 1)[1]
+            stem = safe_stem(inner)
+            if stem != inner.rsplit(".", 1)[0] or f"{f.folder}/{stem}" in taken:
+                stem = f"{stem}-{hashlib.sha1(f.source.encode()).hexdigest()[:6]}"
+            taken.add(f"{f.folder}/{stem}")
+        for k in range(len(res.faces)):
+            if layout.runfolder:
+                path = f.source.rsplit(".", 1)[0] + ".png"
+            else:
+                path = f"faces/{f.folder}/{stem}" + (".png" if aligned else f"_f{k}.png")
+            names[(f.source, k)] = path
+    return names
+
+
+def _filter(cands: list[Candidate], emb: np.ndarray, multi: set[str], seed: int, cache: Path) -> dict[str, Any]:
+    """Score every face (cached: a rerun with the same faces reuses the scores, and so never changes them)."""
+    labels = np.array([c.trusted for c in cands])
+    h = hashlib.sha1(emb.astype(np.float32).tobytes())
+    h.update(labels.astype(np.int64).tobytes())
+    h.update(f"{seed}|{sorted(multi)}|{[c.file.source for c in cands]}".encode())
+    path = cache / f"filter-{h.hexdigest()[:16]}.npz"
+    if path.exists():
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                scores, trusted, info = z["scores"], z["trusted"], json.loads(str(z["info"]))
+            for c, s, t in zip(cands, scores, trusted):
+                c.scores, c.trusted = s, int(t)
+            return info
+        except (OSError, ValueError, KeyError):
+            pass
+    info = _train_filter(cands, emb, multi, seed)
+    buf = io.BytesIO()
+    np.savez(buf, scores=np.stack([c.scores for c in cands]), trusted=np.array([c.trusted for c in cands]),
+             info=np.array(json.dumps(info)))
+    atomic_write_bytes(path, buf.getvalue())
+    return info
+
+
+def _train_filter(cands: list[Candidate], emb: np.ndarray, multi: set[str], seed: int) -> dict[str, Any]:
+    """Group photos: the best-scoring face stays a candidate, the other faces become 'other' material."""
+    from .filter import run_filter
+
+    labels = np.array([c.trusted for c in cands])
+    report = run_filter(emb, labels, seed)
+    if multi:  # second pass: now that we can tell faces apart, extra faces of group photos are 'other'
+        by_file: dict[str, list[int]] = {}
+        for i, c in enumerate(cands):
+            if c.file.source in multi and c.label < 2:
+                by_file.setdefault(c.file.source, []).append(i)
+        for idx in by_file.values():
+            best = max(idx, key=lambda i: report.scores[i, cands[i].label])
+            for i in idx:
+                if i != best:
+                    cands[i].trusted = 2
+        report = run_filter(emb, np.array([c.trusted for c in cands]), seed)
+    for c, s in zip(cands, report.scores):
+        c.scores = s
+    return {"classes": ["A", "B", "other"], "trained_per_class": report.n_train, "folds": report.folds,
+            "out_of_fold_accuracy": round(report.train_accuracy, 4), "note": report.note}
+
+
+def prepare(opts: PrepareOptions) -> dict[str, Any]:
+    t0 = time.time()
+    layout = scan(opts.photos)
+    run = Run(opts.out)
+    data = run.data
+    data.mkdir(parents=True, exist_ok=True)
+    messages: list[str] = []
+    aligned = opts.aligned or layout.runfolder
+    if layout.runfolder and not opts.aligned:
+        messages.append(f"{layout.root} is a synth/prepare folder: treated as aligned faces")
+    use_filter = {"on": True, "off": False}.get(opts.filter, not layout.runfolder)
+    if opts.filter == "auto" and layout.runfolder:
+        messages.append("filter skipped: the input is a lookalike run folder whose labels are known "
+                        "(use --filter on to run it anyway)")
+    workers = opts.workers or cpu_count()
+    settings = Settings(detector=opts.detector, embed=use_filter)
+    jobs, notes = _jobs(layout, aligned)
+    messages += notes
+    results = {r.source: r for r in run_jobs(jobs, settings, data / "cache" / "files", workers,
+                                             desc="detect+align" if not aligned else "faces")}
+    names = _name_faces(layout, results, aligned)
+    label_of = {p: i for i, p in enumerate(layout.persons)}
+
+    cands: list[Candidate] = []
+    multi: set[str] = set()
+    for f in layout.files:
+        res = results.get(f.source)
+        if res is None:
+            continue
+        if len(res.faces) > 1:
+            multi.add(f.source)
+        for k in range(len(res.faces)):
+            label = 2 if f.folder == "other" else label_of[f.folder]
+            c = Candidate(res, f.folder, k, names.get((f.source, k), ""), label)
+            if label == 2 or len(res.faces) == 1:
+                c.trusted = label
+            cands.append(c)
+
+    filter_info: dict[str, Any] = {"used": use_filter, "threshold": opts.threshold}
+    if use_filter and cands:
+        emb = np.stack([c.file.faces[c.face_index].embedding for c in cands])
+        filter_info.update(_filter(cands, emb, multi, opts.seed, data / "cache"))
+        messages.append(f"filter: {filter_info['note']}")
+
+    decisions = read_decisions(data)
+    people = [c for c in cands if c.label < 2]
+    for c in cands:
+        if c.label == 2:
+            c.outcome, c.reason = "other", "face from other/: used to train the filter only"
+    for c in people:
+        own = float(c.scores[c.label]) if c.scores is not None else None
+        if use_filter and own is not None and own >= opts.threshold:
+            c.outcome, c.reason = "kept", f"filter score {own:.2f} >= {opts.threshold:.2f}"
+        elif use_filter:
+            top = ["A", "B", "other"][int(np.argmax(c.scores))]
+            c.outcome = "review"
+            c.reason = f"below threshold: own-person score {own:.2f} < {opts.threshold:.2f} (looks like {top})"
+        elif c.file.source in multi:
+            c.outcome, c.reason = "review", "several faces in the photo and no filter to pick one"
+        else:
+            c.outcome, c.reason = "kept", "only face of the photo (no filter)"
+        if c.file.source in multi:
+            c.reason = f"several faces ({len(c.file.faces)}) in the photo; {c.reason}"
+        d = decisions.get(c.path)
+        if d == "keep":
+            c.outcome, c.reason = "kept", f"kept in review ({c.reason})"
+        elif d == "drop":
+            c.outcome, c.reason = "dropped", f"dropped in review ({c.reason})"
+
+    # exact copies out, near-duplicates grouped
+    kept = [c for c in people if c.outcome == "kept"]
+    kept.sort(key=lambda c: c.path)
+    embs = None
+    if use_filter and kept:
+        embs = np.stack([c.file.faces[c.face_index].embedding for c in kept])
+    dd = find_groups([c.file.faces[c.face_index].phash for c in kept], embs)
+    for i, c in enumerate(kept):
+        j = int(dd.duplicate_of[i])
+        if j >= 0:
+            c.outcome, c.reason = "duplicate", f"near-identical copy of {kept[j].path}"
+    final = [c for c in kept if c.outcome == "kept"]
+    if len({c.label for c in final}) < 2:
+        raise SystemExit(f"no faces of {'both people' if not final else 'one of the people'} were kept; "
+                         "see manifest.csv, review the faces (`lookalike review`) or lower --threshold")
+    groups_of = {id(c): int(dd.group[i]) for i, c in enumerate(kept)}
+    raw_groups = np.array([groups_of[id(c)] for c in final])
+    _, dense = np.unique(raw_groups, return_inverse=True)
+    from .split import assign_splits
+
+    splits, plan = assign_splits(np.array([c.label for c in final]), dense, opts.seed)
+    messages.append(plan.message)
+    for c, s, g in zip(final, splits, dense):
+        c.split, c.group = str(s), f"g{int(g):05d}"
+
+    _write_faces(data, final, [c for c in people if c.outcome in ("review", "dropped") or
+                               (c.path in decisions)])
+    _write_tables(run, layout, results, cands, final, messages)
+    if layout.masks is not None:
+        atomic_write_bytes(data / "truth" / "masks.npz", layout.masks.read_bytes())
+    pending = [c for c in people if c.outcome == "review"]
+    _write_queue(data, layout, people, decisions)
+    counts: dict[str, int] = {}
+    for r in results.values():
+        counts[r.outcome] = counts.get(r.outcome, 0) + 1
+    face_counts: dict[str, int] = {}
+    for c in cands:
+        face_counts[c.outcome] = face_counts.get(c.outcome, 0) + 1
+    split_counts = {p: {s: sum(1 for c in final if c.label == i and c.split == s) for s in ("train", "val", "test")}
+                    for i, p in enumerate(layout.persons)}
+    if pending:
+        messages.append(f"{len(pending)} faces wait for review: run `lookalike review {run.root}`, "
+                        "then rerun this command (or press Apply on the page)")
+    n_groups = len(set(dense.tolist()))
+    summary = {
+        "stage": "prepare",
+        "input": str(layout.root),
+        "mode": "run folder" if layout.runfolder else ("aligned" if aligned else "photos"),
+        "identities": layout.persons,
+        "files": len(layout.files),
+        "file_outcomes": counts,
+        "faces_found": len(cands),
+        "face_outcomes": face_counts,
+        "kept": len(final),
+        "kept_per_person": {p: sum(1 for c in final if c.label == i) for i, p in enumerate(layout.persons)},
+        "pending_review": len(pending),
+        "review_decisions": len(decisions),
+        "duplicate_groups": {"groups": n_groups, "faces_in_shared_groups": int(len(final) - n_groups)},
+        "split": split_counts,
+        "split_plan": asdict(plan),
+        "filter": filter_info,
+        "messages": messages,
+        "seconds": round(time.time() - t0, 2),
+        "workers": workers,
+    }
+    write_config(data, {**asdict(opts), "photos": str(Path(opts.photos).resolve()), "workers": workers})
+    for m in messages:
+        say(m)
+    return write_summary(data, summary)
+
+
+def _write_faces(data: Path, final: list[Candidate], review: list[Candidate]) -> None:
+    """Write kept crops (only those that changed) and review crops; remove crops no longer kept."""
+    from ..progress import progress
+
+    stamp_path = data / "cache" / "written.json"
+    stamps: dict[str, str] = read_json(stamp_path) if stamp_path.exists() else {}
+    wanted: dict[str, np.ndarray] = {c.path: c.file.faces[c.face_index].crop for c in final}
+    wanted.update({"review/" + c.path.split("/", 1)[1]: c.file.faces[c.face_index].crop for c in review})
+    new_stamps: dict[str, str] = {}
+    for rel, crop in progress(wanted.items(), desc="write", total=len(wanted)):
+        digest = hashlib.sha1(crop.tobytes()).hexdigest()
+        target = data / rel
+        if stamps.get(rel) != digest or not target.exists():
+            save_png(target, crop)
+        new_stamps[rel] = digest
+    for folder in ("faces", "review"):
+        root = data / folder
+        if root.is_dir():
+            for p in root.rglob("*.png"):
+                if p.relative_to(data).as_posix() not in wanted:
+                    p.unlink()
+    atomic_write_json(stamp_path, new_stamps)
+
+
+def _write_tables(run: Run, layout: Layout, results: dict[str, FileResult], cands: list[Candidate],
+                  final: list[Candidate], messages: list[str]) -> None:
+    atomic_write_json(run.identities_json, layout.persons)
+    atomic_write_csv(run.split_csv, ({"path": c.path, "identity": c.folder, "label": c.label, "split": c.split,
+                                      "group": c.group} for c in final),
+                     ["path", "identity", "label", "split", "group"])
+    cols = landmark_columns()
+    lm_rows = []
+    for c in final:
+        pts = c.file.faces[c.face_index].landmarks.reshape(-1)
+        lm_rows.append({"path": c.path, **{k: f"{v:.2f}" for k, v in zip(cols, pts)}})
+    atomic_write_csv(run.landmarks_csv, lm_rows, ["path", *cols])
+    by_file: dict[str, list[Candidate]] = {}
+    for c in cands:
+        by_file.setdefault(c.file.source, []).append(c)
+    rows = []
+    for f in layout.files:
+        res = results.get(f.source)
+        base = {"source": f.source, "folder": f.folder}
+        if f.hidden:
+            rows.append({**base, "outcome": "ignored", "reason": "hidden file"})
+            continue
+        if not f.folder:
+            rows.append({**base, "outcome": "ignored", "reason": "not inside a person folder"})
+            continue
+        if res is None:
+            rows.append({**base, "outcome": "ignored", "reason": "not processed"})
+            continue
+        notes = "; ".join(res.notes)
+        if res.outcome != "ok":
+            rows.append({**base, "outcome": res.outcome, "reason": res.reason, "notes": notes})
+            continue
+        faces = by_file.get(f.source, [])
+        outcomes = [c.outcome for c in faces]
+        summary = ", ".join(f"{outcomes.count(o)} {o}" for o in dict.fromkeys(outcomes))
+        file_outcome = "kept" if "kept" in outcomes else (outcomes[0] if len(set(outcomes)) == 1 else "mixed")
+        reason = f"{len(faces)} faces: {summary}" if len(faces) > 1 else faces[0].reason
+        if len(faces) > 1:
+            reason = f"several faces; {summary}"
+        rows.append({**base, "outcome": file_outcome, "reason": reason, "notes": notes})
+        for c in faces:
+            face = c.file.faces[c.face_index]
+            rows.append({
+                **base, "face": c.face_index, "outcome": c.outcome, "reason": c.reason,
+                "path": c.path if c.outcome == "kept" else "", "identity": c.folder if c.label < 2 else "other",
+                "own_score": "" if c.scores is None else f"{float(c.scores[min(c.label, 2)]):.3f}",
+                "scores": "" if c.scores is None else " ".join(f"{v:.3f}" for v in c.scores),
+                "landmarks": face.landmark_source, "split": c.split, "group": c.group,
+            })
+    atomic_write_csv(run.manifest_csv, rows, MANIFEST_FIELDS)
+
+
+def _write_queue(data: Path, layout: Layout, people: list[Candidate], decisions: dict[str, str]) -> None:
+    """What the review page shows: every face the filter did not accept, with its photo and scores."""
+    items = []
+    for c in people:
+        if not (c.outcome in ("review", "dropped") or c.path in decisions):
+            continue
+        face = c.file.faces[c.face_index]
+        items.append({
+            "id": c.path, "crop": "review/" + c.path.split("/", 1)[1], "identity": c.folder,
+            "source": c.file.source, "box": face.box, "size": list(c.file.size), "reason": c.reason,
+            "own_score": None if c.scores is None else round(float(c.scores[c.label]), 3),
+            "decision": decisions.get(c.path),
+        })
+    atomic_write_json(data / "review_queue.json", {"photos": str(layout.root.resolve()),
+                                                    "identities": layout.persons, "items": items})
