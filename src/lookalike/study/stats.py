@@ -157,10 +157,26 @@ def participants_for_power(effect_size: float, power: float = 0.8, alpha: float 
     """
     if effect_size is None or not math.isfinite(effect_size) or abs(effect_size) < 1e-9:
         return None
+    import warnings
+
+    import statsmodels.tools.sm_exceptions  # noqa: F401 - imported first: it installs an "always" warning filter
     from statsmodels.stats.power import TTestIndPower
 
-    n = TTestIndPower().solve_power(effect_size=abs(effect_size), power=power, alpha=alpha, ratio=1.0)
-    return int(math.ceil(float(np.asarray(n).item())))
+    analysis = TTestIndPower()
+    d = abs(effect_size)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the root finder warns, and returns nan, for very large effects
+        try:
+            n = float(np.asarray(analysis.solve_power(effect_size=d, power=power, alpha=alpha, ratio=1.0)).item())
+        except (ValueError, RuntimeError):
+            n = float("nan")
+        if math.isfinite(n) and n >= 2:
+            return int(math.ceil(n - 1e-9))
+        # large effects: the smallest group size (a t-test needs 2 per group) that reaches the power
+        for size in range(2, 100_000):
+            if analysis.power(effect_size=d, nobs1=size, alpha=alpha, ratio=1.0) >= power:
+                return size
+    return None
 
 
 def holm(p_values: Sequence[float]) -> list[float]:

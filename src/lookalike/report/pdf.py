@@ -1,0 +1,51 @@
+"""Print the HTML report to PDF with headless Chromium (the browser's own print engine)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def find_chromium() -> str | None:
+    """$LOOKALIKE_CHROMIUM, else a Chromium or Chrome on PATH, else Debian's /usr/bin/chromium."""
+    env = os.environ.get("LOOKALIKE_CHROMIUM")
+    if env:
+        return env if Path(env).is_file() else None
+    for name in CANDIDATES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return "/usr/bin/chromium" if Path("/usr/bin/chromium").is_file() else None
+
+
+def html_to_pdf(html: Path, pdf: Path, timeout: float = 180) -> Path:
+    """Render `html` to `pdf` atomically; a clear SystemExit when Chromium is absent or fails."""
+    exe = find_chromium()
+    if exe is None:
+        raise SystemExit(
+            f"--pdf needs Chromium and none was found. The HTML report is at {html}. Install the Debian "
+            "package `chromium` (apt-get install chromium) or point LOOKALIKE_CHROMIUM at a Chrome/Chromium "
+            "binary, or open the HTML in a browser and print it.")
+    pdf = Path(pdf)
+    pdf.parent.mkdir(parents=True, exist_ok=True)
+    tmp = pdf.with_name(f".{pdf.name}.tmp")
+    with tempfile.TemporaryDirectory(prefix="lookalike-chromium-") as profile:
+        cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+               "--disable-extensions", "--no-first-run", f"--user-data-dir={profile}", "--no-pdf-header-footer",
+               f"--print-to-pdf={tmp}", Path(html).resolve().as_uri()]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            tmp.unlink(missing_ok=True)
+            raise SystemExit(f"Chromium did not finish printing {html} within {timeout:.0f} s") from None
+    if proc.returncode != 0 or not tmp.is_file() or tmp.stat().st_size == 0:
+        tmp.unlink(missing_ok=True)
+        tail = (proc.stderr or proc.stdout or "").strip().splitlines()[-5:]
+        raise SystemExit(f"Chromium could not print {html} to PDF (exit {proc.returncode}): " + " | ".join(tail))
+    os.replace(tmp, pdf)
+    return pdf

@@ -1,0 +1,205 @@
+"""`lookalike report`: renders on an empty run and on a run with every stage faked, in a real browser too."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from lookalike.cli import main
+from lookalike.report import build_report
+
+STAGES = ["data", "training", "fooling", "explain", "regions", "study"]
+ALL_SECTIONS = ["overview", *STAGES, "appendix"]
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def png(path: Path, w: int = 48, h: int = 40, seed: int = 0) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    Image.fromarray(rng.integers(0, 255, (h, w, 3), dtype=np.uint8)).save(path)
+
+
+def js(path: Path, obj: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj))
+
+
+def rows_csv(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+
+
+def trial_rows() -> list[dict]:
+    rows = []
+    for group, n, right in (("pre", 3, 11), ("post", 3, 14), ("expert", 2, 18)):
+        for i in range(n):
+            for t in range(20):
+                truth = "same" if t % 2 else "different"
+                ok = t < right + i - 1
+                answer = truth if ok else ("different" if truth == "same" else "same")
+                rows.append({"participant": f"{group}{i}", "group": group, "complete": 1, "trial": t,
+                             "image_a": "x", "image_b": "y", "truth": truth, "answer": answer,
+                             "correct": int(ok), "response_ms": 800, "shown_ms": 1201})
+    return rows
+
+
+def fake_run(root: Path) -> int:
+    """Small stand-ins for every stage's files (docs/run-folder.md); returns how many images the report embeds."""
+    js(root / "synth/summary.json", {"regions": ["forehead", "cheekbones"], "images": 40})
+    d = root / "data"
+    js(d / "identities.json", ["person_a", "person_b"])
+    js(d / "summary.json", {"kept": 8, "info": {"finished_at": "2026-01-01T00:00:00+00:00"}})
+    js(d / "config.json", {"aligned": True})
+    rows_csv(d / "manifest.csv", [{"path": f"p{i}.jpg", "outcome": o, "reason": r} for i, (o, r) in
+                                  enumerate([("kept", "")] * 8 + [("no_face", "no face found"), ("unreadable", "zero bytes")])])
+    split = []
+    for who in ("person_a", "person_b"):
+        for i in range(4):
+            png(d / "faces" / who / f"{i}.png", 128, 128, seed=i + 10 * len(who))
+            split.append({"path": f"faces/{who}/{i}.png", "identity": who, "label": int(who[-1] == "b"),
+                          "split": ["train", "train", "val", "test"][i], "group": f"{who}{i}"})
+    rows_csv(d / "split.csv", split)
+    images = 8
+    for kind, acc in (("classifier", 0.91), ("siamese", 0.83)):
+        m = root / "models" / kind
+        js(m / "summary.json", {"model": kind, "test_accuracy": acc, "test": {"accuracy": acc, "n": 20,
+                                "balanced_accuracy": acc, "roc_auc": 0.95}, "epochs": 3, "preset": "fast"})
+        js(m / "config.json", {"preset": "fast"})
+        png(m / "curves_accuracy.png")
+        png(m / "curves_loss.png")
+        images += 2
+    js(root / "models/embedding/summary.json", {"model": "embedding", "accuracy": 0.97, "pair_accuracy": 0.9})
+    f = root / "fooling"
+    js(f / "summary.json", {"success_rate": 1.0, "steps": {"median": 12, "max": 30}})
+    for i in range(3):
+        png(f / "panels" / f"img{i}.png", 120, 40, seed=i)
+    png(f / "grid.png")
+    png(f / "aggregate.png")
+    images += 5
+    e = root / "explain"
+    png(e / "figure7_guided_backprop.png")
+    png(e / "figure7_edge_detector.png")
+    images += 2
+    js(e / "sanity.json", {"guided_backprop": {"spearman_top": 0.12, "passes": True},
+                           "edge_detector": {"spearman_top": 0.99, "passes": False}})
+    js(e / "faithfulness.json", [{"method": "guided_backprop", "deletion_auc": 0.21, "insertion_auc": 0.7},
+                                 {"method": "edge_detector", "deletion_auc": 0.4, "insertion_auc": 0.5}])
+    js(e / "summary.json", {"methods": 2})
+    r = root / "regions"
+    png(r / "regions.png")
+    png(r / "ranking.png")
+    images += 2
+    rows_csv(r / "ranking.csv", [{"region": "forehead", "score": 2.1, "lo": 1.8, "hi": 2.4},
+                                 {"region": "cheekbones", "score": 1.7, "lo": 1.5, "hi": 1.9},
+                                 {"region": "eyes", "score": 0.4, "lo": 0.3, "hi": 0.5}])
+    (r / "hint.txt").write_text("Look at the forehead and the cheekbones <b>not</b> the eyes.\n")
+    js(r / "summary.json", {"top": ["forehead", "cheekbones"]})
+    rows_csv(root / "study/trials.csv", trial_rows())
+    js(root / "study/summary.json", {"participants": 8})
+    return images + 3  # the study analysis adds figure9, accuracy and d′
+
+
+def test_empty_run_names_every_missing_stage(tmp_path):
+    result = build_report(tmp_path)
+    html = (tmp_path / "report.html").read_text()
+    assert result["missing"] == STAGES and result["present"] == []
+    for sid in ALL_SECTIONS:
+        assert f'id="{sid}"' in html
+    assert html.count("has not run yet") == len(STAGES)
+    assert "lookalike fool" in html and "lookalike explain" in html
+
+
+def test_missing_run_folder_is_refused(tmp_path):
+    with pytest.raises(SystemExit, match="is not a run folder"):
+        build_report(tmp_path / "nope")
+
+
+def test_full_fake_run_has_every_section_embedded_and_escaped(tmp_path):
+    n_images = fake_run(tmp_path)
+    result = build_report(tmp_path)
+    assert result["sections"] == dict.fromkeys(STAGES, "present")
+    html = Path(result["report"]).read_text()
+    assert (tmp_path / "study/analysis/summary.json").is_file()  # stale analysis recomputed for the report
+    assert len(re.findall(r'<img src="data:image/png;base64,', html)) == n_images
+    refs = re.findall(r'(?:src|href)="([^"]*)"', html)
+    assert refs and all(r.startswith(("data:", "#")) for r in refs)  # nothing the page would fetch
+    assert "&lt;b&gt;not&lt;/b&gt;" in html and "<b>not</b>" not in html  # text from files is escaped
+    assert re.search(r'<tr class="fail"><td[^>]*>edge_detector', html)  # failing method marked in tables
+    assert "fails sanity" in html.split('id="explain"')[1].split("edge_detector")[1][:200]
+    assert "91.00%" in html and "87.30%" in html and "85.04%" in html and "52.67%" in html
+    assert "Look at the forehead" in html.split('id="overview"')[1].split("</section>")[0]
+
+
+def test_broken_stage_file_shows_error_not_crash(tmp_path):
+    fake_run(tmp_path)
+    (tmp_path / "explain/sanity.json").write_text("{not json")
+    (tmp_path / "regions/ranking.csv").write_bytes(b"\xff\xfe\x00bad")
+    result = build_report(tmp_path)
+    html = Path(result["report"]).read_text()
+    assert "sanity.json could not be read" in html and "ranking.csv could not be read" in html
+    assert result["sections"]["data"] == "present"
+
+
+def test_cli_report_and_pdf_without_chromium(tmp_path, monkeypatch, capsys):
+    fake_run(tmp_path)
+    assert main(["report", str(tmp_path), "--json", "--out", str(tmp_path / "r.html")]) == 0
+    assert json.loads(capsys.readouterr().out)["report"] == str(tmp_path / "r.html")
+    monkeypatch.setenv("LOOKALIKE_CHROMIUM", str(tmp_path / "no-such-browser"))
+    with pytest.raises(SystemExit, match="--pdf needs Chromium"):
+        build_report(tmp_path, pdf=True)
+    assert (tmp_path / "report.html").is_file() and not (tmp_path / "report.pdf").exists()
+
+
+def _browser():
+    if not CHROMIUM.is_file():
+        pytest.skip("Debian chromium (/usr/bin/chromium) is not installed; run `make browser`")
+    from playwright.sync_api import sync_playwright
+
+    return sync_playwright()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("full", [False, True], ids=["empty-run", "full-run"])
+def test_report_renders_in_chromium_without_broken_images(tmp_path, full):
+    n_images = fake_run(tmp_path) if full else 0
+    result = build_report(tmp_path)
+    with _browser() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            page = browser.new_page()
+            requests: list[str] = []
+            errors: list[str] = []
+            page.on("request", lambda r: requests.append(r.url))
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.goto(Path(result["report"]).resolve().as_uri(), wait_until="load")
+            for sid in ALL_SECTIONS:
+                assert page.locator(f"section#{sid} h2").count() == 1, sid
+            imgs = page.evaluate("Array.from(document.images).map(i => [i.complete, i.naturalWidth])")
+            assert len(imgs) == n_images
+            assert all(done and width > 0 for done, width in imgs)
+            assert all(u.startswith(("file:", "data:")) for u in requests), requests
+            assert not errors, errors
+            if full:
+                assert page.locator("section#explain .badge.fail").count() == 1
+        finally:
+            browser.close()
+
+
+@pytest.mark.browser
+def test_pdf_is_printed_by_chromium(tmp_path):
+    if not CHROMIUM.is_file():
+        pytest.skip("Debian chromium (/usr/bin/chromium) is not installed; run `make browser`")
+    fake_run(tmp_path)
+    result = build_report(tmp_path, pdf=True)
+    pdf = Path(result["pdf"])
+    assert pdf == tmp_path / "report.pdf" and pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 20_000
