@@ -1,0 +1,168 @@
+"""`lookalike train RUN --model embedding`: the modern baseline beside the paper's networks.
+
+dlib's pretrained 128-d ResNet embedding (frozen) + a logistic-regression head fitted on the same
+train split (C chosen on val) for "who is this", and the embedding distance with a threshold chosen on
+validation pairs for "same or different" — scored on the Siamese network's own test pairs when they exist.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..data.dataset import split_rows
+from ..io import atomic_write_csv, atomic_write_json, read_json
+from ..runfolder import Run, write_config, write_summary
+from . import linear
+from .cache import embeddings_for
+from .embedder import BACKBONE, CHIP_PADDING, CHIP_SIZE
+from .pairs import draw_pairs, pair_distances, read_pairs
+
+KIND = "embedding"
+DLIB_THRESHOLD = 0.6  # dlib's documented same-person cut for this network (trained on LFW-style faces)
+DEFAULTS: dict[str, Any] = {"val_pairs": 1000, "test_pairs": 2000, "C_grid": list(linear.C_GRID)}
+
+
+def settings(config: dict[str, Any] | None, seed: int) -> dict[str, Any]:
+    """The keys of a training config that the baseline uses (others, e.g. epochs, do not apply)."""
+    cfg = dict(DEFAULTS)
+    for key in DEFAULTS:
+        if config and config.get(key) is not None:
+            cfg[key] = config[key]
+    cfg["C_grid"] = [float(c) for c in cfg["C_grid"]]
+    cfg.update(model=KIND, backbone=BACKBONE, chip_size=CHIP_SIZE, chip_padding=CHIP_PADDING, seed=seed,
+               preset=(config or {}).get("preset"))
+    return cfg
+
+
+def _xy(rows: list[dict[str, str]], emb: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    x = np.stack([emb[r["path"]] for r in rows]) if rows else np.zeros((0, 128), np.float32)
+    return x, np.array([int(r["label"]) for r in rows], np.int64)
+
+
+def _pair_rows(rows: list[dict[str, str]], n: int, seed: int) -> list[tuple[str, str, int]]:
+    labels = np.array([int(r["label"]) for r in rows])
+    return [(rows[i]["path"], rows[j]["path"], s) for i, j, s in draw_pairs(labels, n, seed)]
+
+
+def train_embedding(run: Run | str | Path, config: dict[str, Any] | None = None, seed: int = 0,
+                    device: str = "cpu") -> dict[str, Any]:
+    """Fit and score the baseline; writes `RUN/models/embedding/` and returns its summary.
+
+    `device` is accepted for symmetry with the other networks: dlib runs on the CPU.
+    """
+    run = run if isinstance(run, Run) else Run(run)
+    t0 = time.perf_counter()
+    cfg = settings(config, seed)
+    out = run.model(KIND)
+    out.mkdir(parents=True, exist_ok=True)
+    write_config(out, cfg)
+
+    rows = {s: split_rows(run, s) for s in ("train", "val", "test")}
+    for s, r in rows.items():
+        if not r:
+            raise SystemExit(f"the {s} split in {run.split_csv} is empty: the baseline needs train, val and test faces")
+    siamese_pairs = run.model("siamese") / "test_pairs.csv"
+    test_pairs = read_pairs(siamese_pairs) if siamese_pairs.exists() else _pair_rows(rows["test"], cfg["test_pairs"], seed + 2)
+    all_paths = [r["path"] for s in rows.values() for r in s] + [p for a, b, _ in test_pairs for p in (a, b)]
+    t_embed = time.perf_counter()
+    emb = embeddings_for(run, all_paths, out)
+    embed_seconds = time.perf_counter() - t_embed
+
+    # who is this: logistic regression, C on validation
+    (x_tr, y_tr), (x_va, y_va), (x_te, y_te) = (_xy(rows[s], emb) for s in ("train", "val", "test"))
+    head, c_table = linear.choose_C(x_tr, y_tr, x_va, y_va, tuple(cfg["C_grid"]))
+    prob = head.proba(x_te)
+    pred = prob.argmax(axis=1)
+
+    # same or different: distance threshold on validation pairs
+    val_pairs = _pair_rows(rows["val"], cfg["val_pairs"], seed + 1)
+    d_val, s_val = pair_distances(emb, val_pairs)
+    threshold = linear.best_threshold(d_val, s_val)
+    d_te, s_te = pair_distances(emb, test_pairs)
+    pair_pred = (d_te <= threshold).astype(np.int64)
+
+    _save_head(out, head, threshold)
+    atomic_write_csv(out / "test_pairs.csv", [{"a": a, "b": b, "same": s, "distance": f"{d:.5f}"}
+                                              for (a, b, s), d in zip(test_pairs, d_te)], ["a", "b", "same", "distance"])
+    atomic_write_csv(out / "c_search.csv", c_table, ["C", "val_balanced_accuracy", "val_log_loss"])
+    atomic_write_csv(out / "test_predictions.csv",
+                     [{"path": r["path"], "label": int(r["label"]), "pred": int(p), "p1": f"{q[1]:.5f}"}
+                      for r, p, q in zip(rows["test"], pred, prob)], ["path", "label", "pred", "p1"])
+    _distance_figure(out / "pair_distances.png", d_te, s_te, threshold)
+
+    summary = {
+        "model": KIND,
+        "backbone": BACKBONE,
+        "n_train": len(y_tr), "n_val": len(y_va), "n_test": len(y_te),
+        "accuracy": linear.accuracy(y_te, pred),
+        "balanced_accuracy": linear.balanced_accuracy(y_te, pred),
+        "roc_auc": linear.roc_auc(y_te, prob[:, 1]),
+        "confusion_matrix": linear.confusion_matrix(y_te, pred),
+        "val_accuracy": linear.accuracy(y_va, head.predict(x_va)),
+        "C": head.C,
+        "pair_accuracy": linear.accuracy(s_te, pair_pred),
+        "pair_balanced_accuracy": linear.balanced_accuracy(s_te, pair_pred),
+        "pair_roc_auc": linear.roc_auc(s_te, -d_te),
+        "pair_confusion_matrix": linear.confusion_matrix(1 - s_te, 1 - pair_pred),  # class 0 = same, as Siamese
+        "pair_threshold": threshold,
+        "pair_accuracy_dlib_threshold": linear.accuracy(s_te, (d_te <= DLIB_THRESHOLD).astype(np.int64)),
+        "n_val_pairs": len(val_pairs), "n_test_pairs": len(test_pairs),
+        "test_pairs_source": "models/siamese/test_pairs.csv" if siamese_pairs.exists() else "drawn (seeded)",
+        "embed_seconds": round(embed_seconds, 2),
+        "seconds": round(time.perf_counter() - t0, 2),
+        "device": "cpu (dlib)",
+    }
+    return write_summary(out, summary)
+
+
+def _save_head(out: Path, head: linear.LinearHead, threshold: float) -> None:
+    import torch
+    from safetensors.torch import save_file
+
+    tensors = {"weight": torch.from_numpy(head.weight.astype(np.float32)).reshape(1, -1),
+               "bias": torch.tensor([head.bias], dtype=torch.float32),
+               "mean": torch.from_numpy(head.mean.astype(np.float32))}
+    tmp = out / ".model.safetensors.tmp"
+    save_file(tensors, str(tmp))
+    tmp.replace(out / "model.safetensors")
+    atomic_write_json(out / "model.json", {
+        "kind": KIND, "arch": {"backbone": BACKBONE, "chip_size": CHIP_SIZE, "chip_padding": CHIP_PADDING,
+                               "head": "logistic", "C": head.C, "scale": head.scale, "pair_threshold": threshold}})
+
+
+def load_head(folder: Path) -> tuple[linear.LinearHead, float]:
+    """The fitted head and the pair threshold of a trained baseline."""
+    from safetensors.numpy import load_file
+
+    if not (folder / "model.safetensors").exists():
+        raise SystemExit(f"no trained baseline in {folder}: run `lookalike train RUN --model embedding` first")
+    meta = read_json(folder / "model.json")["arch"]
+    t = load_file(str(folder / "model.safetensors"))
+    head = linear.LinearHead(weight=t["weight"].reshape(-1).astype(np.float64), bias=float(t["bias"][0]),
+                             mean=t["mean"].astype(np.float64), scale=float(meta["scale"]), C=float(meta["C"]))
+    return head, float(meta["pair_threshold"])
+
+
+def _distance_figure(path: Path, distance: np.ndarray, same: np.ndarray, threshold: float) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..io import save_figure
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    bins = np.linspace(0, max(1.2, float(distance.max(initial=0)) + 0.05), 40)
+    ax.hist(distance[same == 1], bins=bins, alpha=0.6, label="same person")
+    ax.hist(distance[same == 0], bins=bins, alpha=0.6, label="different people")
+    ax.axvline(threshold, color="k", lw=1.2, label=f"threshold {threshold:.3f} (from val)")
+    ax.axvline(DLIB_THRESHOLD, color="gray", lw=1, ls="--", label="dlib default 0.6")
+    ax.set_xlabel("embedding distance")
+    ax.set_ylabel("test pairs")
+    ax.set_title("Baseline: dlib ResNet embedding distance")
+    ax.legend(fontsize=8)
+    save_figure(path, fig)
