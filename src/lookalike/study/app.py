@@ -1,0 +1,190 @@
+"""The study's web app: plain HTML/JS pages and a small JSON API over the SQLite store.
+
+Nothing a participant's browser receives tells an answer before it is given:
+images are served under random per-participant ids, re-encoded without any
+metadata, and test pictures are never the named training pictures. Answers
+are validated here, not trusted from the page.
+"""
+
+from __future__ import annotations
+
+import io
+import secrets
+import threading
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, Header, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..runfolder import IMAGE_SIZE, Run
+from .export import TRIAL_COLUMNS, csv_text
+from .setup import hint
+from .store import LINK_GROUPS, Refused, Store
+
+STATIC = Path(__file__).parent / "static"
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+class Answer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    trial: int = Field(ge=0, le=10_000)
+    answer: Literal["same", "different"]
+    response_ms: float
+    shown_ms: float
+
+
+class Training(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    shown_ms: list[float] = Field(max_length=1000)
+
+
+class LinkRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    group: Literal[LINK_GROUPS]  # type: ignore[valid-type]
+    n: int = Field(default=1, ge=1, le=10_000)
+
+
+class ImageCache:
+    """Stimulus PNGs decoded and re-encoded once: no file name, text chunk or EXIF reaches the browser."""
+
+    def __init__(self, data_dir: Path):
+        self.data_dir = data_dir
+        self._cache: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+
+    def png(self, path: str) -> bytes:
+        with self._lock:
+            if path in self._cache:
+                return self._cache[path]
+        from PIL import Image
+
+        with Image.open(self.data_dir / path) as im:
+            im = im.convert("RGB")
+            if im.size != (IMAGE_SIZE, IMAGE_SIZE):
+                im = im.resize((IMAGE_SIZE, IMAGE_SIZE), Image.BILINEAR)
+            buf = io.BytesIO()
+            im.save(buf, format="PNG")
+        with self._lock:
+            self._cache[path] = buf.getvalue()
+        return self._cache[path]
+
+
+def create_app(run: Run, store: Store) -> FastAPI:
+    """The whole study server for one run; `store` is the run's opened study database.
+
+    The small JSON endpoints are `async`: each is a few SQLite statements (well under a
+    millisecond in WAL mode), cheaper on the event loop than a hop to the thread pool.
+    Image encoding and the export stay synchronous and run in the pool.
+    """
+    app = FastAPI(title="lookalike study", docs_url=None, redoc_url=None, openapi_url=None)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    images = ImageCache(run.data)
+    admin_token = store.admin_token()
+
+    @app.exception_handler(Refused)
+    def refused(_: Request, exc: Refused) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=exc.status, headers=NO_STORE)
+
+    def admin(authorization: Annotated[str | None, Header()] = None,
+              x_admin_token: Annotated[str | None, Header()] = None) -> None:
+        given = x_admin_token or (authorization or "").removeprefix("Bearer ").strip()
+        if not given or not secrets.compare_digest(given.encode(), admin_token.encode()):
+            raise Refused(401, "admin token missing or wrong (send it as 'Authorization: Bearer TOKEN')")
+
+    # pages -------------------------------------------------------------------
+    @app.get("/", response_class=HTMLResponse)
+    def home() -> HTMLResponse:
+        return HTMLResponse((STATIC / "home.html").read_text(encoding="utf-8"), headers=NO_STORE)
+
+    @app.get("/p/{token}", response_class=HTMLResponse)
+    def page(token: str) -> HTMLResponse:
+        store.participant(token)
+        return HTMLResponse((STATIC / "study.html").read_text(encoding="utf-8"), headers=NO_STORE)
+
+    @app.get("/api/health")
+    async def health() -> dict[str, Any]:
+        return {"ok": True}
+
+    # participant API ---------------------------------------------------------
+    @app.get("/api/p/{token}/state")
+    async def state(token: str) -> JSONResponse:
+        row = store.participant(token)
+        if row["grp"] is None:
+            store.assign_group(token)
+            row = store.participant(token)
+        phase, design, names = store.phase(row), store.design(), store.names()
+        base = f"/api/p/{token}/img/"
+        out: dict[str, Any] = {"phase": phase, "names": names,
+                               "design": {"train_ms": design.train_ms, "pair_ms": design.pair_ms,
+                                          "pairs": design.pairs, "train_per_person": design.train_per_person}}
+        if row["grp"] == "post":
+            text, picture = hint(run)
+            out["hint"] = {"text": text, "picture": f"/api/p/{token}/hint.png" if picture else None}
+        if phase in ("consent", "hint", "training"):
+            out["training"] = [{"img": base + t["img_id"], "name": names[t["label"]]}
+                               for t in store.training_plan(row["id"])]
+        if phase == "test":
+            plan = store.test_plan(row["id"])
+            out["next_trial"] = sum(t["answer"] is not None for t in plan)
+            out["test"] = [{"trial": t["trial"], "a": base + t["img_a"], "b": base + t["img_b"]}
+                           for t in plan if t["answer"] is None]
+        return JSONResponse(out, headers=NO_STORE)
+
+    @app.post("/api/p/{token}/consent")
+    async def consent(token: str) -> dict[str, Any]:
+        store.mark(token, "consent", "consent")
+        return {"phase": store.phase(store.participant(token))}
+
+    @app.post("/api/p/{token}/hint")
+    async def hint_seen(token: str) -> dict[str, Any]:
+        if store.participant(token)["grp"] != "post":
+            raise Refused(409, "only the post group is shown the hint")
+        store.mark(token, "hint", "hint")
+        return {"phase": store.phase(store.participant(token))}
+
+    @app.get("/api/p/{token}/hint.png")
+    def hint_picture(token: str) -> FileResponse:
+        if store.participant(token)["grp"] != "post":
+            raise Refused(404, "no hint for this link")
+        picture = hint(run)[1]
+        if picture is None:
+            raise Refused(404, "this run has no hint picture")
+        return FileResponse(picture, media_type="image/png")
+
+    @app.post("/api/p/{token}/training")
+    async def training(token: str, body: Training) -> dict[str, Any]:
+        store.finish_training(token, body.shown_ms)
+        return {"phase": store.phase(store.participant(token))}
+
+    @app.post("/api/p/{token}/answer")
+    async def answer(token: str, body: Answer) -> JSONResponse:
+        result = store.answer(token, body.trial, body.answer, body.response_ms, body.shown_ms)
+        return JSONResponse(result, headers=NO_STORE)
+
+    @app.get("/api/p/{token}/img/{img_id}")
+    def image(token: str, img_id: str) -> Response:
+        png = images.png(store.image_path(token, img_id))
+        return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=86400"})
+
+    # admin API -----------------------------------------------------------------
+    @app.get("/api/admin/progress", dependencies=[Depends(admin)])
+    async def progress() -> dict[str, Any]:
+        return {"groups": store.progress()}
+
+    @app.get("/api/admin/export", dependencies=[Depends(admin)])
+    def export() -> PlainTextResponse:
+        return PlainTextResponse(csv_text(store.trial_rows(), TRIAL_COLUMNS), media_type="text/csv", headers=NO_STORE)
+
+    @app.post("/api/admin/links", dependencies=[Depends(admin)])
+    def links(body: LinkRequest) -> dict[str, Any]:
+        tokens = store.create_links(body.group, body.n)
+        return {"group": body.group, "links": [f"/p/{t}" for t in tokens], "tokens": tokens}
+
+    @app.get("/api/admin/truth/{token}", dependencies=[Depends(admin)])
+    async def truth(token: str) -> dict[str, Any]:
+        return {"truth": store.truth_of(token)}
+
+    return app

@@ -1,0 +1,190 @@
+"""`lookalike study serve|links|export|simulate|analyze`: the human study of paper §6."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from ..runfolder import Run
+
+DESCRIPTION = """\
+The human study (paper §6): participants learn the two faces from 20 named photos of each, then
+say for 20 briefly shown pairs whether both photos show the same person. Groups: pre (novices),
+post (novices shown the hint from `lookalike regions`), expert (people who know both faces).
+Answers live in RUN/study/study.sqlite; `study export` writes RUN/study/trials.csv."""
+
+
+def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    study = subparsers.add_parser("study", parents=[common], help="run the human study (web app) and analyse it",
+                                  description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = study.add_subparsers(dest="study_command", metavar="STEP", required=True)
+
+    p = sub.add_parser("serve", parents=[common], help="start the study web server and print participant links",
+                       description="Start the study web server on RUN. Prints a link per participant for each group "
+                                   "and the admin token (for /api/admin/progress and /api/admin/export). Stop "
+                                   "with Ctrl-C: the answers are exported to RUN/study/trials.csv on the way out.")
+    p.add_argument("run", metavar="RUN", help="run folder with data/ (its test split gives the photos)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on; 0.0.0.0 for other machines "
+                                                       "(default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    p.add_argument("--participants-per-group", type=int, default=15, metavar="N",
+                   help="make sure each group has at least N links (default 15, as in the paper)")
+    p.add_argument("--base-url", default=None, help="address participants use, for the printed links "
+                                                    "(default http://HOST:PORT)")
+    p.set_defaults(func=serve)
+
+    p = sub.add_parser("links", parents=[common], help="make more participant links",
+                       description="Make N more participant links of one group; `random` links assign pre or "
+                                   "post on first use, keeping the two balanced. Works while the server runs.")
+    p.add_argument("run", metavar="RUN")
+    p.add_argument("--group", required=True, choices=["pre", "post", "expert", "random"])
+    p.add_argument("--n", type=int, default=1, help="how many links (default 1)")
+    p.add_argument("--base-url", default="http://127.0.0.1:8000", help="server address for the printed links")
+    p.set_defaults(func=links)
+
+    p = sub.add_parser("export", parents=[common], help="write RUN/study/trials.csv and summary.json",
+                       description="Write one row per answered trial to RUN/study/trials.csv (participant, group, "
+                                   "complete, trial, image_a, image_b, truth, answer, correct, response_ms, "
+                                   "shown_ms), the training display times to training.csv, and summary.json. "
+                                   "Safe while the server runs.")
+    p.add_argument("run", metavar="RUN")
+    p.set_defaults(func=export)
+
+    p = sub.add_parser("simulate", parents=[common], help="simulated participants through the real HTTP API",
+                       description="Make N links of GROUP and play them with code that answers correctly with "
+                                   "probability P, over HTTP. Without --url a server is started in-process on a "
+                                   "free loopback port. Exports trials.csv at the end.")
+    p.add_argument("run", metavar="RUN")
+    p.add_argument("--group", required=True, choices=["pre", "post", "expert", "random"])
+    p.add_argument("--n", type=int, required=True, help="number of simulated participants")
+    p.add_argument("--accuracy", type=float, required=True, metavar="P", help="chance of a correct answer (0..1)")
+    p.add_argument("--url", default=None, help="a running `study serve` of the same RUN (default: start one)")
+    p.add_argument("--admin-token", default=None, help="admin token of --url (default: read from RUN)")
+    p.add_argument("--concurrency", type=int, default=None, help="participants at once (default all)")
+    p.add_argument("--fetch-images", action="store_true", help="also download every photo, as a browser would")
+    p.add_argument("--duplicate-rate", type=float, default=0.1,
+                   help="share of answers sent twice, as a flaky network would (default 0.1)")
+    p.set_defaults(func=simulate)
+
+    p = sub.add_parser("analyze", parents=[common], help="accuracy per group (equation 1), Figure 9, tests",
+                       description="Analyse RUN/study/trials.csv: accuracy per group by equation (1), the Figure-9 "
+                                   "histograms, intervals, tests and d′.")
+    try:
+        from . import analysis
+    except ModuleNotFoundError as exc:
+        if exc.name != "lookalike.study.analysis":
+            raise
+        p.add_argument("run", metavar="RUN")
+        p.set_defaults(func=analysis_missing)
+    else:
+        analysis.add_analyze_arguments(p)
+        p.set_defaults(func=analysis.run_analyze)
+
+
+def analysis_missing(args: argparse.Namespace) -> None:
+    raise SystemExit("`lookalike study analyze` is not available in this installation "
+                     "(lookalike.study.analysis is missing)")
+
+
+def _open(args: argparse.Namespace) -> tuple[Run, Any]:
+    from .setup import open_study
+
+    run = Run(args.run)
+    run.require(run.data, "prepare")
+    return run, open_study(run, seed=args.seed)
+
+
+def _write_links(run: Run, store: Any, base_url: str) -> None:
+    from ..io import atomic_write_json
+
+    atomic_write_json(run.study / "links.json", {"base_url": base_url, "links": [
+        {k: v for k, v in link.items() if k != "path"} | {"url": base_url + link["path"]} for link in store.links()]})
+
+
+def serve(args: argparse.Namespace) -> dict[str, Any]:
+    from .app import create_app
+    from .export import export_study
+    from .server import free_socket, make_server
+    from .store import GROUPS
+
+    run, store = _open(args)
+    for group in GROUPS:
+        have = sum(link["link_group"] == group for link in store.links())
+        if have < args.participants_per_group:
+            store.create_links(group, args.participants_per_group - have)
+    sock = free_socket(args.host, args.port)
+    port = sock.getsockname()[1]
+    base = (args.base_url or f"http://{'127.0.0.1' if args.host in ('0.0.0.0', '') else args.host}:{port}").rstrip("/")
+    _write_links(run, store, base)
+    out = sys.stderr if args.json else sys.stdout
+    for group in (*GROUPS, "random"):
+        rows = [link for link in store.links() if link["link_group"] == group]
+        if rows:
+            print(f"\n{group} ({sum(r['complete'] for r in rows)}/{len(rows)} complete):", file=out)
+            for link in rows:
+                state = "done" if link["complete"] else (f"{link['answered']} answers" if link["started"] else "new")
+                print(f"  {base}{link['path']}   [{link['participant']}, {state}]", file=out)
+    print(f"\nadmin token: {store.admin_token()}\n  progress: curl -H 'Authorization: Bearer TOKEN' "
+          f"{base}/api/admin/progress\nlinks are also in {run.study / 'links.json'}; stop with Ctrl-C", file=out)
+    out.flush()
+    make_server(create_app(run, store), log_level="info").run(sockets=[sock])
+    summary = export_study(run, store)
+    store.close()
+    return summary
+
+
+def links(args: argparse.Namespace) -> dict[str, Any]:
+    run, store = _open(args)
+    tokens = store.create_links(args.group, args.n)
+    base = args.base_url.rstrip("/")
+    _write_links(run, store, base)
+    urls = [f"{base}/p/{t}" for t in tokens]
+    if not args.json:
+        print("\n".join(urls))
+    store.close()
+    return {"group": args.group, "links": urls}
+
+
+def export(args: argparse.Namespace) -> dict[str, Any]:
+    from .export import export_study
+    from .setup import db_path
+
+    run = Run(args.run)
+    run.require(db_path(run), "study serve")
+    run, store = _open(args)
+    summary = export_study(run, store)
+    store.close()
+    if not args.json:
+        print(f"{summary['answers']} answers of {summary['participants']} participants "
+              f"({summary['complete']} complete) -> {run.study / 'trials.csv'}")
+    return summary
+
+
+def simulate(args: argparse.Namespace) -> dict[str, Any]:
+    from .export import export_study
+    from .simulate import simulate as play
+
+    if args.n < 1:
+        raise SystemExit("--n must be at least 1")
+    run, store = _open(args)
+    options = {"seed": args.seed, "concurrency": args.concurrency, "fetch_images": args.fetch_images,
+               "duplicate_rate": args.duplicate_rate}
+    token = args.admin_token or store.admin_token()
+    if args.url:
+        result = play(args.url.rstrip("/"), token, args.group, args.n, args.accuracy, **options)
+    else:
+        from .app import create_app
+        from .server import background_server
+
+        with background_server(create_app(run, store)) as url:
+            result = play(url, token, args.group, args.n, args.accuracy, **options)
+    export_study(run, store)
+    store.close()
+    result.pop("sessions")
+    if result["n_errors"]:
+        print(f"{result['n_errors']} simulated participants failed, e.g. {result['errors'][0]}", file=sys.stderr)
+    elif not args.json:
+        print(f"{result['completed']} simulated {args.group} participants, {result['answers_sent']} answers "
+              f"(accuracy {result['accuracy_simulated']}), {result['seconds']} s -> {run.study / 'trials.csv'}")
+    return result

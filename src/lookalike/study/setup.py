@@ -1,0 +1,68 @@
+"""Open a run's study: choose the stimuli once (seeded) and create the database.
+
+The 200 images of each person come from the test split, so nobody in the
+study sees a picture the networks were trained on, and the choice is fixed in
+the database: links made later, or after a restart, draw from the same set.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from ..runfolder import Run
+from .store import Design, Store
+
+PER_PERSON = 200
+HINT_FALLBACK = ("This run has no hint from the regions stage (regions/hint.txt is missing), so here is the "
+                 "one from the original study: look at the forehead and the cheekbones.")
+
+
+def db_path(run: Run) -> Path:
+    return run.study / "study.sqlite"
+
+
+def select_stimuli(run: Run, seed: int, per_person: int = PER_PERSON) -> dict[int, list[str]]:
+    """Up to `per_person` test-split images of each person, drawn with `seed`."""
+    from ..data.dataset import split_rows  # imports torch: only needed the first time
+
+    rows = split_rows(run, "test")
+    out: dict[int, list[str]] = {}
+    for label in (0, 1):
+        paths = sorted(r["path"] for r in rows if int(r["label"]) == label)
+        random.Random(f"{seed}:stimuli:{label}").shuffle(paths)
+        out[label] = sorted(paths[:per_person])
+    return out
+
+
+def display_names(run: Run) -> list[str]:
+    """The two people's names as a participant should read them ("drew_barrymore" -> "Drew Barrymore")."""
+    from ..io import read_json
+
+    names = list(read_json(run.require(run.identities_json, "prepare")))
+    return [str(n).replace("_", " ").replace("-", " ").strip().title() for n in names]
+
+
+def open_study(run: Run, seed: int = 0, design: Design | None = None, per_person: int = PER_PERSON) -> Store:
+    """The run's study store, created with its stimuli on first use; stops with a clear message if unusable."""
+    store = Store(db_path(run))
+    if not store.initialised():
+        design = design or Design()
+        stimuli = select_stimuli(run, seed, per_person)
+        need = design.train_per_person + design.pairs
+        for label, paths in stimuli.items():
+            if len(paths) < need:
+                store.close()
+                db_path(run).unlink(missing_ok=True)
+                raise SystemExit(f"the test split of {run.root} has {len(paths)} images of person {label}; the study "
+                                 f"needs at least {need} of each ({design.train_per_person} for training and up to "
+                                 f"{design.pairs} for the pairs, none shown twice)")
+        store.initialise(stimuli, display_names(run), design, seed)
+    return store
+
+
+def hint(run: Run) -> tuple[str, Path | None]:
+    """The post-group hint (regions/hint.txt) and its picture when present; the paper's hint otherwise."""
+    text_path, picture = run.regions / "hint.txt", run.regions / "hint.png"
+    text = text_path.read_text(encoding="utf-8").strip() if text_path.exists() else ""
+    return (text or HINT_FALLBACK), (picture if picture.exists() else None)

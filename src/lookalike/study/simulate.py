@@ -1,0 +1,132 @@
+"""`lookalike study simulate`: participants played by code, through the real HTTP API.
+
+Each one does what a browser does (state, consent, hint, training, one answer
+per pair) and answers correctly with probability `accuracy`. To know what is
+correct it asks the admin-only truth endpoint, so the simulation needs the
+run's admin token (read from the run's database). Some answers are sent twice
+on purpose, as a flaky network would, to exercise the idempotent answer path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+RETRIES = 6
+
+
+@dataclass
+class Simulated:
+    token: str
+    answers: list[str] = field(default_factory=list)
+    correct: int = 0
+    duplicates_sent: int = 0
+    error: str | None = None
+
+
+async def _call(client: Any, method: str, url: str, **kwargs: Any) -> Any:
+    """One request, retried on connection trouble and 5xx; a 4xx is a bug in the simulation and raises."""
+    import httpx
+
+    delay = 0.1
+    for attempt in range(RETRIES):
+        try:
+            res = await client.request(method, url, **kwargs)
+        except httpx.TransportError:
+            if attempt == RETRIES - 1:
+                raise
+        else:
+            if res.status_code < 500:
+                res.raise_for_status()
+                return res.json() if res.headers.get("content-type", "").startswith("application/json") else res
+            if attempt == RETRIES - 1:
+                res.raise_for_status()
+        await asyncio.sleep(delay)
+        delay *= 2
+    raise AssertionError("unreachable")
+
+
+async def _participant(client: Any, token: str, accuracy: float, rng: random.Random, admin: dict[str, str],
+                       fetch_images: bool, duplicate_rate: float) -> Simulated:
+    sim = Simulated(token)
+    api = f"/api/p/{token}"
+    state = await _call(client, "GET", f"{api}/state")
+    if state["phase"] == "consent":
+        await _call(client, "POST", f"{api}/consent")
+        state = await _call(client, "GET", f"{api}/state")
+    if state["phase"] == "hint":
+        if state["hint"].get("picture") and fetch_images:
+            await _call(client, "GET", state["hint"]["picture"])
+        await _call(client, "POST", f"{api}/hint")
+        state = await _call(client, "GET", f"{api}/state")
+    if state["phase"] == "training":
+        if fetch_images:
+            for item in state["training"]:
+                await _call(client, "GET", item["img"])
+        shown = [max(0.0, rng.gauss(state["design"]["train_ms"], 4.0)) for _ in state["training"]]
+        await _call(client, "POST", f"{api}/training", json={"shown_ms": shown})
+        state = await _call(client, "GET", f"{api}/state")
+    if state["phase"] != "test":
+        return sim
+    truth = (await _call(client, "GET", f"/api/admin/truth/{token}", headers=admin))["truth"]
+    for pair in state["test"]:
+        if fetch_images:
+            await _call(client, "GET", pair["a"])
+            await _call(client, "GET", pair["b"])
+        right = truth[pair["trial"]]
+        answer = right if rng.random() < accuracy else ("different" if right == "same" else "same")
+        body = {"trial": pair["trial"], "answer": answer, "shown_ms": max(0.0, rng.gauss(state["design"]["pair_ms"], 4.0)),
+                "response_ms": min(rng.lognormvariate(6.9, 0.4), 60_000.0)}
+        sends = 2 if rng.random() < duplicate_rate else 1
+        for _ in range(sends):
+            await _call(client, "POST", f"{api}/answer", json=body)
+        sim.duplicates_sent += sends - 1
+        sim.answers.append(answer)
+        sim.correct += answer == right
+    return sim
+
+
+async def simulate_async(url: str, admin_token: str, group: str, n: int, accuracy: float, seed: int = 0,
+                         concurrency: int | None = None, fetch_images: bool = False,
+                         duplicate_rate: float = 0.1, timeout_s: float = 600.0) -> dict[str, Any]:
+    """Make `n` links of `group` through the admin API and run them all at once (at most `concurrency`)."""
+    import httpx
+
+    if not 0.0 <= accuracy <= 1.0:
+        raise SystemExit(f"--accuracy must be a probability between 0 and 1, not {accuracy}")
+    admin = {"Authorization": f"Bearer {admin_token}"}
+    concurrency = concurrency or n
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    started = time.perf_counter()
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60.0) as client:
+        tokens = (await _call(client, "POST", "/api/admin/links", json={"group": group, "n": n}, headers=admin))["tokens"]
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(i: int, token: str) -> Simulated:
+            async with gate:
+                try:
+                    return await _participant(client, token, accuracy, random.Random(f"{seed}:{group}:{i}"), admin,
+                                              fetch_images, duplicate_rate)
+                except Exception as exc:  # noqa: BLE001 - reported per participant, the rest go on
+                    return Simulated(token, error=f"{type(exc).__name__}: {exc}")
+
+        sims = await asyncio.wait_for(asyncio.gather(*(one(i, t) for i, t in enumerate(tokens))), timeout_s)
+    seconds = time.perf_counter() - started
+    answers = sum(len(s.answers) for s in sims)
+    done = [s for s in sims if s.error is None and s.answers]
+    return {
+        "url": url, "group": group, "participants": n, "accuracy_asked": accuracy,
+        "completed": len(done), "errors": [s.error for s in sims if s.error][:5],
+        "n_errors": sum(s.error is not None for s in sims),
+        "answers_sent": answers, "duplicates_sent": sum(s.duplicates_sent for s in sims),
+        "accuracy_simulated": round(sum(s.correct for s in sims) / answers, 4) if answers else None,
+        "seconds": round(seconds, 2), "answers_per_s": round(answers / seconds, 1) if seconds else None,
+        "sessions": [{"token": s.token, "answers": s.answers, "correct": s.correct} for s in sims],
+    }
+
+
+def simulate(url: str, admin_token: str, group: str, n: int, accuracy: float, **kwargs: Any) -> dict[str, Any]:
+    return asyncio.run(simulate_async(url, admin_token, group, n, accuracy, **kwargs))

@@ -1,0 +1,205 @@
+"""The study's HTTP API: the participant flow, validation, idempotent answers, admin access, export."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from fastapi.testclient import TestClient
+
+from lookalike.io import read_csv
+from lookalike.runfolder import Run
+from lookalike.study.app import create_app
+from lookalike.study.export import TRIAL_COLUMNS, export_study
+from lookalike.study.setup import HINT_FALLBACK, open_study
+from lookalike.study.store import Design
+from lookalike.study.toyrun import make_toy_run
+
+
+@pytest.fixture()
+def study(tmp_path):
+    run = make_toy_run(tmp_path / "run")
+    store = open_study(run, seed=3)
+    client = TestClient(create_app(run, store))
+    yield run, store, client
+    client.close()
+    store.close()
+
+
+def admin(store):
+    return {"Authorization": f"Bearer {store.admin_token()}"}
+
+
+def start(client, store, group):
+    token = store.create_links(group, 1)[0]
+    api = f"/api/p/{token}"
+    assert client.post(f"{api}/consent").status_code == 200
+    if group == "post":
+        assert client.post(f"{api}/hint").status_code == 200
+    state = client.get(f"{api}/state").json()
+    assert state["phase"] == "training"
+    assert client.post(f"{api}/training", json={"shown_ms": [400.0] * len(state["training"])}).status_code == 200
+    return token, api
+
+
+def answer(client, api, trial, value="same", **extra):
+    return client.post(f"{api}/answer", json={"trial": trial, "answer": value, "response_ms": 800.0,
+                                              "shown_ms": 1201.5} | extra)
+
+
+def test_a_whole_session_is_stored_answer_by_answer_and_exported(study):
+    run, store, client = study
+    token = store.create_links("pre", 1)[0]
+    api = f"/api/p/{token}"
+    assert client.get(f"/p/{token}").status_code == 200
+    state = client.get(f"{api}/state").json()
+    assert state["phase"] == "consent" and "hint" not in state
+    assert len(state["training"]) == 40
+    names = [t["name"] for t in state["training"]]
+    assert len(set(names[:20])) == 1 and len(set(names[20:])) == 1 and names[0] != names[20]
+    assert set(names) == {"Anna Example", "Bella Example"}
+    assert answer(client, api, 0).status_code == 409  # no answers before training
+    client.post(f"{api}/consent")
+    assert client.post(f"{api}/training", json={"shown_ms": [400.0] * 39}).status_code == 422
+    assert client.post(f"{api}/training", json={"shown_ms": [401.0] * 40}).status_code == 200
+    state = client.get(f"{api}/state").json()
+    assert state["phase"] == "test" and state["next_trial"] == 0 and len(state["test"]) == 20
+    truth = client.get(f"/api/admin/truth/{token}", headers=admin(store)).json()["truth"]
+    given = []
+    for trial in range(20):
+        value = truth[trial] if trial % 4 else ("different" if truth[trial] == "same" else "same")
+        res = answer(client, api, trial, value, response_ms=500.0 + trial)
+        assert res.status_code == 200, res.text
+        assert res.json()["next_trial"] == trial + 1
+        given.append(value)
+        # stored at once, not at the end
+        assert len(store.trial_rows()) == trial + 1
+    assert client.get(f"{api}/state").json()["phase"] == "done"
+    summary = export_study(run, store)
+    rows = read_csv(run.study / "trials.csv")
+    assert list(rows[0].keys()) == TRIAL_COLUMNS
+    assert [r["answer"] for r in rows] == given
+    assert [int(r["correct"]) for r in rows] == [int(g == t) for g, t in zip(given, truth)]
+    assert {r["complete"] for r in rows} == {"1"} and {r["group"] for r in rows} == {"pre"}
+    assert [float(r["response_ms"]) for r in rows] == [500.0 + t for t in range(20)]
+    assert all(r["image_a"].startswith("faces/") and r["image_b"].startswith("faces/") for r in rows)
+    assert summary["groups"]["pre"]["accuracy_complete"] == 15 / 20
+    assert summary["shown_training"]["median_ms"] == 401.0
+
+
+def test_answers_are_idempotent_ordered_and_cannot_change(study):
+    _, store, client = study
+    _, api = start(client, store, "expert")
+    assert answer(client, api, 0, "same").json()["stored"] is True
+    again = answer(client, api, 0, "same")
+    assert again.status_code == 200 and again.json()["duplicate"] is True
+    assert answer(client, api, 0, "different").status_code == 409
+    assert answer(client, api, 2).status_code == 409  # skipping a pair
+    assert len(store.trial_rows()) == 1
+    state = client.get(f"{api}/state").json()  # a reload resumes at the next pair
+    assert state["next_trial"] == 1 and [t["trial"] for t in state["test"]] == list(range(1, 20))
+
+
+@pytest.mark.parametrize("bad", [
+    {"answer": "maybe"}, {"trial": -1}, {"trial": 20}, {"trial": "x"}, {"response_ms": -5.0},
+    {"shown_ms": 1e9}, {"shown_ms": math.inf}, {"truth": "same"}, {"answer": None},
+])
+def test_forged_or_out_of_range_answers_are_refused(study, bad):
+    _, store, client = study
+    _, api = start(client, store, "pre")
+    body = {"trial": 0, "answer": "same", "response_ms": 800.0, "shown_ms": 1200.0} | bad
+    res = client.post(f"{api}/answer", content=__import__("json").dumps(body), headers={"Content-Type": "application/json"})
+    assert 400 <= res.status_code < 500, res.text
+    assert store.trial_rows() == []
+
+
+def test_unknown_links_and_images_are_404(study):
+    _, store, client = study
+    token = store.create_links("pre", 1)[0]
+    other = store.create_links("pre", 1)[0]
+    assert client.get("/p/not-a-token").status_code == 404
+    assert client.get("/api/p/not-a-token/state").status_code == 404
+    assert client.post("/api/p/nope/answer", json={"trial": 0, "answer": "same", "response_ms": 1.0,
+                                                   "shown_ms": 1.0}).status_code == 404
+    img = client.get(f"/api/p/{token}/state").json()["training"][0]["img"]
+    assert client.get(img).status_code == 200
+    assert client.get(img.replace(token, other)).status_code == 404  # ids are per participant
+
+
+def test_admin_endpoints_need_the_token(study):
+    _, store, client = study
+    token = store.create_links("pre", 1)[0]
+    for method, url in [("GET", "/api/admin/progress"), ("GET", "/api/admin/export"),
+                        ("GET", f"/api/admin/truth/{token}"), ("POST", "/api/admin/links")]:
+        assert client.request(method, url).status_code == 401
+        assert client.request(method, url, headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert client.get("/api/admin/progress", headers=admin(store)).json()["groups"]["pre"]["links"] == 1
+    made = client.post("/api/admin/links", json={"group": "post", "n": 3}, headers=admin(store)).json()
+    assert len(made["links"]) == 3
+    assert client.post("/api/admin/links", json={"group": "vip", "n": 1}, headers=admin(store)).status_code == 422
+    assert client.get("/api/admin/export", headers=admin(store)).text.splitlines()[0] == ",".join(TRIAL_COLUMNS)
+
+
+def test_post_group_sees_the_hint_and_its_picture(study):
+    run, store, client = study
+    token = store.create_links("post", 1)[0]
+    state = client.get(f"/api/p/{token}/state").json()
+    assert state["phase"] == "consent" and state["hint"] == {"text": HINT_FALLBACK, "picture": None}
+    (run.regions).mkdir(parents=True)
+    (run.regions / "hint.txt").write_text("Look at the chin.\n")
+    (run.data / "faces/anna_example/anna_example_000.png").replace(run.regions / "hint.png")
+    client.post(f"/api/p/{token}/consent")
+    state = client.get(f"/api/p/{token}/state").json()
+    assert state["phase"] == "hint" and state["hint"]["text"] == "Look at the chin."
+    assert client.get(state["hint"]["picture"]).headers["content-type"] == "image/png"
+    assert client.post(f"/api/p/{token}/training", json={"shown_ms": [400.0] * 40}).status_code == 409
+    pre = store.create_links("pre", 1)[0]
+    assert client.post(f"/api/p/{pre}/hint").status_code == 409
+    assert client.get(f"/api/p/{pre}/hint.png").status_code == 404
+
+
+def test_random_links_become_balanced_novice_groups(study):
+    _, store, client = study
+    tokens = store.create_links("random", 6)
+    for t in tokens:
+        client.get(f"/api/p/{t}/state")
+    groups = [store.participant(t)["grp"] for t in tokens]
+    assert sorted(groups) == ["post"] * 3 + ["pre"] * 3
+    assert groups == [store.participant(t)["grp"] for t in tokens]  # assigned once, kept
+
+
+def test_plans_follow_the_paper_design(study):
+    run, store, _ = study
+    test_split = {f"faces/{n}/{n}_{i:03d}.png" for n in ("anna_example", "bella_example") for i in range(45)}
+    assert set(store.stimuli()[0]) | set(store.stimuli()[1]) == test_split
+    for token in store.create_links("pre", 20):
+        pid = store.participant(token)["id"]
+        paths = {r["img_id"]: r["path"] for r in store.query("SELECT * FROM images WHERE participant=?", (pid,))}
+        trials = store.test_plan(pid)
+        shown = [paths[t["img_a"]] for t in trials] + [paths[t["img_b"]] for t in trials]
+        assert len(shown) == len(set(shown)) == 40  # no image twice in a test
+        train = [paths[t["img_id"]] for t in store.training_plan(pid)]
+        assert not set(train) & set(shown)
+        assert sum(t["truth"] == "same" for t in trials) == 10
+        for t in trials:
+            same_person = paths[t["img_a"]].split("/")[1] == paths[t["img_b"]].split("/")[1]
+            assert same_person == (t["truth"] == "same")
+
+
+def test_too_small_a_test_split_stops_with_a_clear_message(tmp_path):
+    run = make_toy_run(tmp_path / "small", per_person=30)
+    with pytest.raises(SystemExit, match="needs at least 40 of each"):
+        open_study(run)
+    assert not (run.study / "study.sqlite").exists()
+    store = open_study(run, design=Design(train_per_person=10, pairs=10))
+    assert store.create_links("pre", 1)
+    store.close()
+
+
+def test_stimuli_are_fixed_once_and_capped(tmp_path):
+    run = make_toy_run(tmp_path / "r", per_person=45)
+    store = open_study(run, seed=1, per_person=41)
+    first = store.stimuli()
+    assert [len(v) for v in first.values()] == [41, 41]
+    store.close()
+    assert open_study(Run(run.root), seed=99).stimuli() == first
