@@ -172,3 +172,21 @@ def test_cli_arguments_and_handler(tmp_path, capsys):
     summary = run_analyze(args)
     assert summary["participants_analysed"] == 5
     assert "post vs pre" in capsys.readouterr().err
+
+
+def test_analyze_exports_from_the_study_database_when_trials_csv_is_missing(tmp_path):
+    """End to end with the real study app: simulated participants over HTTP, then analysis from SQLite."""
+    toyrun = pytest.importorskip("lookalike.study.toyrun", reason="the study app is not installed")
+    from lookalike.cli import main
+
+    run = toyrun.make_toy_run(tmp_path / "run", per_person=45)
+    for group, acc in (("pre", "0.5"), ("post", "0.9")):
+        assert main(["study", "simulate", str(run.root), "--group", group, "--n", "3", "--accuracy", acc]) == 0
+    exported = run.study / "trials.csv"
+    rows = read_csv(exported)
+    exported.unlink()
+    summary = analyze(run, n_boot=200, n_permutations=200)
+    assert read_csv(exported) == rows  # re-exported from study.sqlite
+    assert summary["participants_analysed"] == 6 and summary["excluded_incomplete"] == 0
+    post = summary["groups"]["post"]
+    assert post["correct"] == sum(int(r["correct"]) for r in rows if r["group"] == "post")

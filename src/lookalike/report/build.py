@@ -128,7 +128,8 @@ def appendix(run: Run) -> Section:
 
 def render(run: Run, sections: list[Section]) -> str:
     now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    nav = "".join(f'<li><a href="#{esc(s.id)}">{esc(s.title.split(":")[0])}</a>'
+    short = {sid: name for sid, name, _ in BUILDERS} | {"overview": "Overview", "appendix": "Appendix"}
+    nav = "".join(f'<li><a href="#{esc(s.id)}">{esc(short.get(s.id, s.title))}</a>'
                   + (f' <span class="badge {esc(s.status)}">{esc(s.status)}</span>' if s.status != "present" else "")
                   + "</li>" for s in sections)
     body = "".join(f'<section class="stage" id="{esc(s.id)}" data-status="{esc(s.status)}">'

@@ -26,6 +26,7 @@ TABLE1 = [  # paper Table 1: intensity of the difference → colour
 ]
 EXAMPLES_PER_PERSON = 8
 PANELS_SHOWN = 6
+RANKING_ROWS = 60
 
 
 @dataclass
@@ -53,6 +54,10 @@ def _spread(items: list[Path], n: int) -> list[Path]:
     return [items[int(i * step)] for i in range(n)]
 
 
+def _words(value: Any) -> str:
+    return ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+
+
 # --- data ------------------------------------------------------------------------------------------
 
 def data_section(run: Run) -> Section:
@@ -69,7 +74,7 @@ def data_section(run: Run) -> Section:
         planted = pick(synth.value, "regions", "planted_regions", "differences")
         parts.append(notice("These faces are <b>synthetic</b> (from " + code("lookalike synth")
                             + "): two made-up people who differ only in planted regions"
-                            + (f": <b>{esc(fmt(planted))}</b>." if planted else "."), kind="info"))
+                            + (f": <b>{esc(_words(planted))}</b>." if planted else "."), kind="info"))
     people = idents.value if isinstance(idents.value, list) else []
     if people:
         facts["people"] = people
@@ -298,7 +303,7 @@ def regions_section(run: Run) -> Section:
     folder = run.regions
     if not folder.is_dir():
         return Section("regions", title, "missing", not_run("The region analysis", f"lookalike regions {run.root}"))
-    hint, ranking = load_text(folder / "hint.txt"), load_csv(folder / "ranking.csv", limit=60)
+    hint, ranking = load_text(folder / "hint.txt"), load_csv(folder / "ranking.csv", limit=RANKING_ROWS)
     summary = load_json(folder / "summary.json")
     parts = [_errors(hint, ranking, summary)]
     facts: dict[str, Any] = {}
@@ -316,7 +321,14 @@ def regions_section(run: Run) -> Section:
     parts.append(f'<div class="cols">{"".join(figs)}</div>' if figs else notice("no region figures", kind="missing"))
     if ranking.ok:
         parts.append("<h3>Ranking</h3>" + table(ranking.value))
-        facts["top_regions"] = [r.get("region") for r in ranking.value[:3] if r.get("region")]
+        if len(ranking.value) >= RANKING_ROWS:
+            parts.append(f'<p class="small">First {RANKING_ROWS} rows of regions/ranking.csv.</p>')
+    top = pick(summary.value, "top_regions", "hint_regions", "regions_in_hint", "top") if summary.ok else None
+    if isinstance(top, list) and top:
+        facts["top_regions"] = [str(t) for t in top[:4]]
+    elif ranking.ok:  # ranking.csv may hold one row per method and region: keep the first mention of each
+        regions = [r.get("region") for r in ranking.value if r.get("region")]
+        facts["top_regions"] = list(dict.fromkeys(regions))[:3]
     if summary.ok:
         parts.append("<details><summary>regions/summary.json</summary>" + kv_table(summary.value) + "</details>")
     return Section("regions", title, _status(sum([hint.ok, ranking.ok, bool(figs)]), 3), "".join(parts), facts)

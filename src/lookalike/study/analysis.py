@@ -348,16 +348,33 @@ def plot_dprime(scores: list[ParticipantScore], groups: list[str], path: Path) -
     return save_figure(path, fig)
 
 
+def _export_from_database(run: Run) -> None:
+    """Write study/trials.csv from study.sqlite with the study app's own exporter (as `study export` does)."""
+    try:
+        from . import export as exporter
+    except ImportError:
+        return
+    if hasattr(exporter, "export_trials"):
+        exporter.export_trials(run)
+        return
+    try:
+        from .setup import db_path
+        from .store import Store
+    except ImportError:
+        return
+    store = Store(db_path(run))
+    try:
+        if store.initialised():
+            exporter.export_study(run, store)
+    finally:
+        store.close()
+
+
 def _trials_csv(run: Run) -> Path:
     """The exported trials, exporting them from the study database first when only that exists."""
     path = run.study / "trials.csv"
     if not path.exists() and (run.study / "study.sqlite").exists():
-        try:
-            from .export import export_trials  # type: ignore[attr-defined]
-        except ImportError:
-            export_trials = None
-        if export_trials is not None:
-            export_trials(run)
+        _export_from_database(run)
     if not path.exists():
         raise StageMissing(f"{path} is missing: run the study (`lookalike study serve {run.root}` or "
                            f"`lookalike study simulate {run.root}`) and `lookalike study export {run.root}` first")
