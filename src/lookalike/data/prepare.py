@@ -235,17 +235,22 @@ def prepare(opts: PrepareOptions) -> dict[str, Any]:
         elif d == "drop":
             c.outcome, c.reason = "dropped", f"dropped in review ({c.reason})"
 
-    # exact copies out, near-duplicates grouped
-    kept = [c for c in people if c.outcome == "kept"]
-    kept.sort(key=lambda c: c.path)
+    # exact copies out (a copy of a face dropped in review goes too), near-duplicates grouped
+    kept = sorted((c for c in people if c.outcome in ("kept", "dropped")), key=lambda c: c.path)
     embs = None
     if use_filter and kept:
         embs = np.stack([c.file.faces[c.face_index].embedding for c in kept])
     dd = find_groups([c.file.faces[c.face_index].phash for c in kept], embs)
+    root = [int(j) if j >= 0 else i for i, j in enumerate(dd.duplicate_of)]
+    dropped_roots = {root[i] for i, c in enumerate(kept) if c.outcome == "dropped"}
     for i, c in enumerate(kept):
-        j = int(dd.duplicate_of[i])
-        if j >= 0:
-            c.outcome, c.reason = "duplicate", f"near-identical copy of {kept[j].path}"
+        if c.outcome != "kept":
+            continue
+        if root[i] in dropped_roots:
+            first = next(k for k, d in enumerate(kept) if root[k] == root[i] and d.outcome == "dropped")
+            c.outcome, c.reason = "dropped", f"copy of {kept[first].path}, which was dropped in review"
+        elif root[i] != i:
+            c.outcome, c.reason = "duplicate", f"near-identical copy of {kept[root[i]].path}"
     final = [c for c in kept if c.outcome == "kept"]
     if len({c.label for c in final}) < 2:
         raise SystemExit(f"no faces of {'both people' if not final else 'one of the people'} were kept; "

@@ -1,0 +1,160 @@
+"""`lookalike review`: a local page to keep or drop the faces the filter was unsure about (§3 step 4b).
+
+The page lists `data/review_queue.json` (written by `prepare`), shows each face
+crop beside its source photo with the face boxed, and saves every click or key
+press at once into `data/review.json` (atomic write, under a lock). Only this
+server writes that file; `prepare` reads it and never overwrites it. "Apply"
+reruns `prepare` with its saved settings, which reuses every cached result.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import threading
+from pathlib import Path
+from typing import Any
+
+from ..io import atomic_write_json, read_json
+from ..runfolder import Run
+
+STATIC = Path(__file__).with_name("review_static")
+DECISIONS = ("keep", "drop")
+
+
+class ReviewStore:
+    """review.json, read and written under one lock so two quick clicks never lose a decision."""
+
+    def __init__(self, data_dir: Path):
+        self.path = data_dir / "review.json"
+        self.lock = threading.Lock()
+
+    def load(self) -> dict[str, Any]:
+        if not self.path.exists():
+            return {"decisions": {}}
+        raw = read_json(self.path)
+        raw.setdefault("decisions", {})
+        return raw
+
+    def decide(self, face_id: str, decision: str | None) -> dict[str, Any]:
+        with self.lock:
+            state = self.load()
+            if decision is None:
+                state["decisions"].pop(face_id, None)
+            else:
+                stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+                state["decisions"][face_id] = {"decision": decision, "at": stamp}
+            atomic_write_json(self.path, state)
+            return state
+
+
+def _photo_jpeg(photo: Path, box: list[float], max_side: int = 420) -> bytes:
+    """The source photo, upright and RGB (any input format), with the face boxed, as a small JPEG."""
+    from PIL import Image, ImageDraw
+
+    from .images import decode_image
+
+    rgb = decode_image(photo).rgb
+    img = Image.fromarray(rgb)
+    scale = min(1.0, max_side / max(img.size))
+    if scale < 1.0:
+        img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))), Image.LANCZOS)
+    if len(box) == 4:
+        left, top, right, bottom = (v * scale for v in box)
+        ImageDraw.Draw(img).rectangle([left, top, right, bottom], outline=(255, 40, 40), width=max(2, img.width // 150))
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=85)
+    return buf.getvalue()
+
+
+def make_app(run_dir: str | Path):
+    """The FastAPI app for one run folder (also used by the tests)."""
+    from fastapi import FastAPI, HTTPException
+    from fastapi.responses import FileResponse, HTMLResponse, Response
+    from pydantic import BaseModel
+
+    run = Run(run_dir)
+    data = run.data
+    queue_path = run.require(data / "review_queue.json", "prepare")
+    store = ReviewStore(data)
+    app = FastAPI(title="lookalike review", docs_url=None, redoc_url=None)
+
+    def queue() -> dict[str, Any]:
+        return read_json(queue_path)
+
+    def item(face_id: str) -> dict[str, Any]:
+        for it in queue()["items"]:
+            if it["id"] == face_id:
+                return it
+        raise HTTPException(404, f"{face_id} is not in the review queue")
+
+    class Decision(BaseModel):
+        id: str
+        decision: str | None = None
+
+    @app.get("/", response_class=HTMLResponse)
+    def page() -> str:
+        return (STATIC / "review.html").read_text(encoding="utf-8")
+
+    @app.get("/api/queue")
+    def api_queue() -> dict[str, Any]:
+        q = queue()
+        decisions = store.load()["decisions"]
+        for it in q["items"]:
+            d = decisions.get(it["id"])
+            it["decision"] = d["decision"] if isinstance(d, dict) else d
+        return {"identities": q["identities"], "items": q["items"], "run": str(run.root)}
+
+    @app.post("/api/decision")
+    def api_decision(body: Decision) -> dict[str, Any]:
+        if body.decision is not None and body.decision not in DECISIONS:
+            raise HTTPException(422, f"decision must be one of {DECISIONS} or null")
+        item(body.id)
+        state = store.decide(body.id, body.decision)
+        return {"id": body.id, "decision": body.decision, "decided": len(state["decisions"])}
+
+    @app.get("/crop")
+    def crop(id: str) -> FileResponse:
+        path = data / item(id)["crop"]  # ids are looked up in our own queue: no user path reaches the disk
+        if not path.is_file():
+            raise HTTPException(404, "crop not found: rerun `lookalike prepare`")
+        return FileResponse(path, media_type="image/png")
+
+    @app.get("/photo")
+    def photo(id: str) -> Response:
+        it = item(id)
+        root = Path(queue()["photos"])
+        path = root / it["source"]
+        if not path.is_file():
+            raise HTTPException(404, f"source photo {it['source']} is no longer in {root}")
+        try:
+            return Response(_photo_jpeg(path, it.get("box", [])), media_type="image/jpeg")
+        except Exception as exc:  # noqa: BLE001 - a photo that cannot be shown must not break the page
+            raise HTTPException(404, f"cannot show {it['source']}: {exc}") from exc
+
+    @app.post("/api/apply")
+    def api_apply() -> dict[str, Any]:
+        from .prepare import PrepareOptions, prepare
+
+        cfg = read_json(run.require(data / "config.json", "prepare"))
+        fields = PrepareOptions.__dataclass_fields__
+        summary = prepare(PrepareOptions(**{k: v for k, v in cfg.items() if k in fields}))
+        return {k: summary.get(k) for k in ("kept", "kept_per_person", "pending_review", "split")}
+
+    return app
+
+
+def serve(run_dir: str | Path, host: str = "127.0.0.1", port: int = 8765, open_browser: bool = True) -> dict:
+    """Run the review page until Ctrl-C; returns how many decisions were saved."""
+    import uvicorn
+
+    app = make_app(run_dir)
+    url = f"http://{host}:{port}/"
+    print(f"review page: {url}  (Ctrl-C to stop; decisions are saved as you click)")
+    if open_browser and port:
+        import webbrowser
+
+        threading.Timer(1.0, lambda: webbrowser.open(url)).start()
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+    state = ReviewStore(Run(run_dir).data).load()
+    return {"stage": "review", "decisions": len(state["decisions"]), "file": str(Run(run_dir).data / "review.json")}
