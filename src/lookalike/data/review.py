@@ -15,11 +15,20 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from ..io import atomic_write_json, read_json
 from ..runfolder import Run
 
 STATIC = Path(__file__).with_name("review_static")
 DECISIONS = ("keep", "drop")
+
+
+class Decision(BaseModel):
+    """Body of POST /api/decision: a face id from the queue and keep | drop | null (undecided)."""
+
+    id: str
+    decision: str | None = None
 
 
 class ReviewStore:
@@ -71,7 +80,6 @@ def make_app(run_dir: str | Path):
     """The FastAPI app for one run folder (also used by the tests)."""
     from fastapi import FastAPI, HTTPException
     from fastapi.responses import FileResponse, HTMLResponse, Response
-    from pydantic import BaseModel
 
     run = Run(run_dir)
     data = run.data
@@ -87,10 +95,6 @@ def make_app(run_dir: str | Path):
             if it["id"] == face_id:
                 return it
         raise HTTPException(404, f"{face_id} is not in the review queue")
-
-    class Decision(BaseModel):
-        id: str
-        decision: str | None = None
 
     @app.get("/", response_class=HTMLResponse)
     def page() -> str:

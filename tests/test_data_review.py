@@ -1,0 +1,119 @@
+"""The review page: API rules, and keep/drop with mouse and keyboard in a real Chromium."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from lookalike.data.review import make_app
+from lookalike.io import atomic_write_json, read_json
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def _fake_run(tmp_path: Path, n: int = 3) -> Path:
+    """A run folder as `prepare` leaves it when n faces wait for review (no detection needed)."""
+    photos = tmp_path / "photos" / "person_a"
+    photos.mkdir(parents=True)
+    data = tmp_path / "run" / "data"
+    items = []
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        Image.fromarray(rng.integers(0, 255, (90, 120, 3), dtype=np.uint8)).convert("CMYK").save(
+            photos / f"p{i}.jpg")
+        crop = data / "review" / "person_a" / f"p{i}_f0.png"
+        crop.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 255, (128, 128, 3), dtype=np.uint8)).save(crop)
+        items.append({"id": f"faces/person_a/p{i}_f0.png", "crop": f"review/person_a/p{i}_f0.png",
+                      "identity": "person_a", "source": f"person_a/p{i}.jpg", "box": [10, 10, 60, 60],
+                      "size": [120, 90], "reason": "below threshold", "own_score": 0.5, "decision": None})
+    atomic_write_json(data / "review_queue.json", {"photos": str(tmp_path / "photos"),
+                                                   "identities": ["person_a", "person_b"], "items": items})
+    return tmp_path / "run"
+
+
+def test_api_saves_decisions_and_rejects_bad_ones(tmp_path):
+    from fastapi.testclient import TestClient
+
+    run = _fake_run(tmp_path)
+    client = TestClient(make_app(run))
+    q = client.get("/api/queue").json()
+    assert len(q["items"]) == 3 and all(it["decision"] is None for it in q["items"])
+    face = q["items"][1]["id"]
+    assert client.post("/api/decision", json={"id": face, "decision": "drop"}).status_code == 200
+    saved = read_json(run / "data" / "review.json")["decisions"]
+    assert saved[face]["decision"] == "drop"
+    assert client.get("/api/queue").json()["items"][1]["decision"] == "drop"
+    assert client.post("/api/decision", json={"id": face, "decision": "maybe"}).status_code == 422
+    assert client.post("/api/decision", json={"id": "faces/x/../../etc", "decision": "keep"}).status_code == 404
+    assert client.post("/api/decision", json={"id": face, "decision": None}).status_code == 200
+    assert face not in read_json(run / "data" / "review.json")["decisions"]
+    photo = client.get("/photo", params={"id": face})
+    assert photo.status_code == 200 and photo.headers["content-type"] == "image/jpeg"  # CMYK source shown
+    assert client.get("/crop", params={"id": face}).headers["content-type"] == "image/png"
+
+
+def test_review_needs_a_prepared_run(tmp_path):
+    with pytest.raises(SystemExit, match="lookalike prepare"):
+        make_app(tmp_path / "nothing")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.browser
+def test_review_page_in_chromium(tmp_path):
+    if not CHROMIUM.exists() or shutil.which("chromium") is None:
+        pytest.skip("Debian chromium (/usr/bin/chromium) is not installed; run `make browser`")
+    playwright = pytest.importorskip("playwright.sync_api")
+    import uvicorn
+
+    run = _fake_run(tmp_path)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(make_app(run), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(100):
+            if server.started:
+                break
+            time.sleep(0.05)
+        with playwright.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=[
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            page = browser.new_page()
+            page.goto(f"http://127.0.0.1:{port}/")
+            cards = page.locator(".card")
+            cards.first.wait_for()
+            assert cards.count() == 3
+            # images load (crop from the run, source photo re-encoded from CMYK)
+            page.wait_for_function("[...document.images].every(i => i.complete && i.naturalWidth > 0)")
+            cards.nth(0).locator("button.keep").click()  # mouse
+            page.wait_for_function("document.getElementById('status').textContent.startsWith('saved')")
+            cards.nth(1).focus()
+            page.keyboard.press("d")  # keyboard: drop, focus moves on
+            page.wait_for_function("document.querySelectorAll('.card')[1].dataset.decision === 'drop'")
+            page.wait_for_timeout(300)
+            assert page.evaluate("document.activeElement.dataset.id") == cards.nth(2).get_attribute("data-id")
+            saved = json.loads((run / "data" / "review.json").read_text())["decisions"]
+            assert {k: v["decision"] for k, v in saved.items()} == {
+                "faces/person_a/p0_f0.png": "keep", "faces/person_a/p1_f0.png": "drop"}
+            page.reload()  # decisions come back from the server
+            page.locator(".card.keep").first.wait_for()
+            assert page.locator(".card.drop").count() == 1
+            assert "1 keep" in page.locator("#counts").text_content()
+            browser.close()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
