@@ -50,11 +50,10 @@ def render_with_truth(label: int, nz: dict[str, Any], regions: tuple[str, ...], 
     other = identity_params(1 - label, regions, strength)
     bg = background(nz)
     clean_img, landmarks = render_clean(own, nz, background=bg)
-    quantised = np.rint(clean_img * 255.0)
     masks = np.zeros((len(regions), SIZE, SIZE), dtype=np.uint8)
     for r, region in enumerate(regions):
         swapped, _ = render_clean(swap_region(own, other, region), nz, background=bg)
-        masks[r] = (quantised != np.rint(swapped * 255.0)).any(axis=-1)
+        masks[r] = (clean_img != swapped).any(axis=-1)  # exact: even sub-level changes can flip after noise
     return degrade(clean_img, nz), landmarks, masks
 
 
@@ -161,7 +160,8 @@ def _contact_sheet(out: Path, results: list[Any], masks: np.ndarray, regions: tu
     for i, r in enumerate(results):
         by_label[r[3]["label"]].append(i)
     n = min(cols, len(by_label[0]))
-    tints = np.array([[1.0, 0.15, 0.15], [0.15, 0.5, 1.0], [0.2, 1.0, 0.2], [1.0, 0.8, 0.1]])
+    tints = np.array([[1.0, 0.15, 0.15], [0.15, 0.5, 1.0], [0.2, 1.0, 0.2], [1.0, 0.8, 0.1], [0.8, 0.2, 1.0],
+                      [0.1, 1.0, 1.0], [1.0, 0.5, 0.0]])
     fig, axes = plt.subplots(3, n, figsize=(1.6 * n, 5.2), squeeze=False)
     for c in range(n):
         for row in range(3):
@@ -177,6 +177,7 @@ def _contact_sheet(out: Path, results: list[Any], masks: np.ndarray, regions: tu
             ax.set_yticks([])
             if c == 0:
                 ax.set_ylabel(IDENTITIES[row] if row < 2 else "planted", fontsize=9)
-    names = ", ".join(f"{r} ({['red', 'blue', 'green', 'yellow'][i % 4]})" for i, r in enumerate(regions))
+    colours = ["red", "blue", "green", "yellow", "purple", "cyan", "orange"]
+    names = ", ".join(f"{r} ({colours[i % len(colours)]})" for i, r in enumerate(regions))
     fig.suptitle(f"Synthetic look-alikes: they differ only in {names}", fontsize=10)
     save_figure(out / "contact_sheet.png", fig)

@@ -21,7 +21,8 @@ from ..template import SIZE, TEMPLATE_68
 from .shapes import bump, coverage, ellipse_sdf, lens_sdf, over, stroke_sdf
 
 CENTRE = np.array([SIZE / 2, SIZE / 2])
-CHEEK_RX, CHEEK_RY = 11.0, 7.5
+CHEEK_RX, CHEEK_RY = 10.0, 7.5
+HAIRLINE_MID = 22.0  # canonical y of the hairline centre halfway between the two people
 JAW_WEIGHT = np.array([0, .2, .5, .8, 1, 1, .8, .4, 0, .4, .8, 1, 1, .8, .5, .2, 0])
 
 
@@ -205,8 +206,8 @@ def render_clean(ident: dict[str, float], nz: dict[str, Any], size: int = SIZE,
     add_bump(1.8, mouth_c[0], mouth_c[1], 16.0, 7.0)
     add_bump(2.5, lm[8, 0], lm[8, 1] - 6.0, 10.0, 6.0)
     # planted: cheekbone position and prominence (a compact bump: shading changes only there)
-    cheek = [(40.0 - ident["cheek_dx"] - nz["face_width"] * 0.5, -0.35),
-             (88.0 + ident["cheek_dx"] + nz["face_width"] * 0.5, 0.35)]
+    cheek = [(38.5 - ident["cheek_dx"] - nz["face_width"] * 0.5, -0.35),
+             (89.5 + ident["cheek_dx"] + nz["face_width"] * 0.5, 0.35)]
     for cx, ang in cheek:
         add_bump(ident["cheek_amp"], cx, 77.0 + ident["cheek_dy"], CHEEK_RX, CHEEK_RY, ang)
     light = _shading(height * s, nz, 0.18)
@@ -248,7 +249,9 @@ def render_clean(ident: dict[str, float], nz: dict[str, Any], size: int = SIZE,
 
     # hair in front: above the hairline (the planted forehead edge), sideburns at the temples.
     du = np.abs(u - 64)
-    line = ident["hairline"] + nz["hairline_arch"] * np.minimum(du / 26, 1) ** 2 + 0.35 * np.maximum(du - 26, 0) ** 2
+    # the identity moves the hairline over the forehead only; the temples are the same for both people
+    shift = (ident["hairline"] - HAIRLINE_MID) * np.clip((32.0 - du) / 10.0, 0.0, 1.0)
+    line = HAIRLINE_MID + shift + nz["hairline_arch"] * np.minimum(du / 26, 1) ** 2 + 0.35 * np.maximum(du - 26, 0) ** 2
     line = np.minimum(line, nz["sideburn"]) + nz["hairline_jag"] * (
         0.6 * np.sin(1.7 * u + nz["hair_phase"]) + 0.4 * np.sin(0.9 * u + 2 * nz["hair_phase"]))
     cap = coverage(v - line, px, soft=1.6) * np.maximum(face_alpha, hair_alpha)

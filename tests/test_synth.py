@@ -1,0 +1,163 @@
+"""Synthetic look-alikes: determinism, run-folder layout, planted-only differences, landmarks on features."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.ndimage import binary_dilation
+
+from lookalike.io import load_rgb, read_csv, read_json
+from lookalike.synth import (
+    DEFAULT_REGIONS,
+    clean,
+    generate,
+    identity_params,
+    nuisance_for,
+    render,
+    render_with_truth,
+    sample_nuisance,
+)
+from lookalike.synth.render import similarity
+from lookalike.template import landmark_columns
+
+
+def _canonical(nz: dict, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Canonical (template-frame) coordinates of image pixels, undoing the nuisance pose."""
+    m, t = similarity(nz)
+    rel = np.stack([cols - 64.0 - t[0], rows - 64.0 - t[1]])
+    u, v = np.linalg.inv(m) @ rel + 64.0
+    return u, v
+
+
+@pytest.fixture(scope="module")
+def small_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("synth") / "synth"
+    generate(out, 4, seed=3, workers=1)
+    return out
+
+
+def test_layout_matches_the_run_folder_contract(small_set: Path) -> None:
+    rows = read_csv(small_set / "landmarks.csv")
+    assert list(rows[0]) == ["path", *landmark_columns()]
+    assert len(rows) == 8
+    for row in rows:
+        identity = row["path"].split("/")[1]
+        assert row["path"].startswith(f"faces/{identity}/") and identity in ("person_a", "person_b")
+        img = load_rgb(small_set / row["path"])
+        assert img.shape == (128, 128, 3)
+    truth = np.load(small_set / "truth" / "masks.npz")
+    assert list(truth["paths"]) == [r["path"] for r in rows]
+    assert list(truth["regions"]) == list(DEFAULT_REGIONS)
+    assert truth["masks"].shape == (8, 2, 128, 128) and truth["masks"].dtype == np.uint8
+    assert set(np.unique(truth["masks"])) <= {0, 1}
+    params = [json.loads(line) for line in (small_set / "truth" / "params.jsonl").read_text().splitlines()]
+    assert [p["path"] for p in params] == [r["path"] for r in rows]
+    assert {p["identity"] for p in params} == {"person_a", "person_b"}
+    summary = read_json(small_set / "summary.json")
+    assert summary["images"] == 8 and summary["regions"] == list(DEFAULT_REGIONS)
+    assert read_json(small_set / "config.json")["n_per_identity"] == 4
+    assert (small_set / "contact_sheet.png").stat().st_size > 10_000
+
+
+def test_same_seed_same_bytes_whatever_the_worker_count(small_set: Path, tmp_path: Path) -> None:
+    again = tmp_path / "again"
+    generate(again, 4, seed=3, workers=2)
+    for row in read_csv(small_set / "landmarks.csv"):
+        assert (again / row["path"]).read_bytes() == (small_set / row["path"]).read_bytes()
+    assert (again / "landmarks.csv").read_text() == (small_set / "landmarks.csv").read_text()
+    assert np.array_equal(np.load(again / "truth/masks.npz")["masks"], np.load(small_set / "truth/masks.npz")["masks"])
+    other = tmp_path / "other"
+    generate(other, 1, seed=4, workers=1)
+    first = read_csv(small_set / "landmarks.csv")[0]["path"]
+    assert (other / first).read_bytes() != (small_set / first).read_bytes()
+
+
+def test_rerun_reuses_and_other_settings_are_refused(small_set: Path) -> None:
+    assert generate(small_set, 4, seed=3, workers=1)["reused"] is True
+    with pytest.raises(SystemExit, match="--force"):
+        generate(small_set, 5, seed=3, workers=1)
+    with pytest.raises(ValueError, match="choose from"):
+        generate(small_set, 4, regions=("ears",))
+
+
+@pytest.mark.parametrize("index", range(6))
+def test_identities_differ_only_inside_the_planted_masks(index: int) -> None:
+    """Same nuisance, other person: every changed pixel is in a mask, and every region does change."""
+    nz = clean(nuisance_for(11, 0, index))
+    a, _, masks = render_with_truth(0, nz, DEFAULT_REGIONS)
+    b, _ = render(identity_params(1, DEFAULT_REGIONS), nz)
+    diff = (a != b).any(axis=-1)
+    union = masks.any(axis=0)
+    assert not (diff & ~union).any(), f"{int((diff & ~union).sum())} changed pixels outside the masks"
+    for r, region in enumerate(DEFAULT_REGIONS):
+        assert (diff & masks[r].astype(bool)).sum() >= 20, f"{region}: the people barely differ there"
+    # the difference is where it was planted: forehead above the brows, cheekbones beside the nose
+    for r, (region, ok) in enumerate([("forehead", lambda u, v: (v < 50) & (np.abs(u - 64) < 34)), ("cheekbones",
+                                      lambda u, v: (v > 62) & (v < 92) & (np.abs(u - 64) > 13))]):
+        rows, cols = np.nonzero(masks[r])
+        u, v = _canonical(nz, rows, cols)
+        assert ok(u, v).mean() > 0.99, f"{region} mask leaks out of its face region"
+
+
+@pytest.mark.parametrize("index", range(4))
+def test_with_camera_degradation_differences_stay_near_the_masks(index: int) -> None:
+    """Blur and JPEG smear a difference by the blur radius and into its 16×16 JPEG block, no further."""
+    nz = nuisance_for(12, 0, index)
+    nz["jpeg"] = 60
+    a, _, masks = render_with_truth(0, nz, DEFAULT_REGIONS)
+    b, _ = render(identity_params(1, DEFAULT_REGIONS), nz)
+    diff = (a != b).any(axis=-1)
+    reach = binary_dilation(masks.any(axis=0), iterations=int(np.ceil(4 * nz["blur"])) + 1)
+    blocks = reach.reshape(8, 16, 8, 16).any(axis=(1, 3)).repeat(16, 0).repeat(16, 1)
+    allowed = binary_dilation(blocks, structure=np.ones((3, 3)))  # chroma upsampling reaches 1 px over
+    assert diff.any() and not (diff & ~allowed).any()
+
+
+def test_landmarks_fall_on_the_drawn_eyes_and_lips() -> None:
+    rng = np.random.default_rng(5)
+    for _ in range(8):
+        nz = clean(sample_nuisance(rng))
+        nz.update(gaze_x=0.0, gaze_y=0.0)
+        img, lm = render(identity_params(0, DEFAULT_REGIONS), nz)
+        rgb = img.astype(float) / 255
+        for eye in (slice(36, 42), slice(42, 48)):  # the eye's centre is the pupil when the gaze is straight
+            assert _at(rgb, lm[eye].mean(axis=0)).mean() < 0.2
+        skin = _at(rgb, np.array(_canonical_to_image(nz, 64.0, 38.0)))  # mid forehead
+        skin_ratio = skin[0] / (skin[1] + 0.02)
+        for outer, inner in ((51, 62), (57, 66)):  # middle of the upper and of the lower lip
+            lip = _at(rgb, (lm[outer] + lm[inner]) / 2)
+            assert lip[0] / (lip[1] + 0.02) > 1.2 * skin_ratio
+        assert (lm[:, 0] > -5).all() and (lm[:, 0] < 133).all()
+
+
+def _at(rgb: np.ndarray, p: np.ndarray) -> np.ndarray:
+    return rgb[int(round(p[1])), int(round(p[0]))]
+
+
+def _canonical_to_image(nz: dict, u: float, v: float) -> tuple[float, float]:
+    m, t = similarity(nz)
+    x, y = m @ np.array([u - 64.0, v - 64.0]) + 64.0 + t
+    return float(x), float(y)
+
+
+def test_landmarks_stay_near_the_aligned_template(small_set: Path) -> None:
+    from lookalike.template import TEMPLATE_68
+
+    for row in read_csv(small_set / "landmarks.csv"):
+        lm = np.array([float(row[c]) for c in landmark_columns()]).reshape(68, 2)
+        assert np.abs(lm - TEMPLATE_68).mean() < 12.0
+
+
+def test_other_regions_can_be_planted() -> None:
+    regions = ("nose", "jaw", "eyes", "mouth", "brows")
+    nz = clean(nuisance_for(0, 0, 1))
+    a, lm_a, masks = render_with_truth(0, nz, regions)
+    b, lm_b = render(identity_params(1, regions), nz)
+    assert all(m.sum() > 10 for m in masks)
+    assert not ((a != b).any(axis=-1) & ~masks.any(axis=0)).any()
+    moved = np.abs(lm_a - lm_b).max(axis=1) > 0.1
+    assert not moved[17:27].any()  # brow thickness leaves the brow landmarks where they are
+    assert moved[31:36].any() and moved[36:48].all() and moved[48].all()
