@@ -190,3 +190,12 @@ def test_analyze_exports_from_the_study_database_when_trials_csv_is_missing(tmp_
     assert summary["participants_analysed"] == 6 and summary["excluded_incomplete"] == 0
     post = summary["groups"]["post"]
     assert post["correct"] == sum(int(r["correct"]) for r in rows if r["group"] == "post")
+
+
+def test_only_unfinished_sessions_give_counts_and_no_figures(tmp_path):
+    write_trials(tmp_path, person("p1", "pre", answers(3, 2, 1, 1), complete=False)
+                 + person("p2", "post", answers(5, 5, 5, 5)[:19], complete=True))  # 19 of 20: not finished
+    summary = analyze(tmp_path, n_boot=100, n_permutations=100)
+    assert summary["participants_analysed"] == 0 and summary["excluded_incomplete"] == 2
+    assert summary["groups"]["pre"]["accuracy"] is None and summary["figures"] == {}
+    assert not (tmp_path / "study" / "analysis" / "figure9.png").exists()
