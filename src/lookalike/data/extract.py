@@ -23,7 +23,7 @@ import numpy as np
 from ..io import atomic_write_bytes
 from ..template import SIZE
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 @dataclass
@@ -54,6 +54,7 @@ class FileResult:
     notes: list[str]
     faces: list[Face]
     size: tuple[int, int] = (0, 0)  # width, height after EXIF rotation
+    verbatim: bool = False  # the file is an RGB 128×128 PNG whose pixels are the crop: copy, don't re-encode
 
 
 @dataclass(frozen=True)
@@ -130,14 +131,16 @@ def extract(job: Job, settings: Settings) -> FileResult:
         vec = embed(models, crop, pts) if settings.embed else None
         faces.append(Face(crop, pts.astype(np.float32), source, _phash(crop), vec, [0.0, 0.0, float(size[0]),
                                                                                      float(size[1])]))
-    return FileResult(job.source, "ok", "", notes, faces, size)
+    verbatim = (job.mode != "photo" and size == (SIZE, SIZE) and not notes and decoded.original_mode == "RGB"
+                and job.path.lower().endswith(".png"))
+    return FileResult(job.source, "ok", "", notes, faces, size, verbatim)
 
 
 # --- cache -----------------------------------------------------------------------------------------
 def save_result(path: Path, result: FileResult) -> None:
     meta = {
         "source": result.source, "outcome": result.outcome, "reason": result.reason, "notes": result.notes,
-        "size": list(result.size),
+        "size": list(result.size), "verbatim": result.verbatim,
         "faces": [{"landmark_source": f.landmark_source, "phash": f.phash, "box": f.box} for f in result.faces],
     }
     k = len(result.faces)
@@ -163,7 +166,7 @@ def load_result(path: Path) -> FileResult | None:
         vec = embs[i].astype(np.float32) if len(embs) == len(crops) and len(embs) else None
         faces.append(Face(crops[i], lms[i].astype(np.float32), f["landmark_source"], f["phash"], vec, f["box"]))
     return FileResult(meta["source"], meta["outcome"], meta["reason"], meta["notes"], faces,
-                      tuple(meta.get("size", (0, 0))))
+                      tuple(meta.get("size", (0, 0))), bool(meta.get("verbatim", False)))
 
 
 # --- pool --------------------------------------------------------------------------------------------
