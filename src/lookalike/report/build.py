@@ -74,7 +74,7 @@ def overview(sections: list[Section]) -> Section:
         ("Where the networks look", "forehead, cheeks and nose; eyes and mouth avoided",
          ", ".join(map(str, reg.get("top_regions") or [])) or "–"),
         ("Methods failing the sanity check", "not checked", ", ".join(expl.get("failing_sanity") or []) or
-         ("none" if expl.get("methods") else "–")),
+         ("none" if expl.get("sanity_checked") else "–")),
         ("The hint", "“focus on the forehead and cheekbones”", reg.get("hint") or "–"),
         ("Novices without hint (eq. 1)", "52.67% (M=15)", pct(acc.get("pre"))),
         ("Novices with the hint", "63.67% (M=15)", pct(acc.get("post"))),

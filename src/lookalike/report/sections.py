@@ -122,6 +122,8 @@ def data_section(run: Run) -> Section:
             parts.append(f"<p><b>{esc(person.name)}</b></p><div class='thumbs'>{thumbs or notice('no faces', 'missing')}</div>")
     if not shown:
         parts.append(notice("no aligned faces under data/faces", kind="missing"))
+    if (run.synth / "contact_sheet.png").is_file():
+        parts.append(figure(run.synth / "contact_sheet.png", "Contact sheet of the synthetic faces (synth/)"))
     if summary.ok:
         parts.append("<details><summary>data/summary.json</summary>" + kv_table(summary.value) + "</details>")
     status = _status(sum([manifest.ok, split.ok, shown > 0, summary.ok]), 4)
@@ -292,7 +294,8 @@ def explain_section(run: Run) -> Section:
     faith, ok_f = _method_table(folder / "faithfulness.json", failing)
     parts.append("<h3>Sanity check (cascading weight randomisation)</h3>" + sanity)
     parts.append("<h3>Faithfulness (deletion and insertion)</h3>" + faith)
-    facts = {"failing_sanity": sorted(failing), "methods": [f.stem.removeprefix("figure7_") for f in figs]}
+    facts = {"failing_sanity": sorted(failing), "methods": [f.stem.removeprefix("figure7_") for f in figs],
+             "sanity_checked": ok_s}
     return Section("explain", title, _status(sum([bool(figs), ok_s, ok_f]), 3), "".join(parts), facts)
 
 
