@@ -23,6 +23,8 @@ from ..template import SIZE, TEMPLATE_68
 STABLE_POINTS = np.arange(17, 68)
 EYE_LEFT_IDX = np.arange(36, 42)
 EYE_RIGHT_IDX = np.arange(42, 48)
+# The eyes count 4× in the fit: they anchor every later region, and are the most reliable landmarks.
+FIT_WEIGHTS = np.where((STABLE_POINTS >= 36) & (STABLE_POINTS < 48), 4.0, 1.0)
 
 
 def models_dir() -> Path:
@@ -87,19 +89,21 @@ def predict_landmarks(models: DlibModels, rgb: np.ndarray, box: tuple[float, flo
     return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)
 
 
-def umeyama(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """2×3 similarity matrix M minimising ||M·[src,1] − dst||² (Umeyama 1991, no reflection)."""
+def umeyama(src: np.ndarray, dst: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """2×3 similarity M minimising Σ w·||M·[src,1] − dst||² (weighted Umeyama 1991, no reflection)."""
     src = np.asarray(src, np.float64)
     dst = np.asarray(dst, np.float64)
-    mu_s, mu_d = src.mean(0), dst.mean(0)
+    w = np.ones(len(src)) if weights is None else np.asarray(weights, np.float64)
+    w = w / w.sum()
+    mu_s, mu_d = w @ src, w @ dst
     s_c, d_c = src - mu_s, dst - mu_d
-    cov = d_c.T @ s_c / len(src)
+    cov = (d_c * w[:, None]).T @ s_c
     u, sig, vt = np.linalg.svd(cov)
     d = np.ones(2)
     if np.linalg.det(u) * np.linalg.det(vt) < 0:
         d[-1] = -1
     rot = u @ np.diag(d) @ vt
-    var_s = (s_c**2).sum() / len(src)
+    var_s = (w * (s_c**2).sum(1)).sum()
     scale = (sig * d).sum() / var_s
     m = np.zeros((2, 3))
     m[:, :2] = scale * rot
@@ -130,7 +134,7 @@ def warp(rgb: np.ndarray, m: np.ndarray, size: int = SIZE) -> np.ndarray:
 def align_face(rgb: np.ndarray, landmarks: np.ndarray, size: int = SIZE) -> tuple[np.ndarray, np.ndarray]:
     """Aligned size×size crop and its landmarks in crop pixels."""
     template = TEMPLATE_68 * (size / SIZE)
-    m = umeyama(landmarks[STABLE_POINTS], template[STABLE_POINTS])
+    m = umeyama(landmarks[STABLE_POINTS], template[STABLE_POINTS], FIT_WEIGHTS)
     return warp(rgb, m, size), apply_affine(m, landmarks)
 
 

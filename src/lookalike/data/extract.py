@@ -23,7 +23,7 @@ import numpy as np
 from ..io import atomic_write_bytes
 from ..template import SIZE
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 
 
 @dataclass
