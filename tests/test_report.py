@@ -52,6 +52,14 @@ def trial_rows() -> list[dict]:
     return rows
 
 
+def ranking_rows() -> list[dict]:
+    """regions/ranking.csv in its long form: one row per (source, region)."""
+    scores = {"siamese-guided_backprop": ("pass", {"eyes": 0.4, "forehead": 2.1, "cheekbones": 1.7}),
+              "edge_detector": ("fail", {"eyes": 3.0, "forehead": 0.2, "cheekbones": 0.1})}
+    return [{"source": src, "region": reg, "rank": 0, "score": sc, "ci_low": sc - 0.1, "ci_high": sc + 0.1,
+             "sanity": sanity} for src, (sanity, regs) in scores.items() for reg, sc in regs.items()]
+
+
 def fake_run(root: Path) -> int:
     """Small stand-ins for every stage's files (docs/run-folder.md); returns how many images the report embeds."""
     js(root / "synth/summary.json", {"regions": ["forehead", "cheekbones"], "images": 40})
@@ -98,14 +106,21 @@ def fake_run(root: Path) -> int:
     png(r / "regions.png")
     png(r / "ranking.png")
     images += 2
-    rows_csv(r / "ranking.csv", [{"region": "forehead", "score": 2.1, "lo": 1.8, "hi": 2.4},
-                                 {"region": "cheekbones", "score": 1.7, "lo": 1.5, "hi": 1.9},
-                                 {"region": "eyes", "score": 0.4, "lo": 0.3, "hi": 0.5}])
+    rows_csv(r / "ranking.csv", ranking_rows())
     (r / "hint.txt").write_text("Look at the forehead and the cheekbones <b>not</b> the eyes.\n")
     js(r / "summary.json", {"top": ["forehead", "cheekbones"]})
     rows_csv(root / "study/trials.csv", trial_rows())
     js(root / "study/summary.json", {"participants": 8})
     return images + 3  # the study analysis adds figure9, accuracy and d′
+
+
+def test_ranking_is_one_row_per_region_ordered_by_trusted_sources():
+    from lookalike.report.sections import ranking_table
+
+    html = ranking_table(ranking_rows())
+    body = html.split("<tbody>")[1]
+    assert [m for m in re.findall(r"<tr[^>]*><td[^>]*>(\w+)</td>", body)] == ["forehead", "cheekbones", "eyes"]
+    assert "edge_detector (fails sanity)" in html and "2.10 [2.00, 2.20]" in html
 
 
 def test_empty_run_names_every_missing_stage(tmp_path):

@@ -26,7 +26,7 @@ TABLE1 = [  # paper Table 1: intensity of the difference → colour
 ]
 EXAMPLES_PER_PERSON = 8
 PANELS_SHOWN = 6
-RANKING_ROWS = 60
+RANKING_ROWS = 400
 
 
 @dataclass
@@ -251,7 +251,7 @@ def failing_methods(run: Run) -> set[str]:
     recs = method_records(load_json(run.explain / "sanity.json").value)
     out = {str(r.get("method")) for r in recs.rows if fails(r)}
     summary = load_json(run.explain / "summary.json").value
-    for key in ("failing_methods", "methods_failing_sanity", "failed_sanity"):
+    for key in ("failed_methods", "failing_methods", "methods_failing_sanity", "failed_sanity"):
         listed = pick(summary, key) if isinstance(summary, dict) else None
         if isinstance(listed, list):
             out |= {str(m) for m in listed}
@@ -292,11 +292,47 @@ def explain_section(run: Run) -> Section:
         parts.append(notice("no figure7_*.png in explain/", kind="missing"))
     sanity, ok_s = _method_table(folder / "sanity.json", failing)
     faith, ok_f = _method_table(folder / "faithfulness.json", failing)
-    parts.append("<h3>Sanity check (cascading weight randomisation)</h3>" + sanity)
-    parts.append("<h3>Faithfulness (deletion and insertion)</h3>" + faith)
+    statement = pick(load_json(folder / "summary.json").value, "statement")
+    parts.append("<h3>Sanity check (cascading weight randomisation)</h3>"
+                 + (f"<p><b>{esc(statement)}</b></p>" if isinstance(statement, str) else "") + sanity
+                 + _optional_figure(folder / "sanity.png", "Rank correlation between maps of the trained and the "
+                                    "progressively randomised network (low = the method depends on the weights)"))
+    parts.append("<h3>Faithfulness (deletion and insertion)</h3>" + faith
+                 + _optional_figure(folder / "faithfulness.png", "Deletion and insertion curves"))
     facts = {"failing_sanity": sorted(failing), "methods": [f.stem.removeprefix("figure7_") for f in figs],
              "sanity_checked": ok_s}
     return Section("explain", title, _status(sum([bool(figs), ok_s, ok_f]), 3), "".join(parts), facts)
+
+
+def _optional_figure(path: Path, caption: str) -> str:
+    return figure(path, esc(caption)) if path.is_file() else ""
+
+
+def ranking_table(rows: list[dict[str, Any]]) -> str:
+    """ranking.csv in long form (source, region, score, ci) as one row per region and one column per source.
+
+    Regions are ordered by their mean score over the sources that pass the sanity check; a source that
+    fails it is labelled so in its column header. Other layouts are shown as they are.
+    """
+    cols = set(rows[0]) if rows else set()
+    if not {"source", "region", "score"} <= cols:
+        return table(rows)
+    sources = list(dict.fromkeys(r["source"] for r in rows))
+    failed = {r["source"] for r in rows if str(r.get("sanity", "")).lower().startswith("fail")}
+    cell: dict[tuple[str, str], str] = {}
+    scores: dict[str, list[float]] = {}
+    for r in rows:
+        sc, lo, hi = number(r.get("score")), number(r.get("ci_low")), number(r.get("ci_high"))
+        if sc is None:
+            continue
+        cell[(r["region"], r["source"])] = f"{sc:.2f}" + (f" [{lo:.2f}, {hi:.2f}]" if lo is not None and hi is not None else "")
+        if r["source"] not in failed:
+            scores.setdefault(r["region"], []).append(sc)
+    regions = list(dict.fromkeys(r["region"] for r in rows))
+    regions.sort(key=lambda g: -(sum(scores[g]) / len(scores[g])) if scores.get(g) else float("inf"))
+    headers = {src: f"{src} (fails sanity)" if src in failed else src for src in sources}
+    out = [{"region": g, **{src: cell.get((g, src), "–") for src in sources}} for g in regions]
+    return table(out, ["region", *sources], headers)
 
 
 # --- regions -------------------------------------------------------------------------------------
@@ -318,15 +354,20 @@ def regions_section(run: Run) -> Section:
         parts.append(notice("hint.txt is missing", kind="missing"))
     parts.append('<p class="lead">Share of each method\'s attribution inside a named face region divided by the '
                  "region's share of the face (1 = no preference), with bootstrap 95% intervals over images.</p>")
+    warning = pick(summary.value, "warning") if summary.ok else None
+    if isinstance(warning, str) and warning:
+        parts.append(notice(esc(warning), kind="error"))
     figs = [figure(folder / n, c) for n, c in (("ranking.png", "Region ranking with 95% intervals"),
-                                                ("regions.png", "The named regions on the mean face"))
+                                                ("regions.png", "The named regions on the mean face"),
+                                                ("hint.png", "The hint as shown to the post-test group"),
+                                                ("agreement.png", "Agreement between methods (rank correlation)"))
             if (folder / n).is_file()]
     parts.append(f'<div class="cols">{"".join(figs)}</div>' if figs else notice("no region figures", kind="missing"))
     if ranking.ok:
-        parts.append("<h3>Ranking</h3>" + table(ranking.value))
+        parts.append("<h3>Ranking: score [95% interval] per method</h3>" + ranking_table(ranking.value))
         if len(ranking.value) >= RANKING_ROWS:
             parts.append(f'<p class="small">First {RANKING_ROWS} rows of regions/ranking.csv.</p>')
-    top = pick(summary.value, "top_regions", "hint_regions", "regions_in_hint", "top") if summary.ok else None
+    top = pick(summary.value, "look_at", "top_regions", "hint_regions", "top") if summary.ok else None
     if isinstance(top, list) and top:
         facts["top_regions"] = [str(t) for t in top[:4]]
     elif ranking.ok:  # ranking.csv may hold one row per method and region: keep the first mention of each
