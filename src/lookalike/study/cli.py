@@ -128,7 +128,10 @@ def serve(args: argparse.Namespace) -> dict[str, Any]:
     print(f"\nadmin token: {store.admin_token()}\n  progress: curl -H 'Authorization: Bearer TOKEN' "
           f"{base}/api/admin/progress\nlinks are also in {run.study / 'links.json'}; stop with Ctrl-C", file=out)
     out.flush()
-    make_server(create_app(run, store), log_level="info").run(sockets=[sock])
+    try:
+        make_server(create_app(run, store), log_level="info").run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after its clean shutdown: export, then finish
+        pass
     summary = export_study(run, store)
     store.close()
     return summary

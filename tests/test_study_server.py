@@ -1,0 +1,127 @@
+"""The real server process: it survives kill -9 mid-session, and 200 participants at once lose nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from lookalike.io import read_csv
+from lookalike.study.server import free_socket
+from lookalike.study.setup import db_path, open_study
+from lookalike.study.simulate import simulate
+from lookalike.study.toyrun import make_toy_run
+
+
+def start_server(run_root: Path, port: int) -> subprocess.Popen:
+    """`lookalike study serve` as its own process, waited for until it answers."""
+    env = os.environ | {"LOOKALIKE_QUIET": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "lookalike", "study", "serve", str(run_root), "--port", str(port),
+                             "--participants-per-group", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env=env)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited: {proc.stderr.read().decode()}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            time.sleep(0.2)
+    proc.kill()
+    raise AssertionError("server did not start within 60 s")
+
+
+def stop(proc: subprocess.Popen, sig: int = signal.SIGINT) -> None:
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def a_port() -> int:
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
+def test_answers_survive_kill_9_and_the_session_resumes(tmp_path):
+    run = make_toy_run(tmp_path / "run")
+    store = open_study(run)
+    token = store.create_links("pre", 1)[0]
+    truth = store.truth_of(token)
+    store.close()
+    port = a_port()
+    proc = start_server(run.root, port)
+    api = f"http://127.0.0.1:{port}/api/p/{token}"
+    try:
+        httpx.post(f"{api}/consent").raise_for_status()
+        httpx.post(f"{api}/training", json={"shown_ms": [400.0] * 40}).raise_for_status()
+        for trial in range(7):
+            httpx.post(f"{api}/answer", json={"trial": trial, "answer": truth[trial], "response_ms": 700.0 + trial,
+                                              "shown_ms": 1200.0}).raise_for_status()
+    finally:
+        stop(proc, signal.SIGKILL)  # no clean shutdown, no checkpoint
+    assert proc.returncode == -signal.SIGKILL
+    with sqlite3.connect(db_path(run)) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert db.execute("SELECT COUNT(*) FROM trials WHERE answer IS NOT NULL").fetchone()[0] == 7
+
+    proc = start_server(run.root, port)
+    try:
+        state = httpx.get(f"{api}/state").json()
+        assert state["phase"] == "test" and state["next_trial"] == 7
+        for trial in range(7, 20):
+            httpx.post(f"{api}/answer", json={"trial": trial, "answer": "same", "response_ms": 700.0 + trial,
+                                              "shown_ms": 1200.0}).raise_for_status()
+        assert httpx.get(f"{api}/state").json()["phase"] == "done"
+    finally:
+        stop(proc)  # Ctrl-C: the server exports on the way out
+    assert proc.returncode == 0, proc.stderr.read().decode()
+    rows = read_csv(run.study / "trials.csv")
+    mine = [r for r in rows if r["complete"] == "1"]
+    assert [float(r["response_ms"]) for r in mine] == [700.0 + t for t in range(20)]
+    assert [r["answer"] for r in mine[:7]] == truth[:7]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(400)
+def test_200_participants_at_once_lose_and_duplicate_nothing(tmp_path):
+    run = make_toy_run(tmp_path / "run")
+    store = open_study(run)
+    admin = store.admin_token()
+    store.close()
+    port = a_port()
+    proc = start_server(run.root, port)
+    try:
+        result = simulate(f"http://127.0.0.1:{port}", admin, "random", 200, 0.7, seed=5, duplicate_rate=0.3,
+                          timeout_s=300)
+    finally:
+        stop(proc)
+    assert result["n_errors"] == 0, result["errors"]
+    assert result["duplicates_sent"] > 500  # the idempotent path was exercised
+    store = open_study(run)
+    stored = {}
+    for row in store.trial_rows():
+        stored.setdefault(row["participant"], []).append(row)
+    by_token = {link["token"]: link["participant"] for link in store.links()}
+    for session in result["sessions"]:
+        rows = stored[by_token[session["token"]]]
+        assert [r["trial"] for r in rows] == list(range(20))  # none lost, none twice
+        assert [r["answer"] for r in rows] == session["answers"]
+        assert sum(r["correct"] for r in rows) == session["correct"]
+    groups = store.progress()
+    assert groups["pre"]["complete"] + groups["post"]["complete"] == 200
+    assert abs(groups["pre"]["complete"] - groups["post"]["complete"]) <= 1
+    store.close()
