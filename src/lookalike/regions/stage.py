@@ -1,0 +1,173 @@
+"""`lookalike regions`: from maps to named face regions, a ranking with intervals, and the hint.
+
+Sources: every map file in `explain/maps/` (each image scored with its own
+landmarks) and `fooling/aggregate.npy` when present (one map on the template
+face, so it has no interval). Whether a source may inform the hint comes from
+`explain/sanity.json`: methods that failed the sanity check are shown, marked,
+and left out.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..data.dataset import load_landmarks, split_rows
+from ..io import atomic_write_csv, atomic_write_text, load_rgb, read_json
+from ..progress import progress
+from ..runfolder import IMAGE_SIZE, Run, write_config, write_summary
+from . import hint as hints
+from .masks import FEATURES, REGIONS, LabelCache, template_labels
+from .scoring import agreement, bootstrap_mean, rank_desc, score_maps
+
+REGION_GROUPS = {r: [i] for i, r in enumerate(REGIONS)}
+FEATURE_GROUPS = {f: [REGIONS.index(r) for r in rs] for f, rs in FEATURES.items()}
+MEAN_FACE_IMAGES = 300
+
+
+def mean_face(run: Run, limit: int = MEAN_FACE_IMAGES) -> np.ndarray:
+    """Average of up to `limit` aligned faces (grey when there is no data)."""
+    try:
+        rows = split_rows(run)
+    except SystemExit:
+        rows = []
+    rows = rows[:: max(1, len(rows) // limit)][:limit] if rows else []
+    acc = np.zeros((IMAGE_SIZE, IMAGE_SIZE, 3), np.float64)
+    count = 0
+    for row in rows:
+        path = run.data / row["path"]
+        if path.exists():
+            acc += load_rgb(path, size=IMAGE_SIZE)
+            count += 1
+    return (acc / count).round().astype(np.uint8) if count else np.full((IMAGE_SIZE, IMAGE_SIZE, 3), 160, np.uint8)
+
+
+def sanity_status(run: Run) -> dict[str, bool]:
+    path = run.explain / "sanity.json"
+    if not path.exists():
+        return {}
+    return {k: bool(v.get("passed")) for k, v in read_json(path).get("methods", {}).items()}
+
+
+def _source_table(name: str, maps: np.ndarray, labels: np.ndarray, clusters: np.ndarray | None,
+                  seed: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for level, groups in (("regions", REGION_GROUPS), ("features", FEATURE_GROUPS)):
+        s = score_maps(maps, labels, groups, clusters)
+        score, lo, hi = bootstrap_mean(s.enrichment, s.clusters, seed=seed)
+        attr = np.nanmean(s.attribution, 0) if len(s.attribution) else np.full(len(groups), np.nan)
+        area = np.nanmean(s.area, 0) if len(s.area) else np.full(len(groups), np.nan)
+        ranks = rank_desc(score)
+        out[level] = [{"source": name, level[:-1]: g, "score": float(score[j]), "ci_low": float(lo[j]),
+                       "ci_high": float(hi[j]), "attribution_share": float(attr[j]), "area_share": float(area[j]),
+                       "rank": int(ranks[j])} for j, g in enumerate(groups)]
+        out["n_images"] = int(len(s.enrichment))
+        out["dropped_empty"] = s.dropped
+    return out
+
+
+def collect_sources(run: Run, seed: int) -> list[dict[str, Any]]:
+    from ..explain.store import load_maps
+
+    status = sanity_status(run)
+    cache = LabelCache()
+    sources = []
+    files = sorted((run.explain / "maps").glob("*.npz"))
+    for path in progress(files, desc="regions"):
+        mf = load_maps(path)
+        if mf.maps.shape[-2:] != (IMAGE_SIZE, IMAGE_SIZE):
+            raise SystemExit(f"{path}: maps are {mf.maps.shape[-2:]}, expected {IMAGE_SIZE}×{IMAGE_SIZE}")
+        landmarks = load_landmarks(run, mf.paths)
+        labels = np.stack([cache(lm) for lm in landmarks]) if len(landmarks) else np.zeros((0, 128, 128), np.int8)
+        clusters = np.where(mf.pair >= 0, mf.pair, -1 - np.arange(len(mf.pair)))
+        table = _source_table(mf.name, mf.maps, labels, clusters, seed)
+        verdict = status.get(mf.name)
+        table.update(source=mf.name, kind="map", file=str(path.relative_to(run.root)),
+                     sanity="unchecked" if verdict is None else "pass" if verdict else "fail")
+        table["used_for_hint"] = table["sanity"] == "pass"
+        sources.append(table)
+    fooling = run.fooling / "aggregate.npy"
+    if fooling.exists():
+        agg = np.load(fooling, allow_pickle=False).astype(np.float32)
+        if agg.shape != (IMAGE_SIZE, IMAGE_SIZE):
+            raise SystemExit(f"{fooling}: expected a {IMAGE_SIZE}×{IMAGE_SIZE} map, got {agg.shape}")
+        agg = np.clip(np.nan_to_num(np.abs(agg)), 0, None)
+        table = _source_table("fooling-aggregate", agg[None], template_labels()[None], None, seed)
+        table.update(source="fooling-aggregate", kind="fooling", file=str(fooling.relative_to(run.root)),
+                     sanity="n/a", used_for_hint=True)
+        sources.append(table)
+    return sources
+
+
+def run_regions(run: Run | str | Path, seed: int = 0) -> dict[str, Any]:
+    """Score every map source by region, rank, compare methods and write the hint."""
+    from .figures import agreement_figure, hint_figure, ranking_figure, regions_figure
+
+    run = run if isinstance(run, Run) else Run(run)
+    t0 = time.perf_counter()
+    has_maps = any((run.explain / "maps").glob("*.npz"))
+    if not has_maps and not (run.fooling / "aggregate.npy").exists():
+        raise SystemExit(f"nothing to analyse in {run.root}: run `lookalike explain {run.root}` "
+                         f"(or `lookalike fool {run.root}`) first")
+    run.regions.mkdir(parents=True, exist_ok=True)
+    write_config(run.regions, {"seed": seed, "bootstrap": 1000, "look_min": hints.LOOK_MIN,
+                               "look_fraction": hints.LOOK_FRACTION, "max_look": hints.MAX_LOOK})
+    sources = collect_sources(run, seed)
+    face = mean_face(run)
+    tmpl = template_labels()
+    regions_figure(face, tmpl, run.regions / "regions.png")
+
+    region_rows = [row for s in sources for row in s["regions"]]
+    for row in region_rows:
+        row["sanity"] = next(s["sanity"] for s in sources if s["source"] == row["source"])
+    fields = ["source", "region", "rank", "score", "ci_low", "ci_high", "attribution_share", "area_share", "sanity"]
+    atomic_write_csv(run.regions / "ranking.csv", sorted(region_rows, key=lambda r: (r["source"], r["rank"])), fields)
+    feature_rows = [row for s in sources for row in s["features"]]
+    atomic_write_csv(run.regions / "features.csv", sorted(feature_rows, key=lambda r: (r["source"], r["rank"])),
+                     ["source", "feature", "rank", "score", "ci_low", "ci_high", "attribution_share", "area_share"])
+    ranking_figure(sources, run.regions / "ranking.png")
+
+    agree = agreement({s["source"]: np.array([r["score"] for r in s["regions"]]) for s in sources})
+    if len(sources) > 1:
+        agreement_figure(agree, run.regions / "agreement.png")
+
+    trusted = [s for s in sources if s["used_for_hint"]]
+    warning = None
+    if not any(s["sanity"] == "pass" for s in sources):
+        fallback = [s for s in sources if s["kind"] == "map"]
+        if trusted:
+            warning = "no attribution method passed the sanity check; the hint rests on the fooling aggregate alone"
+        else:
+            trusted = fallback
+            warning = ("no attribution method passed the sanity check (or explain's sanity.json is missing); "
+                       "the hint uses every map and should not be trusted")
+    feature_scores = {s["source"]: {r["feature"]: r["score"] for r in s["features"]} for s in trusted}
+    chosen = hints.choose(feature_scores)
+    text = hints.sentence(chosen["look"], chosen["less"])
+    atomic_write_text(run.regions / "hint.txt", text + "\n")
+    hint_figure(face, tmpl, chosen["look"], text, run.regions / "hint.png")
+
+    summary = {
+        "stage": "regions", "seconds": round(time.perf_counter() - t0, 2),
+        "hint": text, "look_at": chosen["look"], "less": chosen["less"], "trusted": warning is None,
+        "warning": warning, "tentative": bool(chosen.get("tentative", False)),
+        "evidence": {
+            "sources_used": [s["source"] for s in trusted],
+            "sources_left_out": {s["source"]: s["sanity"] for s in sources if s not in trusted},
+            "consensus_feature_scores": chosen["consensus"], "feature_order": chosen["ranked"],
+            "per_source_features": {s["source"]: s["features"] for s in trusted},
+            "rule": (f"features with mean score >= max({hints.LOOK_MIN}, {hints.LOOK_FRACTION} x best) over the "
+                     f"trusted sources, at most {hints.MAX_LOOK}; score = attribution share / area share"),
+        },
+        "top_regions": {s["source"]: [r["region"] for r in sorted(s["regions"], key=lambda r: r["rank"])[:3]]
+                        for s in sources},
+        "agreement": agree,
+        "sources": [{k: s[k] for k in ("source", "kind", "file", "sanity", "used_for_hint", "n_images",
+                                       "dropped_empty")} for s in sources],
+        "files": ["regions.png", "ranking.csv", "features.csv", "ranking.png", "hint.txt", "hint.png"]
+                 + (["agreement.png"] if len(sources) > 1 else []),
+    }
+    return write_summary(run.regions, summary)
