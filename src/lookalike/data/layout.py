@@ -81,8 +81,11 @@ def scan(photos: str | Path) -> Layout:
         raise LayoutError(f"{root} does not exist\n{EXPECTED}")
     if not root.is_dir():
         raise LayoutError(f"{root} is a file, not a folder\n{EXPECTED}")
-    if (root / "synth" / "faces").is_dir() and not (root / "faces").is_dir():
-        root = root / "synth"  # a run folder whose synth stage ran
+    if not (root / "faces").is_dir():  # a run folder: take its synth/ (or an earlier prepare's data/)
+        for sub in ("synth", "data"):
+            if (root / sub / "faces").is_dir() and (root / sub / "landmarks.csv").is_file():
+                root = root / sub
+                break
     runfolder = (root / "faces").is_dir() and (root / "landmarks.csv").is_file()
     base = root / "faces" if runfolder else root
     dirs = sorted(d for d in base.iterdir() if d.is_dir() and not d.name.startswith("."))

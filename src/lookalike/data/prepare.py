@@ -173,6 +173,9 @@ def prepare(opts: PrepareOptions) -> dict[str, Any]:
     layout = scan(opts.photos)
     run = Run(opts.out)
     data = run.data
+    if data.resolve() == layout.root.resolve():
+        raise SystemExit(f"the input {layout.root} is the output folder itself: choose another --out "
+                         "(prepare rewrites RUN/data/faces/)")
     data.mkdir(parents=True, exist_ok=True)
     messages: list[str] = []
     aligned = opts.aligned or layout.runfolder

@@ -83,7 +83,9 @@ def make_app(run_dir: str | Path):
 
     run = Run(run_dir)
     data = run.data
-    queue_path = run.require(data / "review_queue.json", "prepare")
+    queue_path = data / "review_queue.json"
+    if not queue_path.exists():
+        raise SystemExit(f"{queue_path} is missing: run `lookalike prepare PHOTOS --out {run.root}` first")
     store = ReviewStore(data)
     app = FastAPI(title="lookalike review", docs_url=None, redoc_url=None)
 
