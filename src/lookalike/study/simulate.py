@@ -24,6 +24,7 @@ class Simulated:
     answers: list[str] = field(default_factory=list)
     correct: int = 0
     duplicates_sent: int = 0
+    latencies_ms: list[float] = field(default_factory=list)
     error: str | None = None
 
 
@@ -82,7 +83,9 @@ async def _participant(client: Any, token: str, accuracy: float, rng: random.Ran
                 "response_ms": min(rng.lognormvariate(6.9, 0.4), 60_000.0)}
         sends = 2 if rng.random() < duplicate_rate else 1
         for _ in range(sends):
+            t0 = time.perf_counter()
             await _call(client, "POST", f"{api}/answer", json=body)
+            sim.latencies_ms.append(1000 * (time.perf_counter() - t0))
         sim.duplicates_sent += sends - 1
         sim.answers.append(answer)
         sim.correct += answer == right
@@ -123,9 +126,18 @@ async def simulate_async(url: str, admin_token: str, group: str, n: int, accurac
         "n_errors": sum(s.error is not None for s in sims),
         "answers_sent": answers, "duplicates_sent": sum(s.duplicates_sent for s in sims),
         "accuracy_simulated": round(sum(s.correct for s in sims) / answers, 4) if answers else None,
+        "answer_latency_ms": _percentiles([v for s in sims for v in s.latencies_ms]),
         "seconds": round(seconds, 2), "answers_per_s": round(answers / seconds, 1) if seconds else None,
         "sessions": [{"token": s.token, "answers": s.answers, "correct": s.correct} for s in sims],
     }
+
+
+def _percentiles(values: list[float]) -> dict[str, float] | None:
+    if not values:
+        return None
+    values = sorted(values)
+    pick = lambda q: round(values[min(len(values) - 1, int(q * len(values)))], 1)  # noqa: E731
+    return {"p50": pick(0.5), "p95": pick(0.95), "max": round(values[-1], 1)}
 
 
 def simulate(url: str, admin_token: str, group: str, n: int, accuracy: float, **kwargs: Any) -> dict[str, Any]:
