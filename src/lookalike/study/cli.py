@@ -170,6 +170,10 @@ def simulate(args: argparse.Namespace) -> dict[str, Any]:
 
     if args.n < 1:
         raise SystemExit("--n must be at least 1")
+    if not 0.0 <= args.accuracy <= 1.0:
+        raise SystemExit(f"--accuracy must be a probability between 0 and 1, not {args.accuracy}")
+    if not 0.0 <= args.duplicate_rate <= 1.0:
+        raise SystemExit(f"--duplicate-rate must be between 0 and 1, not {args.duplicate_rate}")
     run, store = _open(args)
     options = {"seed": args.seed, "concurrency": args.concurrency, "fetch_images": args.fetch_images,
                "duplicate_rate": args.duplicate_rate}
