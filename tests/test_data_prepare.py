@@ -172,3 +172,23 @@ def test_wrong_layout_is_refused_with_the_expected_layout(tmp_path, layout):
     assert "expected layout" in text
     assert ("contains no files" in text) if layout == "empty_person" else ("exactly two person folders" in text)
     assert not (tmp_path / "run" / "data" / "split.csv").exists()
+
+
+def test_apply_button_rebuilds_the_data_set_with_the_decisions(prepared, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from lookalike.data.review import make_app
+
+    _, run, summary = prepared
+    if not summary["pending_review"]:
+        pytest.skip("the filter accepted every face of this sample: nothing to review")
+    work = tmp_path / "run"
+    shutil.copytree(run.root, work)
+    client = TestClient(make_app(work))
+    first = client.get("/api/queue").json()["items"][0]["id"]
+    assert client.post("/api/decision", json={"id": first, "decision": "keep"}).status_code == 200
+    applied = client.post("/api/apply").json()
+    assert applied["kept"] == summary["kept"] + 1
+    assert applied["pending_review"] == summary["pending_review"] - 1
+    assert first in {r["path"] for r in read_csv(work / "data" / "split.csv")}
+    assert read_json(run.root / "data" / "summary.json")["kept"] == summary["kept"], "the original run is untouched"

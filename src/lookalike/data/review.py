@@ -144,7 +144,8 @@ def make_app(run_dir: str | Path):
 
         cfg = read_json(run.require(data / "config.json", "prepare"))
         fields = PrepareOptions.__dataclass_fields__
-        summary = prepare(PrepareOptions(**{k: v for k, v in cfg.items() if k in fields}))
+        opts = {k: v for k, v in cfg.items() if k in fields}
+        summary = prepare(PrepareOptions(**{**opts, "out": str(run.root)}))  # this run, even if it was moved
         return {k: summary.get(k) for k in ("kept", "kept_per_person", "pending_review", "split")}
 
     return app
