@@ -127,6 +127,9 @@ def serve(args: argparse.Namespace) -> dict[str, Any]:
                 print(f"  {base}{link['path']}   [{link['participant']}, {state}]", file=out)
     print(f"\nadmin token: {store.admin_token()}\n  progress: curl -H 'Authorization: Bearer TOKEN' "
           f"{base}/api/admin/progress\nlinks are also in {run.study / 'links.json'}; stop with Ctrl-C", file=out)
+    if not (run.regions / "hint.txt").exists():
+        print("\nnote: regions/hint.txt is missing (run `lookalike regions` first); the post group gets the "
+              "paper's hint instead: forehead and cheekbones", file=out)
     out.flush()
     try:
         make_server(create_app(run, store), log_level="info").run(sockets=[sock])

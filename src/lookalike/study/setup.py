@@ -14,8 +14,8 @@ from ..runfolder import Run
 from .store import Design, Store
 
 PER_PERSON = 200
-HINT_FALLBACK = ("This run has no hint from the regions stage (regions/hint.txt is missing), so here is the "
-                 "one from the original study: look at the forehead and the cheekbones.")
+# The paper's hint (§6), for runs where `lookalike regions` has not written one; `serve` says so.
+HINT_FALLBACK = "Look closely at the forehead and the cheekbones: that is where these two faces differ most."
 
 
 def db_path(run: Run) -> Path:
