@@ -43,16 +43,22 @@ def test_groups_never_straddle_and_split_is_stratified_and_deterministic():
 
 def test_find_groups_links_near_copies_transitively_and_flags_exact_copies():
     base = 0x0F0F_0F0F_0F0F_0F0F
+    far = base ^ 0xFFFF_FFFF_0000_0000
     hashes = [f"{base:016x}", f"{base ^ 0b1:016x}",  # 1 bit apart: exact copy
               f"{base ^ 0b111111:016x}",  # 6 bits from the first: near-duplicate
-              f"{base ^ 0xFFFF_FFFF_0000_0000:016x}",  # 32 bits away: unrelated
-              f"{0xFFFF_FFFF_FFFF_FFFF:016x}"]
-    emb = np.eye(5, 128, dtype=np.float32)  # all 1.41 apart: only the hashes link
+              f"{far:016x}",  # 32 bits away: unrelated...
+              f"{far ^ 0xFFF:016x}",  # ...12 bits from 3: linked only through the embedding
+              f"{base ^ 0b11:016x}"]  # 2 bits from the first, but other pixels: a different face
+    emb = np.eye(6, 128, dtype=np.float32)  # all 1.41 apart
     emb[1] = emb[0]  # the exact copy: same hash (nearly) and same embedding
     emb[4] = emb[3]
-    emb[4, 5] = 0.1  # ...except 3 and 4, 0.1 apart in embedding space
-    res = find_groups(hashes, emb)
+    emb[4, 5] = 0.1  # 3 and 4 are 0.1 apart in embedding space
+    thumbs = np.full((6, 256), 100.0, np.float32)
+    thumbs[2] += 10  # near-duplicate: RMS 10 <= 15
+    thumbs[5, :128] = 160.0  # RMS 42: the hash alone is fooled, the pixels are not
+    res = find_groups(hashes, emb, thumbs)
     g = res.group
     assert g[0] == g[1] == g[2]
     assert g[3] == g[4] != g[0]
-    assert res.duplicate_of[1] == 0 and res.duplicate_of[2] == -1 and res.duplicate_of[4] == -1
+    assert g[5] not in (g[0], g[3])
+    assert res.duplicate_of.tolist() == [-1, 0, -1, -1, -1, -1]
