@@ -16,6 +16,20 @@ def _save(path, im: Image.Image, **kw) -> str:
     return str(path)
 
 
+def _png_rgb16(pixels: np.ndarray) -> bytes:
+    import struct
+    import zlib
+
+    h, w, _ = pixels.shape
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+
+    raw = b"".join(b"\x00" + pixels[y].tobytes() for y in range(h))
+    header = struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
 def test_zero_byte_truncated_and_non_image_are_unreadable(tmp_path):
     (tmp_path / "empty.jpg").write_bytes(b"")
     buf = io.BytesIO()
@@ -52,6 +66,11 @@ def test_modes_become_rgb_without_losing_content(tmp_path):
     path16 = _save(tmp_path / "g16.png", Image.fromarray(sixteen))
     out = decode_image(path16)
     assert 110 < out.rgb.mean() < 145, "16-bit data must be rescaled, not clipped to white"
+
+    path48 = tmp_path / "rgb48.png"  # 16 bits per channel RGB, which PIL cannot write: built by hand
+    path48.write_bytes(_png_rgb16(np.full((20, 30, 3), 40000, ">u2")))
+    out = decode_image(path48)
+    assert abs(out.rgb.mean() - 40000 / 257) < 2
 
     rgba = Image.new("RGBA", (30, 30), (0, 0, 0, 0))
     out = decode_image(_save(tmp_path / "alpha.png", rgba))
