@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from typing import Any
 
@@ -131,6 +132,11 @@ def serve(args: argparse.Namespace) -> dict[str, Any]:
         print("\nnote: regions/hint.txt is missing (run `lookalike regions` first); the post group gets the "
               "paper's hint instead: forehead and cheekbones", file=out)
     out.flush()
+
+    def stop_on_term(*_: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop_on_term)  # `kill` stops as cleanly as Ctrl-C (uvicorn re-raises it)
     try:
         make_server(create_app(run, store), log_level="info").run(sockets=[sock])
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after its clean shutdown: export, then finish
