@@ -113,6 +113,7 @@ def test_output_is_readable_by_load_split_and_leak_free(prepared):
         assert fs.images.shape[1:] == (3, 128, 128) and fs.images.dtype.is_floating_point is False
     assert total == len(split)
     assert (run.data / "summary.json").is_file() and (run.data / "config.json").is_file()
+    assert Image.open(run.data / "overview.png").size[0] > 600
     kept_files = {p.relative_to(run.data).as_posix() for p in (run.data / "faces").rglob("*.png")}
     assert kept_files == {r["path"] for r in split}
 

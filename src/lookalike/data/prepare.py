@@ -278,6 +278,11 @@ def prepare(opts: PrepareOptions) -> dict[str, Any]:
         atomic_write_bytes(data / "truth" / "masks.npz", layout.masks.read_bytes())
     pending = [c for c in people if c.outcome == "review"]
     _write_queue(data, layout, people, decisions)
+    from .figures import overview_figure
+
+    overview_figure(data / "overview.png", layout.persons,
+                    [[c.file.faces[c.face_index].crop for c in final if c.label == i]
+                     for i in range(len(layout.persons))], seed=opts.seed)
     counts: dict[str, int] = {}
     for r in results.values():
         counts[r.outcome] = counts.get(r.outcome, 0) + 1

@@ -156,9 +156,15 @@ def serve(run_dir: str | Path, host: str = "127.0.0.1", port: int = 8765, open_b
     import uvicorn
 
     app = make_app(run_dir)
+    if port == 0:  # pick a free port ourselves so the printed address is the real one
+        import socket
+
+        with socket.socket() as sock:
+            sock.bind((host, 0))
+            port = sock.getsockname()[1]
     url = f"http://{host}:{port}/"
     print(f"review page: {url}  (Ctrl-C to stop; decisions are saved as you click)")
-    if open_browser and port:
+    if open_browser:
         import webbrowser
 
         threading.Timer(1.0, lambda: webbrowser.open(url)).start()
