@@ -186,12 +186,18 @@ def test_plans_follow_the_paper_design(study):
             assert same_person == (t["truth"] == "same")
 
 
-def test_too_small_a_test_split_stops_with_a_clear_message(tmp_path):
-    run = make_toy_run(tmp_path / "small", per_person=30)
+def test_a_small_test_split_is_topped_up_and_too_few_images_stop_clearly(tmp_path):
+    run = make_toy_run(tmp_path / "small", per_person=30)  # 30 test + 3 train images per person
     with pytest.raises(SystemExit, match="needs at least 40 of each"):
         open_study(run)
     assert not (run.study / "study.sqlite").exists()
-    store = open_study(run, design=Design(train_per_person=10, pairs=10))
+    store = open_study(run, design=Design(train_per_person=10, pairs=20))
+    assert all(len(v) == 30 for v in store.stimuli().values()) and store.meta("stimuli_note") is None
+    store.close()
+    run = make_toy_run(tmp_path / "topped", per_person=38)
+    store = open_study(run)
+    assert all(len(v) == 40 for v in store.stimuli().values())
+    assert "from train" in store.meta("stimuli_note")
     assert store.create_links("pre", 1)
     store.close()
 

@@ -56,6 +56,7 @@ def export_study(run: Run, store: Store) -> dict[str, Any]:
         "groups": groups,
         "design": design.__dict__,
         "stimuli_per_person": {str(k): len(v) for k, v in store.stimuli().items()},
+        "stimuli_note": store.meta("stimuli_note"),
         "shown_test": timing_stats([t["shown_ms"] for t in trials], design.pair_ms),
         "shown_training": timing_stats([t["shown_ms"] for t in training], design.train_ms),
         "files": {"trials": "study/trials.csv", "training": "study/training.csv", "database": "study/study.sqlite"},

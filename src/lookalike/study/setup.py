@@ -8,6 +8,7 @@ the database: links made later, or after a restart, draw from the same set.
 from __future__ import annotations
 
 import random
+import sys
 from pathlib import Path
 
 from ..runfolder import Run
@@ -22,17 +23,31 @@ def db_path(run: Run) -> Path:
     return run.study / "study.sqlite"
 
 
-def select_stimuli(run: Run, seed: int, per_person: int = PER_PERSON) -> dict[int, list[str]]:
-    """Up to `per_person` test-split images of each person, drawn with `seed`."""
+def select_stimuli(run: Run, seed: int, per_person: int = PER_PERSON,
+                   minimum: int = 0) -> tuple[dict[int, list[str]], str | None]:
+    """Up to `per_person` test-split images of each person, drawn with `seed`.
+
+    A small data set (the quick demo) may have fewer than `minimum` test images
+    of a person; the set is then topped up from the validation and training
+    splits, which only matters to the networks, and the returned note says so.
+    """
     from ..data.dataset import split_rows  # imports torch: only needed the first time
 
-    rows = split_rows(run, "test")
+    rows = split_rows(run)
     out: dict[int, list[str]] = {}
+    notes = []
     for label in (0, 1):
-        paths = sorted(r["path"] for r in rows if int(r["label"]) == label)
-        random.Random(f"{seed}:stimuli:{label}").shuffle(paths)
-        out[label] = sorted(paths[:per_person])
-    return out
+        chosen: list[str] = []
+        for split in ("test", "val", "train"):
+            paths = sorted(r["path"] for r in rows if int(r["label"]) == label and r["split"] == split)
+            random.Random(f"{seed}:stimuli:{label}:{split}").shuffle(paths)
+            room = per_person - len(chosen) if split == "test" else max(0, minimum - len(chosen))
+            chosen += paths[:room]
+            if split != "test" and paths[:room]:
+                notes.append(f"person {label}: {len(paths[:room])} from {split}")
+        out[label] = sorted(chosen)
+    note = ("the test split was too small; topped up with " + ", ".join(notes)) if notes else None
+    return out, note
 
 
 def display_names(run: Run) -> list[str]:
@@ -48,16 +63,19 @@ def open_study(run: Run, seed: int = 0, design: Design | None = None, per_person
     store = Store(db_path(run))
     if not store.initialised():
         design = design or Design()
-        stimuli = select_stimuli(run, seed, per_person)
         need = design.train_per_person + design.pairs
+        stimuli, note = select_stimuli(run, seed, per_person, minimum=need)
         for label, paths in stimuli.items():
             if len(paths) < need:
                 store.close()
                 db_path(run).unlink(missing_ok=True)
-                raise SystemExit(f"the test split of {run.root} has {len(paths)} images of person {label}; the study "
+                raise SystemExit(f"the data set of {run.root} has {len(paths)} images of person {label}; the study "
                                  f"needs at least {need} of each ({design.train_per_person} for training and up to "
                                  f"{design.pairs} for the pairs, none shown twice)")
         store.initialise(stimuli, display_names(run), design, seed)
+        if note:
+            store.set_meta("stimuli_note", note)
+            print(f"note: {note}", file=sys.stderr)
     return store
 
 
