@@ -218,3 +218,12 @@ def test_pdf_is_printed_by_chromium(tmp_path):
     result = build_report(tmp_path, pdf=True)
     pdf = Path(result["pdf"])
     assert pdf == tmp_path / "report.pdf" and pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 20_000
+
+
+def test_fooling_panels_prefer_images_the_attack_changed(tmp_path):
+    from lookalike.report.sections import _informative_panels
+
+    for i in range(3):
+        png(tmp_path / "panels" / f"img{i}.png")
+    rows_csv(tmp_path / "results.csv", [{"id": f"img{i}", "steps": s, "success": 1} for i, s in enumerate([0, 5, 0])])
+    assert [p.stem for p in _informative_panels(tmp_path)] == ["img1", "img0", "img2"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import html
+import io
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -17,7 +18,9 @@ from typing import Any
 
 MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp",
         ".gif": "image/gif", ".svg": "image/svg+xml"}
-MAX_IMAGE_BYTES = 12 * 1024 * 1024  # a figure larger than this is named, not embedded
+MAX_IMAGE_BYTES = 40 * 1024 * 1024  # a figure larger than this is named, not embedded
+COMPACT_ABOVE_BYTES = 300 * 1024  # larger figures are re-encoded for the page (see _compact)
+MAX_SIDE = 1800
 
 
 def esc(value: Any) -> str:
@@ -64,7 +67,38 @@ def data_uri(path: Path) -> str | None:
         return None
     if not raw:
         return None
+    if len(raw) > COMPACT_ABOVE_BYTES and mime in ("image/png", "image/jpeg", "image/webp"):
+        mime, raw = _compact(raw, mime)
     return f"data:{mime};base64,{base64.b64encode(raw).decode('ascii')}"
+
+
+def _compact(raw: bytes, mime: str) -> tuple[str, bytes]:
+    """Shrink a large figure for the page: at most MAX_SIDE pixels, JPEG when that is much smaller.
+
+    Heatmap grids and photo sheets are ~1 MB as PNG and a tenth of that as a good JPEG; a report
+    with a dozen of them should still open quickly and fit in an e-mail. The run folder keeps the originals.
+    """
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(raw)) as im:
+            im.load()
+            if max(im.size) > MAX_SIDE:
+                im.thumbnail((MAX_SIDE, MAX_SIDE), Image.LANCZOS)
+            if im.mode in ("RGBA", "LA", "P"):
+                rgba = im.convert("RGBA")
+                im = Image.new("RGB", rgba.size, "white")
+                im.paste(rgba, mask=rgba.split()[-1])
+            else:
+                im = im.convert("RGB")
+            png, jpg = io.BytesIO(), io.BytesIO()
+            im.save(png, format="PNG", optimize=True)
+            im.save(jpg, format="JPEG", quality=90, optimize=True)
+    except (OSError, ValueError):
+        return mime, raw
+    best = min((("image/png", png.getvalue()), ("image/jpeg", jpg.getvalue()), (mime, raw)),
+               key=lambda t: len(t[1]) * (1.0 if t[0] == "image/jpeg" else 0.6))  # prefer lossless unless 40% larger
+    return best
 
 
 def figure(path: Path, caption: str, alt: str | None = None, cls: str = "") -> str:

@@ -84,15 +84,22 @@ def data_section(run: Run) -> Section:
     if manifest.ok:
         col = "outcome" if manifest.value and "outcome" in manifest.value[0] else None
         if col:
-            counts = Counter(r[col] or "(empty)" for r in manifest.value)
-            reasons = Counter((r[col], r.get("reason") or "") for r in manifest.value)
-            rows = [{"outcome": k, "files": v,
+            # one row per input file (empty `face`) and one per face found in it (face index)
+            has_face = "face" in manifest.value[0]
+            is_face = [has_face and (r.get("face") or "").strip() != "" for r in manifest.value]
+            files = Counter(r[col] or "(empty)" for r, f in zip(manifest.value, is_face) if not f)
+            faces = Counter(r[col] or "(empty)" for r, f in zip(manifest.value, is_face) if f)
+            reasons = Counter((r[col] or "(empty)", r.get("reason") or "") for r in manifest.value)
+            rows = [{"outcome": k, "files": files.get(k, 0), **({"faces": faces.get(k, 0)} if has_face else {}),
                      "most common reason": max(((r, n) for (o, r), n in reasons.items() if o == k),
                                                key=lambda t: t[1])[0]}
-                    for k, v in counts.most_common()]
-            parts.append(table(rows) + f'<p class="small">{len(manifest.value)} rows in manifest.csv.</p>')
-            facts["manifest_rows"] = len(manifest.value)
-            facts["kept"] = counts.get("kept")
+                    for k in dict.fromkeys([*files, *faces])]
+            rows.sort(key=lambda r: -(r["files"] + r.get("faces", 0)))
+            parts.append(table(rows) + f'<p class="small">{sum(files.values())} input files'
+                         + (f", {sum(faces.values())} faces found in them" if has_face else "")
+                         + " (manifest.csv).</p>")
+            facts["input_files"] = sum(files.values())
+            facts["kept"] = faces.get("kept") if has_face else files.get("kept")
         else:
             parts.append(notice("manifest.csv has no <code>outcome</code> column", kind="error"))
     else:
@@ -211,6 +218,15 @@ def table1_legend() -> str:
             "so small strong changes stay visible.</p>")
 
 
+def _informative_panels(folder: Path) -> list[Path]:
+    """Panels of images the attack actually changed first (an image fooled in 0 steps has an empty map)."""
+    panels = sorted((folder / "panels").glob("*.png")) if (folder / "panels").is_dir() else []
+    results = load_csv(folder / "results.csv").value or []
+    changed = {r.get("id") for r in results if (number(r.get("steps")) or 0) > 0 and str(r.get("success")) == "1"}
+    first = _spread([p for p in panels if p.stem in changed], PANELS_SHOWN)
+    return first + [p for p in panels if p not in first]
+
+
 def fooling_section(run: Run) -> Section:
     title = "3. Fooling the classifier (Figure 5, Table 1)"
     folder = run.fooling
@@ -222,19 +238,24 @@ def fooling_section(run: Run) -> Section:
              "Where the attack has to change the face shows where the network looks.</p>"]
     facts: dict[str, Any] = {}
     if s.ok:
-        rate = number(pick(s.value, "success_rate", "fooled_rate", "success.rate"))
-        if rate is not None:
-            facts["success_rate"] = rate
-            parts.append(f"<p>Success rate: <b>{pct(rate)}</b></p>")
-        parts.append(kv_table(s.value, limit=16))
-    panels = sorted((folder / "panels").glob("*.png")) if (folder / "panels").is_dir() else []
+        v = s.value
+        rate = number(pick(v, "success_rate", "fooled_rate", "success.rate"))
+        facts["success_rate"] = rate
+        bits = [f"fooled <b>{fmt(pick(v, 'n_fooled'))} of {fmt(pick(v, 'n'))}</b> ({pct(rate)})",
+                f"median {fmt(pick(v, 'steps.median'))} steps (max {fmt(pick(v, 'steps.max'))})",
+                f"mean confidence for the other person {fmt(number(pick(v, 'confidence.mean')), 3)}",
+                f"largest pixel change L∞ {fmt(number(pick(v, 'linf.max')), 3)} (bound 0.15)",
+                f"gave up on {fmt(pick(v, 'n_gave_up'))}"]
+        parts.append("<p>" + "; ".join(b for b in bits if "–" not in b or "fooled" in b) + ".</p>")
+        parts.append("<details><summary>fooling/summary.json</summary>" + kv_table(v, limit=60) + "</details>")
+    panels = _informative_panels(folder)
     parts.append('<div class="cols"><div>' + table1_legend() + "</div><div>"
                  + (figure(folder / "aggregate.png", "Aggregate: mean absolute change per pixel over all fooled "
                            "images, over the mean face") if (folder / "aggregate.png").is_file()
                     else notice("aggregate.png is missing", kind="missing")) + "</div></div>")
     if panels:
         parts.append("<h3>Figure 5: original | pixel map | fooled</h3><div class='grid'>"
-                     + "".join(figure(p, esc(p.stem)) for p in _spread(panels, PANELS_SHOWN)) + "</div>")
+                     + "".join(figure(p, esc(p.stem)) for p in panels[:PANELS_SHOWN]) + "</div>")
         parts.append(f'<p class="small">{len(panels)} panels in fooling/panels/; {min(len(panels), PANELS_SHOWN)} shown.</p>')
     else:
         parts.append(notice("no panels in fooling/panels/", kind="missing"))
