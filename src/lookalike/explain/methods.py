@@ -11,6 +11,7 @@ evidence only (Grad-CAM, occlusion). Adding a method is adding one entry.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -63,7 +64,9 @@ def _as_tuple(result: torch.Tensor | Inputs) -> Inputs:
 def guided_backprop(model, inputs: Inputs, target: torch.Tensor) -> Inputs:
     from captum.attr import GuidedBackprop
 
-    return _as_tuple(GuidedBackprop(model).attribute(_prep(inputs), target=target))
+    with warnings.catch_warnings():  # Captum announces its ReLU hooks on every call
+        warnings.filterwarnings("ignore", message="Setting backward hooks on ReLU")
+        return _as_tuple(GuidedBackprop(model).attribute(_prep(inputs), target=target))
 
 
 @register("grad_cam", "Grad-CAM", "relu",

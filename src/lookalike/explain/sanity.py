@@ -64,6 +64,8 @@ def spearman_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def cascade_depths(n_layers: int, steps: int) -> list[int]:
     """How many top layers are randomised at each step; always ends with all of them."""
     steps = max(1, min(steps, n_layers))
+    if steps == 1:
+        return [n_layers]
     return sorted({int(round(d)) for d in np.linspace(1, n_layers, steps)} | {n_layers})
 
 

@@ -1,0 +1,98 @@
+"""Cascading randomisation flags a method that ignores the network; faithfulness curves rank maps."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lookalike.explain.faithfulness import area, blur, curves, summarise
+from lookalike.explain.methods import METHODS, Method
+from lookalike.explain.sanity import SANITY_THRESHOLD, cascade_depths, sanity_check, spearman_rows, weight_layers
+from lookalike.models import SiameseNet, VGGClassifier
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def edge_detector(model, inputs, target):
+    """Sobel edge magnitude of the input: looks like a saliency map, never asks the network."""
+    kx = torch.tensor([[-1.0, 0, 1], [-2, 0, 2], [-1, 0, 1]]).view(1, 1, 3, 3)
+    out = []
+    for x in inputs:
+        grey = x.mean(1, keepdim=True)
+        out.append(torch.hypot(F.conv2d(grey, kx, padding=1), F.conv2d(grey, kx.transpose(2, 3), padding=1)))
+    return tuple(out)
+
+
+EDGES = Method("edges", "Sobel edges", edge_detector, "abs", "an edge detector posing as a method")
+
+
+def _faces(n: int = 3) -> torch.Tensor:
+    """Smooth blobs with sharp-edged squares: images with structure an edge detector latches onto."""
+    g = torch.Generator().manual_seed(0)
+    x = blur(torch.rand(n, 3, 128, 128, generator=g), 4.0)
+    x[:, :, 40:70, 30:60] += 0.4
+    return x.clamp(0, 1)
+
+
+@pytest.mark.parametrize("kind", ["classifier", "siamese"])
+def test_randomisation_flags_an_edge_detector_but_not_grad_cam(kind):
+    torch.manual_seed(0)
+    net = VGGClassifier(width=2, dense=8).eval() if kind == "classifier" else SiameseNet(width=2, hidden=8).eval()
+    x = _faces()
+    inputs = (x,) if kind == "classifier" else (x, x.flip(0))
+    target = torch.tensor([0, 1, 0])
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    fake = sanity_check(net, EDGES, inputs, target, steps=2)
+    assert fake["passed"] is False
+    assert fake["final_spearman"] > 0.99  # it did not change at all
+    real = sanity_check(net, METHODS["grad_cam"], inputs, target, steps=2)
+    assert real["passed"] is True and real["final_spearman"] < SANITY_THRESHOLD
+    assert real["cascade"][-1]["layers_randomised"] == len(weight_layers(net))
+    for k, v in net.state_dict().items():  # the caller's network is left alone
+        torch.testing.assert_close(v, before[k])
+
+
+def test_spearman_rows_and_cascade_depths():
+    a = np.random.default_rng(0).random((2, 16, 16))
+    np.testing.assert_allclose(spearman_rows(a, a * 5 + 1), 1.0)
+    np.testing.assert_allclose(spearman_rows(a, -a), -1.0)
+    assert spearman_rows(a, np.zeros_like(a)).tolist() == [0.0, 0.0]  # nothing left to rank
+    assert cascade_depths(21, 4) == [1, 8, 14, 21]
+    assert cascade_depths(3, 10) == [1, 2, 3]
+    assert cascade_depths(21, 1) == [21]
+
+
+class PatchModel(nn.Module):
+    """Class 1 is the brightness of a textured patch: only pixels in rows/cols 40–72 matter."""
+
+    def forward(self, x):
+        s = (x[:, :, 40:72, 40:72] - 0.5).abs().mean((1, 2, 3)) * 20
+        return torch.stack([-s, s], 1)
+
+
+def test_deletion_and_insertion_reward_a_map_that_points_at_the_evidence():
+    g = torch.Generator().manual_seed(1)
+    x = torch.full((4, 3, 128, 128), 0.5)
+    x[:, :, 40:72, 40:72] = torch.rand(4, 3, 32, 32, generator=g)  # texture: blurring removes it
+    target = torch.ones(4, dtype=torch.long)
+    oracle = torch.zeros(4, 128, 128)
+    oracle[:, 40:72, 40:72] = 1.0
+    wrong = 1.0 - oracle
+    model = PatchModel()
+    rnd = curves(model, (x,), target, None, steps=8)
+    good = summarise(curves(model, (x,), target, (oracle,), steps=8), rnd)
+    bad = summarise(curves(model, (x,), target, (wrong,), steps=8), rnd)
+    assert good["deletion_auc"] < good["random_deletion_auc"] < bad["deletion_auc"]
+    assert good["insertion_auc"] > good["random_insertion_auc"] > bad["insertion_auc"]
+    assert good["beats_random"] and not bad["beats_random"]
+    assert len(good["deletion_curve"]) == 9
+    assert area(np.ones((1, 5)))[0] == pytest.approx(1.0)
