@@ -193,3 +193,24 @@ def test_apply_button_rebuilds_the_data_set_with_the_decisions(prepared, tmp_pat
     assert applied["pending_review"] == summary["pending_review"] - 1
     assert first in {r["path"] for r in read_csv(work / "data" / "split.csv")}
     assert read_json(run.root / "data" / "summary.json")["kept"] == summary["kept"], "the original run is untouched"
+
+
+def test_people_without_faces_stop_with_a_manifest_and_leave_earlier_results(tmp_path):
+    photos = tmp_path / "photos"
+    rng = np.random.default_rng(0)
+    for person in ("ann", "bea"):
+        (photos / person).mkdir(parents=True)
+        for i in range(2):
+            Image.fromarray(rng.integers(0, 255, (120, 160, 3), dtype=np.uint8)).save(photos / person / f"{i}.png")
+    (photos / "bea" / "broken.jpg").write_bytes(b"\xff\xd8\xff")
+    run = Run(tmp_path / "run")
+    run.data.mkdir(parents=True)
+    run.split_csv.write_text("path,identity,label,split,group\nfaces/ann/old.png,ann,0,train,g0\n")
+    before = run.split_csv.read_bytes()
+    with pytest.raises(SystemExit) as err:
+        prepare(PrepareOptions(str(photos), str(run.root), workers=1))
+    assert "no face was found in the photos of ann and bea" in str(err.value.code)
+    rows = {r["source"]: r for r in read_csv(run.manifest_csv) if r["face"] == ""}
+    assert set(rows) == {"ann/0.png", "ann/1.png", "bea/0.png", "bea/1.png", "bea/broken.jpg"}
+    assert rows["ann/0.png"]["outcome"] == "no_face" and rows["bea/broken.jpg"]["outcome"] == "unreadable"
+    assert run.split_csv.read_bytes() == before, "a failed run must not touch the earlier data set"

@@ -209,6 +209,15 @@ def prepare(opts: PrepareOptions) -> dict[str, Any]:
                 c.trusted = label
             cands.append(c)
 
+    faceless = [p for i, p in enumerate(layout.persons) if not any(c.label == i for c in cands)]
+    if faceless:
+        for c in cands:
+            c.outcome, c.reason = "not_used", "stopped before filtering: a person has no face at all"
+        _write_manifest(run, layout, results, cands)
+        raise SystemExit(f"no face was found in the photos of {' and '.join(faceless)} "
+                         f"(see {run.manifest_csv} for each file); "
+                         + ("use --aligned for folders of face crops, " if not aligned else "")
+                         + "or add photos where the face is clearly visible")
     filter_info: dict[str, Any] = {"used": use_filter, "threshold": opts.threshold}
     if use_filter and cands:
         emb = np.stack([c.file.faces[c.face_index].embedding for c in cands])
@@ -258,9 +267,17 @@ def prepare(opts: PrepareOptions) -> dict[str, Any]:
         elif root[i] != i:
             c.outcome, c.reason = "duplicate", f"near-identical copy of {kept[root[i]].path}"
     final = [c for c in kept if c.outcome == "kept"]
-    if len({c.label for c in final}) < 2:
-        raise SystemExit(f"no faces of {'both people' if not final else 'one of the people'} were kept; "
-                         "see manifest.csv, review the faces (`lookalike review`) or lower --threshold")
+    missing = [p for i, p in enumerate(layout.persons) if not any(c.label == i for c in final)]
+    if missing:  # keep the earlier data set intact; leave what is needed to review and understand why
+        waiting = [c for c in people if c.outcome in ("review", "dropped") or c.path in decisions]
+        _write_faces(data, layout.root, [], waiting, prune=False)
+        _write_queue(data, layout, people, decisions)
+        _write_manifest(run, layout, results, cands)
+        n_wait = sum(1 for c in people if c.outcome == "review")
+        raise SystemExit(f"no face of {' and '.join(missing)} was kept (see {run.manifest_csv}); "
+                         + (f"{n_wait} faces wait for review: run `lookalike review {run.root}`, then rerun; "
+                            if n_wait else "")
+                         + "or lower --threshold, or add photos")
     groups_of = {id(c): int(dd.group[i]) for i, c in enumerate(kept)}
     raw_groups = np.array([groups_of[id(c)] for c in final])
     _, dense = np.unique(raw_groups, return_inverse=True)
@@ -273,7 +290,8 @@ def prepare(opts: PrepareOptions) -> dict[str, Any]:
 
     _write_faces(data, layout.root, final, [c for c in people if c.outcome in ("review", "dropped") or
                                (c.path in decisions)])
-    _write_tables(run, layout, results, cands, final, messages)
+    _write_dataset(run, layout, final)
+    _write_manifest(run, layout, results, cands)
     if layout.masks is not None:
         atomic_write_bytes(data / "truth" / "masks.npz", layout.masks.read_bytes())
     pending = [c for c in people if c.outcome == "review"]
@@ -333,7 +351,8 @@ def _copy_verbatim(src: Path, dst: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _write_faces(data: Path, root: Path, final: list[Candidate], review: list[Candidate]) -> None:
+def _write_faces(data: Path, root: Path, final: list[Candidate], review: list[Candidate],
+                 prune: bool = True) -> None:
     """Write kept crops (only those that changed) and review crops; remove crops no longer kept."""
     from ..progress import progress
 
@@ -352,6 +371,9 @@ def _write_faces(data: Path, root: Path, final: list[Candidate], review: list[Ca
             else:
                 save_png(target, crop)
         new_stamps[rel] = digest
+    if not prune:
+        atomic_write_json(stamp_path, {**stamps, **new_stamps})
+        return
     for folder in ("faces", "review"):
         top = data / folder
         if top.is_dir():
@@ -361,8 +383,8 @@ def _write_faces(data: Path, root: Path, final: list[Candidate], review: list[Ca
     atomic_write_json(stamp_path, new_stamps)
 
 
-def _write_tables(run: Run, layout: Layout, results: dict[str, FileResult], cands: list[Candidate],
-                  final: list[Candidate], messages: list[str]) -> None:
+def _write_dataset(run: Run, layout: Layout, final: list[Candidate]) -> None:
+    """identities.json, split.csv and landmarks.csv: what the later stages read."""
     atomic_write_json(run.identities_json, layout.persons)
     atomic_write_csv(run.split_csv, ({"path": c.path, "identity": c.folder, "label": c.label, "split": c.split,
                                       "group": c.group} for c in final),
@@ -373,6 +395,10 @@ def _write_tables(run: Run, layout: Layout, results: dict[str, FileResult], cand
         pts = c.file.faces[c.face_index].landmarks.reshape(-1)
         lm_rows.append({"path": c.path, **{k: f"{v:.2f}" for k, v in zip(cols, pts)}})
     atomic_write_csv(run.landmarks_csv, lm_rows, ["path", *cols])
+
+
+def _write_manifest(run: Run, layout: Layout, results: dict[str, FileResult], cands: list[Candidate]) -> None:
+    """One row per input file and one per face in it: what happened and why."""
     by_file: dict[str, list[Candidate]] = {}
     for c in cands:
         by_file.setdefault(c.file.source, []).append(c)
