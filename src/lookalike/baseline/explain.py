@@ -1,9 +1,10 @@
 """`lookalike explain RUN --model embedding`: where the baseline looks, without gradients.
 
 dlib's network is a black box to PyTorch, so we perturb the aligned face and watch the baseline's
-probability for the person in the picture: occlusion (a sliding gray square) and RISE (random smooth
-masks). Maps go to `explain/maps/embedding-<method>.npz` in the format of the white-box maps, so the
-region stage scores the modern model and the paper's CNN with the same ruler.
+log-odds for the person in the picture (probabilities saturate near 1 and hide the changes):
+occlusion (a sliding square) and RISE (random smooth masks), hidden pixels replaced by the average
+training face. Maps go to `explain/maps/embedding-<method>.npz` in the format of the white-box maps,
+so the region stage scores the modern model and the paper's CNN with the same ruler.
 
 Pixels outside the 150×150 chip dlib cuts (above the eyebrows, the corners) cannot change the
 output; their attribution is set to exactly 0 rather than left as sampling noise.
@@ -19,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..data.dataset import identities, load_landmarks, split_rows
+from ..data.dataset import identities, load_landmarks, load_split, split_rows
 from ..io import atomic_write_bytes, load_rgb
 from ..progress import progress
 from ..runfolder import IMAGE_SIZE, Run
@@ -28,9 +29,10 @@ from .embedder import CHIP_PADDING, CHIP_SIZE, FaceEmbedder, _detection
 from .train import KIND, load_head
 
 METHODS = ("occlusion", "rise")
-DEFAULTS: dict[str, Any] = {"patch": 32, "stride": 16, "rise_masks": 300, "rise_grid": 8, "rise_keep": 0.5,
-                            "score": "logit"}
+DEFAULTS: dict[str, Any] = {"patch": 16, "stride": 12, "rise_masks": 300, "rise_grid": 7, "rise_keep": 0.5,
+                            "score": "logit", "fill": "mean_face"}
 SCORES = ("logit", "probability")
+FILLS = ("mean_face", "gray")
 
 
 def chip_footprint(landmarks: np.ndarray, size: int = IMAGE_SIZE) -> np.ndarray:
@@ -50,6 +52,13 @@ def chip_footprint(landmarks: np.ndarray, size: int = IMAGE_SIZE) -> np.ndarray:
             y = np.clip(fy(cy[inside] - 1.0).astype(int), 0, size - 1)
             foot[y, x] = True
     return foot
+
+
+def mean_face(run: Run) -> torch.Tensor:
+    """The average training face (3×128×128 in [0, 1]): hiding a region behind it removes what is
+    particular to this person there, without the colour shock of a gray square."""
+    train = load_split(run, "train")
+    return train.images.float().mean(dim=0) / 255.0
 
 
 def pick_images(rows: list[dict[str, str]], n: int, seed: int) -> list[dict[str, str]]:
@@ -76,6 +85,8 @@ def explain_embedding(run: Run | str | Path, n: int = 16, seed: int = 0, device:
         raise SystemExit("--n must be at least 1")
     if opt["score"] not in SCORES:
         raise SystemExit(f"score must be one of {SCORES}, not {opt['score']!r}")
+    if opt["fill"] not in FILLS:
+        raise SystemExit(f"fill must be one of {FILLS}, not {opt['fill']!r}")
     head, _ = load_head(run.model(KIND))
     rows = pick_images(split_rows(run, "test"), n, seed)
     if not rows:
@@ -84,37 +95,55 @@ def explain_embedding(run: Run | str | Path, n: int = 16, seed: int = 0, device:
     targets = np.array([int(r["label"]) for r in rows], np.int64)
     landmarks = load_landmarks(run, paths)
     embedder = FaceEmbedder(batch_size=512)
-    masks = saliency.rise_masks(int(opt["rise_masks"]), IMAGE_SIZE, int(opt["rise_grid"]), float(opt["rise_keep"]),
-                                seed)
+    fill = mean_face(run) if opt["fill"] == "mean_face" else saliency.FILL
     maps = {m: np.zeros((len(rows), IMAGE_SIZE, IMAGE_SIZE), np.float32) for m in METHODS}
     probs = np.zeros(len(rows), np.float32)
+    calls = 0
     for i in progress(range(len(rows)), desc="black-box maps (embedding)", total=len(rows)):
         image = torch.from_numpy(load_rgb(run.data / paths[i], size=IMAGE_SIZE).transpose(2, 0, 1).copy()).float() / 255
         lm = landmarks[i]
-        target = int(targets[i])
+        sign = 1.0 if targets[i] == 1 else -1.0
 
-        def score(x: torch.Tensor, lm: np.ndarray = lm, target: int = target) -> torch.Tensor:
-            emb = embedder.embed(x.numpy(), np.repeat(lm[None], len(x), axis=0))
-            if opt["score"] == "probability":
-                return torch.from_numpy(head.proba(emb)[:, target].astype(np.float32))
-            return torch.from_numpy(((1 if target == 1 else -1) * head.logit(emb)).astype(np.float32))
+        def score(x: torch.Tensor, lm: np.ndarray = lm, sign: float = sign) -> torch.Tensor:
+            nonlocal calls
+            calls += len(x)
+            logit = sign * head.logit(embedder.embed(x.numpy(), np.repeat(lm[None], len(x), axis=0)))
+            return torch.from_numpy((logit if opt["score"] == "logit" else 1 / (1 + np.exp(-logit))).astype(np.float32))
 
-        full = score(image[None])[0]
-        probs[i] = float(torch.sigmoid(full)) if opt["score"] == "logit" else float(full)
+        full = float(score(image[None])[0])
+        probs[i] = 1 / (1 + np.exp(-full)) if opt["score"] == "logit" else full
+        # perturb only the box dlib's chip reads from: the rest cannot change the output
         foot = chip_footprint(lm)
-        maps["occlusion"][i] = saliency.occlusion_map(score, image, int(opt["patch"]), int(opt["stride"])) * foot
-        maps["rise"][i] = saliency.rise_map(score, image, masks) * foot
+        ys, xs = np.nonzero(foot)
+        box = (slice(int(ys.min()), int(ys.max()) + 1), slice(int(xs.min()), int(xs.max()) + 1))
+        crop = image[:, box[0], box[1]]
+        crop_fill = fill if isinstance(fill, float) else fill[:, box[0], box[1]]
+
+        def score_crop(xc: torch.Tensor, image: torch.Tensor = image, box: tuple[slice, slice] = box,
+                       score: saliency.Score = score) -> torch.Tensor:
+            whole = image.expand(len(xc), -1, -1, -1).clone()
+            whole[:, :, box[0], box[1]] = xc
+            return score(whole)
+
+        masks = saliency.rise_masks(int(opt["rise_masks"]), tuple(crop.shape[-2:]), int(opt["rise_grid"]),
+                                    float(opt["rise_keep"]), seed)
+        for method, crop_map in (
+                ("occlusion", saliency.occlusion_map(score_crop, crop, int(opt["patch"]), int(opt["stride"]), crop_fill)),
+                ("rise", saliency.rise_map(score_crop, crop, masks, crop_fill))):
+            maps[method][i][box] = crop_map
+            maps[method][i] *= foot
     people = identities(run)
     written = []
     for method in METHODS:
         path = run.explain / "maps" / f"{KIND}-{method}.npz"
         buf = io.BytesIO()
         np.savez_compressed(buf, maps=maps[method], paths=np.array(paths, dtype=str), model=np.array(KIND),
-                            method=np.array(method), target=targets, target_names=np.array([people[t] for t in targets]),
-                            probability=probs)
+                            method=np.array(method), target=targets, label=targets, prob=probs,
+                            pair=np.full(len(rows), -1), side=np.zeros(len(rows), np.int64),
+                            target_names=np.array([people[t] for t in targets]))
         atomic_write_bytes(path, buf.getvalue())
         written.append(str(path.relative_to(run.root)))
     return {"model": KIND, "methods": list(METHODS), "n": len(rows), "files": written,
             "mean_target_probability": float(probs.mean()), "options": opt,
-            "model_calls_per_image": int(opt["rise_masks"]) + (-(-(IMAGE_SIZE - int(opt["patch"])) // int(opt["stride"])) + 1) ** 2 + 1,
+            "model_calls_per_image": round(calls / len(rows), 1),
             "seconds": round(time.perf_counter() - t0, 2)}

@@ -13,16 +13,18 @@ from typing import Any
 
 import numpy as np
 
-from ..data.dataset import split_rows
+from ..data.dataset import identities, split_rows
 from ..io import atomic_write_csv, atomic_write_json, read_json
 from ..runfolder import Run, write_config, write_summary
+from ..training.metrics import binary_metrics
 from . import linear
 from .cache import embeddings_for
 from .embedder import BACKBONE, CHIP_PADDING, CHIP_SIZE
-from .pairs import draw_pairs, pair_distances, read_pairs
+from .pairs import pair_distances, read_pairs
 
 KIND = "embedding"
 DLIB_THRESHOLD = 0.6  # dlib's documented same-person cut for this network (trained on LFW-style faces)
+SIAMESE_VAL_SEED, SIAMESE_TEST_SEED = 7_919, 104_729  # offsets lookalike.training uses for its pairs
 DEFAULTS: dict[str, Any] = {"val_pairs": 1000, "test_pairs": 2000, "C_grid": list(linear.C_GRID)}
 
 
@@ -44,8 +46,32 @@ def _xy(rows: list[dict[str, str]], emb: dict[str, np.ndarray]) -> tuple[np.ndar
 
 
 def _pair_rows(rows: list[dict[str, str]], n: int, seed: int) -> list[tuple[str, str, int]]:
-    labels = np.array([int(r["label"]) for r in rows])
-    return [(rows[i]["path"], rows[j]["path"], s) for i, j, s in draw_pairs(labels, n, seed)]
+    """Balanced pairs drawn exactly as the Siamese network draws its own (same generator and seed)."""
+    import torch
+
+    from ..training.pairs import make_pairs, pair_count
+
+    labels = torch.tensor([int(r["label"]) for r in rows])
+    a, b, same = make_pairs(labels, pair_count(n, len(rows)), seed, [r.get("group") or r["path"] for r in rows])
+    return [(rows[int(i)]["path"], rows[int(j)]["path"], int(s)) for i, j, s in zip(a, b, same)]
+
+
+def _pair_probability(distance: np.ndarray, threshold: float, slope: float) -> np.ndarray:
+    """P(different) = sigmoid(slope · (d − threshold)): 0.5 exactly at the chosen threshold."""
+    return 1.0 / (1.0 + np.exp(-slope * (np.asarray(distance, np.float64) - threshold)))
+
+
+def _fit_slope(distance: np.ndarray, same: np.ndarray, threshold: float) -> float:
+    """Platt-style scale for the distance on validation pairs, centre fixed at the threshold."""
+    from scipy.optimize import minimize_scalar
+
+    diff = 1 - np.asarray(same, np.float64)
+
+    def nll(log_slope: float) -> float:
+        p = np.clip(_pair_probability(distance, threshold, float(np.exp(log_slope))), 1e-12, 1 - 1e-12)
+        return float(-(diff * np.log(p) + (1 - diff) * np.log(1 - p)).mean())
+
+    return float(np.exp(minimize_scalar(nll, bounds=(-3.0, 6.0), method="bounded").x))
 
 
 def train_embedding(run: Run | str | Path, config: dict[str, Any] | None = None, seed: int = 0,
@@ -57,16 +83,16 @@ def train_embedding(run: Run | str | Path, config: dict[str, Any] | None = None,
     run = run if isinstance(run, Run) else Run(run)
     t0 = time.perf_counter()
     cfg = settings(config, seed)
-    out = run.model(KIND)
-    out.mkdir(parents=True, exist_ok=True)
-    write_config(out, cfg)
-
     rows = {s: split_rows(run, s) for s in ("train", "val", "test")}
     for s, r in rows.items():
         if not r:
             raise SystemExit(f"the {s} split in {run.split_csv} is empty: the baseline needs train, val and test faces")
+    out = run.model(KIND)
+    out.mkdir(parents=True, exist_ok=True)
+    write_config(out, cfg)
     siamese_pairs = run.model("siamese") / "test_pairs.csv"
-    test_pairs = read_pairs(siamese_pairs) if siamese_pairs.exists() else _pair_rows(rows["test"], cfg["test_pairs"], seed + 2)
+    test_pairs = (read_pairs(siamese_pairs) if siamese_pairs.exists()
+                  else _pair_rows(rows["test"], cfg["test_pairs"], seed + SIAMESE_TEST_SEED))
     all_paths = [r["path"] for s in rows.values() for r in s] + [p for a, b, _ in test_pairs for p in (a, b)]
     t_embed = time.perf_counter()
     emb = embeddings_for(run, all_paths, out)
@@ -79,13 +105,17 @@ def train_embedding(run: Run | str | Path, config: dict[str, Any] | None = None,
     pred = prob.argmax(axis=1)
 
     # same or different: distance threshold on validation pairs
-    val_pairs = _pair_rows(rows["val"], cfg["val_pairs"], seed + 1)
+    val_pairs = _pair_rows(rows["val"], cfg["val_pairs"], seed + SIAMESE_VAL_SEED)
     d_val, s_val = pair_distances(emb, val_pairs)
     threshold = linear.best_threshold(d_val, s_val)
+    slope = _fit_slope(d_val, s_val, threshold)
     d_te, s_te = pair_distances(emb, test_pairs)
-    pair_pred = (d_te <= threshold).astype(np.int64)
+    # the classifier's answer to "same or different": are both faces given to the same person?
+    label_of = dict(zip((r["path"] for s in rows.values() for r in s),
+                        head.predict(np.stack([emb[r["path"]] for s in rows.values() for r in s]))))
+    via_head = np.array([int(label_of[a] == label_of[b]) for a, b, _ in test_pairs], np.int64)
 
-    _save_head(out, head, threshold)
+    _save_head(out, head, threshold, slope)
     atomic_write_csv(out / "test_pairs.csv", [{"a": a, "b": b, "same": s, "distance": f"{d:.5f}"}
                                               for (a, b, s), d in zip(test_pairs, d_te)], ["a", "b", "same", "distance"])
     atomic_write_csv(out / "c_search.csv", c_table, ["C", "val_balanced_accuracy", "val_log_loss"])
@@ -94,32 +124,31 @@ def train_embedding(run: Run | str | Path, config: dict[str, Any] | None = None,
                       for r, p, q in zip(rows["test"], pred, prob)], ["path", "label", "pred", "p1"])
     _distance_figure(out / "pair_distances.png", d_te, s_te, threshold)
 
+    test = binary_metrics(y_te, prob[:, 1], list(identities(run)))
+    pair_test = binary_metrics(1 - s_te, _pair_probability(d_te, threshold, slope), ["same", "different"])
     summary = {
-        "model": KIND,
-        "backbone": BACKBONE,
+        "model": KIND, "backbone": BACKBONE, "seed": seed, "device": "cpu (dlib)",
+        # the keys of the paper's networks (see lookalike.training): images, "who is this"
+        "test_accuracy": test["accuracy"], "test": test, "test_unit": "images",
+        "accuracy": test["accuracy"], "balanced_accuracy": test["balanced_accuracy"], "roc_auc": test["roc_auc"],
+        "confusion_matrix": test["confusion_matrix"],
         "n_train": len(y_tr), "n_val": len(y_va), "n_test": len(y_te),
-        "accuracy": linear.accuracy(y_te, pred),
-        "balanced_accuracy": linear.balanced_accuracy(y_te, pred),
-        "roc_auc": linear.roc_auc(y_te, prob[:, 1]),
-        "confusion_matrix": linear.confusion_matrix(y_te, pred),
-        "val_accuracy": linear.accuracy(y_va, head.predict(x_va)),
-        "C": head.C,
-        "pair_accuracy": linear.accuracy(s_te, pair_pred),
-        "pair_balanced_accuracy": linear.balanced_accuracy(s_te, pair_pred),
-        "pair_roc_auc": linear.roc_auc(s_te, -d_te),
-        "pair_confusion_matrix": linear.confusion_matrix(1 - s_te, 1 - pair_pred),  # class 0 = same, as Siamese
-        "pair_threshold": threshold,
+        "val_accuracy": linear.accuracy(y_va, head.predict(x_va)), "C": head.C,
+        # pairs, "same or different" (class 0 = same, 1 = different, as for the Siamese network)
+        "pair_accuracy": pair_test["accuracy"], "pair_balanced_accuracy": pair_test["balanced_accuracy"],
+        "pair_roc_auc": pair_test["roc_auc"], "pair_test": pair_test,
+        "pair_threshold": threshold, "pair_slope": slope,
         "pair_accuracy_dlib_threshold": linear.accuracy(s_te, (d_te <= DLIB_THRESHOLD).astype(np.int64)),
+        "pair_accuracy_via_classifier": linear.accuracy(s_te, via_head),
         "n_val_pairs": len(val_pairs), "n_test_pairs": len(test_pairs),
-        "test_pairs_source": "models/siamese/test_pairs.csv" if siamese_pairs.exists() else "drawn (seeded)",
+        "test_pairs_source": "models/siamese/test_pairs.csv" if siamese_pairs.exists() else "drawn like the Siamese network's",
         "embed_seconds": round(embed_seconds, 2),
         "seconds": round(time.perf_counter() - t0, 2),
-        "device": "cpu (dlib)",
     }
     return write_summary(out, summary)
 
 
-def _save_head(out: Path, head: linear.LinearHead, threshold: float) -> None:
+def _save_head(out: Path, head: linear.LinearHead, threshold: float, slope: float) -> None:
     import torch
     from safetensors.torch import save_file
 
@@ -131,7 +160,8 @@ def _save_head(out: Path, head: linear.LinearHead, threshold: float) -> None:
     tmp.replace(out / "model.safetensors")
     atomic_write_json(out / "model.json", {
         "kind": KIND, "arch": {"backbone": BACKBONE, "chip_size": CHIP_SIZE, "chip_padding": CHIP_PADDING,
-                               "head": "logistic", "C": head.C, "scale": head.scale, "pair_threshold": threshold}})
+                               "head": "logistic", "C": head.C, "scale": head.scale, "pair_threshold": threshold,
+                               "pair_slope": slope}})
 
 
 def load_head(folder: Path) -> tuple[linear.LinearHead, float]:
