@@ -66,7 +66,15 @@ def run_filter(emb: np.ndarray, train_label: np.ndarray, seed: int = 0, folds: i
     """Scores for every face. `train_label[i]` is 0/1/2 for trusted faces and -1 for faces to judge."""
     import torch
 
+    threads = torch.get_num_threads()
     torch.set_num_threads(1)  # a 128-64-32-3 net: threads cost more than they save
+    try:
+        return _run_filter(emb, train_label, seed, folds)
+    finally:
+        torch.set_num_threads(threads)  # the demo trains the big networks next, in this same process
+
+
+def _run_filter(emb: np.ndarray, train_label: np.ndarray, seed: int, folds: int) -> FilterReport:
     train = np.flatnonzero(train_label >= 0)
     y = train_label[train]
     counts = np.bincount(y, minlength=3)
