@@ -117,7 +117,8 @@ def test_unknown_links_and_images_are_404(study):
     _, store, client = study
     token = store.create_links("pre", 1)[0]
     other = store.create_links("pre", 1)[0]
-    assert client.get("/p/not-a-token").status_code == 404
+    missing = client.get("/p/not-a-token")
+    assert missing.status_code == 404 and "not known" in missing.text
     assert client.get("/api/p/not-a-token/state").status_code == 404
     assert client.post("/api/p/nope/answer", json={"trial": 0, "answer": "same", "response_ms": 1.0,
                                                    "shown_ms": 1.0}).status_code == 404

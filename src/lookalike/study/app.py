@@ -101,7 +101,13 @@ def create_app(run: Run, store: Store) -> FastAPI:
 
     @app.get("/p/{token}", response_class=HTMLResponse)
     def page(token: str) -> HTMLResponse:
-        store.participant(token)
+        try:
+            store.participant(token)
+        except Refused:
+            text = (STATIC / "home.html").read_text(encoding="utf-8").replace(
+                "Please open the personal link you were given.",
+                "This link is not known here. Please check that you copied the whole link you were given.")
+            return HTMLResponse(text, status_code=404, headers=NO_STORE)
         return HTMLResponse((STATIC / "study.html").read_text(encoding="utf-8"), headers=NO_STORE)
 
     @app.get("/api/health")

@@ -39,7 +39,9 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
                        description="Make N more participant links of one group; `random` links assign pre or "
                                    "post on first use, keeping the two balanced. Works while the server runs.")
     p.add_argument("run", metavar="RUN")
-    p.add_argument("--group", required=True, choices=["pre", "post", "expert", "random"])
+    p.add_argument("--group", required=True, choices=["pre", "post", "expert", "random"],
+                   help="pre/post: novices without/with the hint; expert: people who know both faces; "
+                        "random: pre or post, drawn when the link is first opened")
     p.add_argument("--n", type=int, default=1, help="how many links (default 1)")
     p.add_argument("--base-url", default="http://127.0.0.1:8000", help="server address for the printed links")
     p.set_defaults(func=links)
@@ -57,7 +59,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
                                    "probability P, over HTTP. Without --url a server is started in-process on a "
                                    "free loopback port. Exports trials.csv at the end.")
     p.add_argument("run", metavar="RUN")
-    p.add_argument("--group", required=True, choices=["pre", "post", "expert", "random"])
+    p.add_argument("--group", required=True, choices=["pre", "post", "expert", "random"],
+                   help="the group the simulated participants belong to")
     p.add_argument("--n", type=int, required=True, help="number of simulated participants")
     p.add_argument("--accuracy", type=float, required=True, metavar="P", help="chance of a correct answer (0..1)")
     p.add_argument("--url", default=None, help="a running `study serve` of the same RUN (default: start one)")
