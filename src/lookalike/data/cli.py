@@ -63,7 +63,22 @@ def run_prepare(args: argparse.Namespace) -> dict[str, Any]:
         raise SystemExit("--workers must be 0 (all cores) or a positive number")
     opts = PrepareOptions(photos=args.photos, out=args.out, aligned=args.aligned, detector=args.detector,
                           threshold=args.threshold, filter=args.filter, workers=args.workers, seed=args.seed)
-    return prepare(opts)
+    summary = prepare(opts)
+    if not args.json:
+        _print_summary(summary, args.out)
+    return summary
+
+
+def _print_summary(s: dict[str, Any], out: str) -> None:
+    """A few lines for people; --json gives everything."""
+    import sys
+
+    per = ", ".join(f"{k} {v}" for k, v in s["kept_per_person"].items())
+    sizes = {name: sum(p[name] for p in s["split"].values()) for name in ("train", "val", "test")}
+    files = ", ".join(f"{v} {k}" for k, v in s["file_outcomes"].items())
+    print(f"kept {s['kept']} faces ({per}) in {out}/data/faces; split train {sizes['train']}, val {sizes['val']}, "
+          f"test {sizes['test']}\nfiles: {files}; {s['pending_review']} faces wait for review; "
+          f"every file is explained in {out}/data/manifest.csv", file=sys.stderr)
 
 
 def run_review(args: argparse.Namespace) -> dict[str, Any]:
