@@ -268,7 +268,7 @@ def _panel(faces: FaceSet, item: Item, row: dict[str, Any], folder: Path, s: Foo
     p_before = 1.0 - float(row["p_target_start"])
     return PanelImages(original=original, pixel_map=pixel_map(original, fooled, s.map_scale, s.epsilon),
                        fooled=fooled, before=f"{item.source} {p_before:.0%}",
-                       after=f"→ {item.target} {float(row['p_target_saved']):.0%}", partner=partner)
+                       after=f"→ {item.target_name} {float(row['p_target_saved']):.0%}", partner=partner)
 
 
 def _figures(run: Run, faces: FaceSet, items: list[Item], rows: list[dict[str, Any]], folder: Path,
@@ -315,7 +315,7 @@ def _summary(s: FoolSettings, device: str, items: list[Item], rows: list[dict[st
     initially = [r for r in rows if float(r["p_target_start"]) < 0.5]
     directions = {}
     for it, r in zip(items, rows):
-        d = directions.setdefault(f"{it.source} → {it.target}", {"n": 0, "fooled": 0})
+        d = directions.setdefault(f"{it.source} → {it.target_name}", {"n": 0, "fooled": 0})
         d["n"] += 1
         d["fooled"] += int(r["success"])
     steps = [int(r["steps"]) for r in ok]
