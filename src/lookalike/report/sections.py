@@ -303,12 +303,18 @@ def explain_section(run: Run) -> Section:
     parts = ['<p class="lead">Heatmaps for the "same" class on pairs of one person and the "different" class on '
              "pairs of both (the paper uses guided backpropagation). A method that fails the sanity check — its maps "
              "hardly change when the weights are randomised — is marked and must not be trusted.</p>"]
-    figs = sorted(folder.glob("figure7_*.png"))
+    # the paper's method (guided backpropagation) full width first, the others two by two
+    figs = sorted(folder.glob("figure7_*.png"), key=lambda f: (not f.stem.endswith("guided_backprop"), f.stem))
+    blocks = []
     for f in figs:
         method = f.stem.removeprefix("figure7_")
         bad = any(method == m or method.startswith(f"{m}_") or method.endswith(f"_{m}") for m in failing)
         badge = ' <span class="badge fail">fails sanity</span>' if bad else ""
-        parts.append(f"<h3>{esc(method)}{badge}</h3>" + figure(f, f"Figure 7 with {esc(method)}"))
+        blocks.append(f"<div><h3>{esc(method)}{badge}</h3>" + figure(f, f"Figure 7 with {esc(method)}") + "</div>")
+    if blocks and figs[0].stem.endswith("guided_backprop"):
+        parts.append(blocks.pop(0))
+    if blocks:
+        parts.append(f'<div class="cols">{"".join(blocks)}</div>')
     if not figs:
         parts.append(notice("no figure7_*.png in explain/", kind="missing"))
     sanity, ok_s = _method_table(folder / "sanity.json", failing)
