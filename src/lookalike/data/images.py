@@ -94,6 +94,8 @@ def decode_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> Decoded:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageRejected("too_large", f"decompression bomb refused: {exc}") from exc
+    except PermissionError as exc:
+        raise ImageRejected("unreadable", "cannot read file: permission denied") from exc
     except UnidentifiedImageError as exc:
         raise ImageRejected("unreadable", "not an image file (format not recognised)") from exc
     except (OSError, SyntaxError, ValueError) as exc:
