@@ -26,7 +26,7 @@ GROUPS = ("pre", "post", "expert")
 LINK_GROUPS = (*GROUPS, "random")
 RANDOM_GROUPS = ("pre", "post")  # a random link makes a novice: experts are chosen, not drawn
 ANSWERS = ("same", "different")
-MAX_SHOWN_MS = 60_000.0
+MAX_SHOWN_MS = 600_000.0  # a stimulus on screen while the tab was hidden is kept, not refused
 MAX_RESPONSE_MS = 3_600_000.0
 
 SCHEMA = """
