@@ -20,19 +20,19 @@ def test_aligned_crops_are_resized_get_landmarks_and_are_filtered(tmp_path):
     photos = tmp_path / "crops"
     for person in ("drew_barrymore", "gwyneth_paltrow"):
         (photos / person).mkdir(parents=True)
-        for f in sorted((dev / person).iterdir())[:8]:
+        for f in sorted((dev / person).iterdir())[:6]:
             shutil.copy(f, photos / person / f.name)
     summary = prepare(PrepareOptions(str(photos), str(tmp_path / "run"), aligned=True, workers=1))
     run = Run(tmp_path / "run")
-    assert summary["mode"] == "aligned" and summary["faces_found"] == 16
+    assert summary["mode"] == "aligned" and summary["faces_found"] == 12
     assert summary["filter"]["used"] and "no 'other' material" in summary["filter"]["note"]
     rows = [r for r in read_csv(run.manifest_csv) if r["face"] != ""]
     assert all(r["landmarks"].startswith(("predicted", "template")) for r in rows)
-    assert sum(r["landmarks"] == "predicted" for r in rows) >= 12
+    assert sum(r["landmarks"] == "predicted" for r in rows) >= 9
     files = [r for r in read_csv(run.manifest_csv) if r["face"] == ""]
     assert all("resized 112x112 -> 128x128" in r["notes"] for r in files)
     kept = read_csv(run.split_csv)
-    assert len(kept) == summary["kept"] >= 10
+    assert len(kept) == summary["kept"] >= 8
     fs = load_split(run, "train")
     assert fs.images.shape[1:] == (3, 128, 128)
     names = {r["path"].rsplit("/", 1)[1] for r in kept}
