@@ -7,6 +7,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -56,27 +57,54 @@ def a_port() -> int:
     return port
 
 
+def answer_until_killed(api: str, acked: list[int]) -> None:
+    """A second participant answering as fast as it can; records what the server acknowledged."""
+    for trial in range(20):
+        try:
+            res = httpx.post(f"{api}/answer", json={"trial": trial, "answer": "same", "response_ms": 500.0,
+                                                    "shown_ms": 1200.0}, timeout=5)
+        except httpx.TransportError:
+            return
+        if res.status_code != 200:
+            return
+        acked.append(trial)
+
+
 def test_answers_survive_kill_9_and_the_session_resumes(tmp_path):
     run = make_toy_run(tmp_path / "run")
     store = open_study(run)
-    token = store.create_links("pre", 1)[0]
+    token, busy = store.create_links("pre", 2)
     truth = store.truth_of(token)
     store.close()
     port = a_port()
     proc = start_server(run.root, port)
     api = f"http://127.0.0.1:{port}/api/p/{token}"
+    busy_api = f"http://127.0.0.1:{port}/api/p/{busy}"
+    acked: list[int] = []
     try:
-        httpx.post(f"{api}/consent").raise_for_status()
-        httpx.post(f"{api}/training", json={"shown_ms": [400.0] * 40}).raise_for_status()
+        for url in (api, busy_api):
+            httpx.post(f"{url}/consent").raise_for_status()
+            httpx.post(f"{url}/training", json={"shown_ms": [400.0] * 40}).raise_for_status()
         for trial in range(7):
             httpx.post(f"{api}/answer", json={"trial": trial, "answer": truth[trial], "response_ms": 700.0 + trial,
                                               "shown_ms": 1200.0}).raise_for_status()
+        worker = threading.Thread(target=answer_until_killed, args=(busy_api, acked))
+        worker.start()
+        while len(acked) < 3 and worker.is_alive():
+            time.sleep(0.01)
     finally:
-        stop(proc, signal.SIGKILL)  # no clean shutdown, no checkpoint
+        stop(proc, signal.SIGKILL)  # mid-session, mid-request: no clean shutdown, no checkpoint
+    worker.join(timeout=30)
     assert proc.returncode == -signal.SIGKILL
     with sqlite3.connect(db_path(run)) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        assert db.execute("SELECT COUNT(*) FROM trials WHERE answer IS NOT NULL").fetchone()[0] == 7
+        stored = [r[0] for r in db.execute("SELECT t.trial FROM trials t JOIN participants p ON p.id = t.participant "
+                                           "WHERE p.token = ? AND t.answer IS NOT NULL ORDER BY t.trial", (token,))]
+        busy_stored = [r[0] for r in db.execute(
+            "SELECT t.trial FROM trials t JOIN participants p ON p.id = t.participant "
+            "WHERE p.token = ? AND t.answer IS NOT NULL ORDER BY t.trial", (busy,))]
+    assert stored == list(range(7))
+    assert busy_stored[:len(acked)] == acked and len(busy_stored) <= len(acked) + 1  # every acknowledged answer kept
 
     proc = start_server(run.root, port)
     try:
