@@ -25,7 +25,8 @@ def refresh_analysis(run: Run) -> str:
     try:
         analyze(run)
     except SystemExit as exc:  # bad or missing trials: say why, keep any earlier analysis
-        return notice(f"The study could not be analysed: {esc(exc)}", kind="error")
+        kind = "missing" if "nobody has taken part" in str(exc) else "error"
+        return notice(f"The study could not be analysed: {esc(exc)}", kind=kind)
     return notice("The analysis was (re)computed from study/trials.csv for this report.", kind="info")
 
 
