@@ -136,7 +136,8 @@ def test_rerun_resumes_from_cache_and_keeps_review_decisions(prepared, monkeypat
     shutil.copytree(run.root, work)
     queue = read_json(work / "data" / "review_queue.json")["items"]
     kept = [r["path"] for r in read_csv(work / "data" / "split.csv")]
-    decisions = {kept[0]: {"decision": "drop", "at": "t"}}
+    key_of = {r["path"]: f"{r['source']}#{r['face']}" for r in read_csv(work / "data" / "manifest.csv") if r["path"]}
+    decisions = {key_of[kept[0]]: {"decision": "drop", "at": "t"}}
     if queue:
         decisions[queue[0]["id"]] = {"decision": "keep", "at": "t"}
     atomic_write_json(work / "data" / "review.json", {"decisions": decisions})
@@ -153,7 +154,8 @@ def test_rerun_resumes_from_cache_and_keeps_review_decisions(prepared, monkeypat
     manifest = read_csv(work / "data" / "manifest.csv")
     assert any(r["outcome"] == "dropped" and "dropped in review" in r["reason"] for r in manifest)
     if queue:
-        assert queue[0]["id"] in rows
+        assert queue[0]["id"].startswith(queue[0]["source"] + "#")
+        assert queue[0]["path"] in rows
         assert again["kept"] == summary["kept"]
         assert again["pending_review"] == summary["pending_review"] - 1
 
@@ -186,12 +188,12 @@ def test_apply_button_rebuilds_the_data_set_with_the_decisions(prepared, tmp_pat
     work = tmp_path / "run"
     shutil.copytree(run.root, work)
     client = TestClient(make_app(work))
-    first = client.get("/api/queue").json()["items"][0]["id"]
-    assert client.post("/api/decision", json={"id": first, "decision": "keep"}).status_code == 200
+    first = client.get("/api/queue").json()["items"][0]
+    assert client.post("/api/decision", json={"id": first["id"], "decision": "keep"}).status_code == 200
     applied = client.post("/api/apply").json()
     assert applied["kept"] == summary["kept"] + 1
     assert applied["pending_review"] == summary["pending_review"] - 1
-    assert first in {r["path"] for r in read_csv(work / "data" / "split.csv")}
+    assert first["path"] in {r["path"] for r in read_csv(work / "data" / "split.csv")}
     assert read_json(run.root / "data" / "summary.json")["kept"] == summary["kept"], "the original run is untouched"
 
 

@@ -32,7 +32,8 @@ def _fake_run(tmp_path: Path, n: int = 3) -> Path:
         crop = data / "review" / "person_a" / f"p{i}_f0.png"
         crop.parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(rng.integers(0, 255, (128, 128, 3), dtype=np.uint8)).save(crop)
-        items.append({"id": f"faces/person_a/p{i}_f0.png", "crop": f"review/person_a/p{i}_f0.png",
+        items.append({"id": f"person_a/p{i}.jpg#0", "path": f"faces/person_a/p{i}_f0.png",
+                      "crop": f"review/person_a/p{i}_f0.png",
                       "identity": "person_a", "source": f"person_a/p{i}.jpg", "box": [10, 10, 60, 60],
                       "size": [120, 90], "reason": "below threshold", "own_score": 0.5, "decision": None})
     atomic_write_json(data / "review_queue.json", {"photos": str(tmp_path / "photos"),
@@ -53,7 +54,7 @@ def test_api_saves_decisions_and_rejects_bad_ones(tmp_path):
     assert saved[face]["decision"] == "drop"
     assert client.get("/api/queue").json()["items"][1]["decision"] == "drop"
     assert client.post("/api/decision", json={"id": face, "decision": "maybe"}).status_code == 422
-    assert client.post("/api/decision", json={"id": "faces/x/../../etc", "decision": "keep"}).status_code == 404
+    assert client.post("/api/decision", json={"id": "../../etc/passwd#0", "decision": "keep"}).status_code == 404
     assert client.post("/api/decision", json={"id": face, "decision": None}).status_code == 200
     assert face not in read_json(run / "data" / "review.json")["decisions"]
     photo = client.get("/photo", params={"id": face})
@@ -108,7 +109,7 @@ def test_review_page_in_chromium(tmp_path):
             assert page.evaluate("document.activeElement.dataset.id") == cards.nth(2).get_attribute("data-id")
             saved = json.loads((run / "data" / "review.json").read_text())["decisions"]
             assert {k: v["decision"] for k, v in saved.items()} == {
-                "faces/person_a/p0_f0.png": "keep", "faces/person_a/p1_f0.png": "drop"}
+                "person_a/p0.jpg#0": "keep", "person_a/p1.jpg#0": "drop"}
             page.reload()  # decisions come back from the server
             page.locator(".card.keep").first.wait_for()
             assert page.locator(".card.drop").count() == 1

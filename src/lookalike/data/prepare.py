@@ -62,13 +62,18 @@ class Candidate:
     split: str = ""
     group: str = ""
 
+    @property
+    def key(self) -> str:
+        """Review key: the source file and face number, stable even if output naming changes."""
+        return f"{self.file.source}#{self.face_index}"
+
 
 def say(msg: str) -> None:
     print(msg, file=sys.stderr)
 
 
 def read_decisions(data_dir: Path) -> dict[str, str]:
-    """Review decisions by face path ('keep' | 'drop'); a damaged file is reported, never overwritten."""
+    """Review decisions by face key (`<source>#<face>`: keep | drop); a damaged file stops the run, untouched."""
     path = data_dir / "review.json"
     if not path.exists():
         return {}
@@ -243,7 +248,7 @@ def prepare(opts: PrepareOptions) -> dict[str, Any]:
             c.outcome, c.reason = "kept", "only face of the photo (no filter)"
         if c.file.source in multi:
             c.reason = f"several faces ({len(c.file.faces)}) in the photo; {c.reason}"
-        d = decisions.get(c.path)
+        d = decisions.get(c.key)
         if d == "keep":
             c.outcome, c.reason = "kept", f"kept in review ({c.reason})"
         elif d == "drop":
@@ -269,7 +274,7 @@ def prepare(opts: PrepareOptions) -> dict[str, Any]:
     final = [c for c in kept if c.outcome == "kept"]
     missing = [p for i, p in enumerate(layout.persons) if not any(c.label == i for c in final)]
     if missing:  # keep the earlier data set intact; leave what is needed to review and understand why
-        waiting = [c for c in people if c.outcome in ("review", "dropped") or c.path in decisions]
+        waiting = [c for c in people if c.outcome in ("review", "dropped") or c.key in decisions]
         _write_faces(data, layout.root, [], waiting, prune=False)
         _write_queue(data, layout, people, decisions)
         _write_manifest(run, layout, results, cands)
@@ -289,7 +294,7 @@ def prepare(opts: PrepareOptions) -> dict[str, Any]:
         c.split, c.group = str(s), f"g{int(g):05d}"
 
     _write_faces(data, layout.root, final, [c for c in people if c.outcome in ("review", "dropped") or
-                               (c.path in decisions)])
+                               (c.key in decisions)])
     _write_dataset(run, layout, final)
     _write_manifest(run, layout, results, cands)
     if layout.masks is not None:
@@ -443,14 +448,14 @@ def _write_queue(data: Path, layout: Layout, people: list[Candidate], decisions:
     """What the review page shows: every face the filter did not accept, with its photo and scores."""
     items = []
     for c in people:
-        if not (c.outcome in ("review", "dropped") or c.path in decisions):
+        if not (c.outcome in ("review", "dropped") or c.key in decisions):
             continue
         face = c.file.faces[c.face_index]
         items.append({
-            "id": c.path, "crop": "review/" + c.path.split("/", 1)[1], "identity": c.folder,
+            "id": c.key, "path": c.path, "crop": "review/" + c.path.split("/", 1)[1], "identity": c.folder,
             "source": c.file.source, "box": face.box, "size": list(c.file.size), "reason": c.reason,
             "own_score": None if c.scores is None else round(float(c.scores[c.label]), 3),
-            "decision": decisions.get(c.path),
+            "decision": decisions.get(c.key),
         })
     atomic_write_json(data / "review_queue.json", {"photos": str(layout.root.resolve()),
                                                     "identities": layout.persons, "items": items})
