@@ -46,6 +46,11 @@ def test_a_participant_completes_the_study_in_chromium(tmp_path):
         page.click("#start-test:not([disabled])", timeout=30_000)
         for trial in range(20):
             page.wait_for_selector(f"text=Pair {trial + 1} of 20")
+            if trial == 0:  # on a phone-size screen everything fits without sideways scrolling
+                assert page.evaluate("document.documentElement.scrollWidth") <= 390
+                for button in ("#same", "#different"):
+                    box = page.locator(button).bounding_box()
+                    assert box["x"] >= 0 and box["x"] + box["width"] <= 390 and box["y"] + box["height"] <= 760
             button = "#same" if trial % 3 else "#different"
             page.click(f"{button}:not([disabled])", timeout=15_000)
         page.wait_for_selector("text=Thank you!", timeout=15_000)
