@@ -49,10 +49,11 @@ def render_with_truth(label: int, nz: dict[str, Any], regions: tuple[str, ...], 
     own = identity_params(label, regions, strength)
     other = identity_params(1 - label, regions, strength)
     bg = background(nz)
-    clean_img, landmarks = render_clean(own, nz, background=bg)
+    cache: dict[Any, Any] = {}
+    clean_img, landmarks = render_clean(own, nz, background=bg, cache=cache)
     masks = np.zeros((len(regions), SIZE, SIZE), dtype=np.uint8)
     for r, region in enumerate(regions):
-        swapped, _ = render_clean(swap_region(own, other, region), nz, background=bg)
+        swapped, _ = render_clean(swap_region(own, other, region), nz, background=bg, cache=cache)
         masks[r] = (clean_img != swapped).any(axis=-1)  # exact: even sub-level changes can flip after noise
     return degrade(clean_img, nz), landmarks, masks
 

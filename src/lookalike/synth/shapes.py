@@ -74,7 +74,10 @@ def lens_sdf(u: Array, v: Array, left: Array, right: Array, upper: Array, lower:
         order = np.argsort(ts)
         tc = np.clip(t, 0.0, 1.0)
         if smooth:
-            return np.polyval(np.polyfit(ts[order], ss[order], 2), tc)
+            # parabola through both corners, k t (1 - t), least squares over the inner points
+            w = ts[1:-1] * (1.0 - ts[1:-1])
+            k = float(ss[1:-1] @ w) / max(float(w @ w), 1e-9)
+            return k * tc * (1.0 - tc)
         return np.interp(tc, ts[order], ss[order])
 
     top, bottom = curve(upper), curve(lower)
