@@ -17,8 +17,9 @@ from lookalike.baseline.explain import chip_footprint
 from lookalike.baseline.train import load_head
 from lookalike.data.dataset import load_landmarks
 from lookalike.io import read_json
-from lookalike.regions.masks import FEATURES, REGIONS, region_masks
+from lookalike.regions.masks import FEATURES, REGIONS, region_labels, region_masks
 from lookalike.regions.planted import make_planted_run
+from lookalike.regions.scoring import score_maps
 from lookalike.runfolder import Run
 from lookalike.template import TEMPLATE_68
 
@@ -62,15 +63,12 @@ def test_metrics_and_threshold() -> None:
 # black-box saliency on a known model (no dlib) ------------------------------------------------------
 
 def _region_density(maps: np.ndarray, landmarks: np.ndarray) -> dict[str, float]:
-    """Share of attribution per feature (left+right pooled) divided by its share of the face area."""
-    total = np.zeros(len(REGIONS))
-    for m, lm in zip(maps, landmarks):
-        masks = region_masks(lm)
-        face = masks.any(axis=0)
-        mass = max(float(m[face].sum()), 1e-12)
-        total += [float(m[r].sum()) / mass / max(r.sum() / face.sum(), 1e-9) for r in masks]
-    per_region = dict(zip(REGIONS, total / len(maps)))
-    return {f: float(np.mean([per_region[r] for r in rs])) for f, rs in FEATURES.items()}
+    """The region stage's score per feature (left+right pooled): share of the attribution inside the face
+    divided by the feature's share of the face area, averaged over images."""
+    labels = np.stack([region_labels(lm) for lm in landmarks])
+    groups = {f: [REGIONS.index(r) for r in rs] for f, rs in FEATURES.items()}
+    scores = score_maps(maps, labels, groups)
+    return dict(zip(scores.names, np.nanmean(scores.enrichment, axis=0).tolist()))
 
 
 @pytest.mark.parametrize("method", ["occlusion", "rise"])
