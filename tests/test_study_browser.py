@@ -52,7 +52,11 @@ def test_a_participant_completes_the_study_in_chromium(tmp_path):
                     box = page.locator(button).bounding_box()
                     assert box["x"] >= 0 and box["x"] + box["width"] <= 390 and box["y"] + box["height"] <= 760
             button = "#same" if trial % 3 else "#different"
-            page.click(f"{button}:not([disabled])", timeout=15_000)
+            with page.expect_response(lambda r: r.url.endswith("/answer")):
+                page.click(f"{button}:not([disabled])", timeout=15_000)
+            if trial == 9:  # a reload mid-test resumes at the next pair
+                page.reload()
+                page.click("#start-test:has-text('Continue'):not([disabled])", timeout=30_000)
         page.wait_for_selector("text=Thank you!", timeout=15_000)
         browser.close()
 
