@@ -10,7 +10,13 @@ from torch import nn
 
 from lookalike.explain.faithfulness import area, blur, curves, summarise
 from lookalike.explain.methods import METHODS, Method
-from lookalike.explain.sanity import SANITY_THRESHOLD, cascade_depths, sanity_check, spearman_rows, weight_layers
+from lookalike.explain.sanity import (
+    SANITY_THRESHOLD,
+    cascade_depths,
+    sanity_check,
+    spearman_rows,
+    weight_layers,
+)
 from lookalike.models import SiameseNet, VGGClassifier
 
 

@@ -51,7 +51,7 @@ def test_regions_sit_where_their_names_say():
 
 def test_regions_are_mirror_symmetric():
     labels = template_labels()
-    mirrored = region_labels((np.array([128.0 - 1, 0]) + np.array([-1, 1]) * TEMPLATE_68[MIRROR_68]))[:, ::-1]
+    mirrored = region_labels(np.array([128.0 - 1, 0]) + np.array([-1, 1]) * TEMPLATE_68[MIRROR_68])[:, ::-1]
     swap = {REGIONS.index(a): REGIONS.index(b) for a, b in (("cheekbone_left", "cheekbone_right"),
                                                            ("cheek_left", "cheek_right"))}
     swap.update({v: k for k, v in swap.items()})

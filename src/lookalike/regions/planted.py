@@ -3,9 +3,10 @@
 Used by the tests and the benchmark when no `lookalike synth` data is at hand:
 the faces are drawn from the region masks themselves (skin per region, dark
 eyes, brows and lips), with per-image nuisance (pose jitter, lighting, per-region
-shading) shared by both identities, and one identity's planted regions a little
-brighter. A network that tells them apart must look at the planted regions,
-and an edge detector would point at the eyes, brows and mouth instead.
+shading) shared by both identities. Person B's planted regions carry a fine
+striped skin texture; the stripes average out, so the overall brightness says
+nothing and a network that tells the two apart has to look at the planted
+regions themselves, while an edge detector points at the eyes, brows and mouth.
 """
 
 from __future__ import annotations
@@ -35,20 +36,22 @@ def jittered_landmarks(rng: np.random.Generator) -> np.ndarray:
 
 
 def render_face(landmarks: np.ndarray, label: int, rng: np.random.Generator,
-                planted: tuple[str, ...] = DEFAULT_PLANTED, strength: float = 0.14) -> np.ndarray:
-    """One 128×128×3 uint8 face; identity `label` 1 has its `planted` regions brighter by `strength`."""
+                planted: tuple[str, ...] = DEFAULT_PLANTED, strength: float = 0.2) -> np.ndarray:
+    """One 128×128×3 uint8 face; identity `label` 1 has stripes of amplitude `strength` in its `planted` regions."""
     regions = region_labels(landmarks)
     skin = np.array([0.78, 0.6, 0.5]) * rng.uniform(0.85, 1.1)
     shade = np.zeros((SIZE, SIZE), np.float64)
-    for k, name in enumerate(REGIONS):
+    for k in range(len(REGIONS)):
         shade[regions == k] = rng.normal(0, 0.05)
-        if label == 1 and name in planted:
-            shade[regions == k] += strength
+    if label == 1:
+        planted_mask = np.isin(regions, [REGIONS.index(r) for r in planted])
+        yy = np.arange(SIZE)[:, None] + rng.uniform(0, 4)
+        shade += strength * np.sin(2 * np.pi * yy / 4.0) * gaussian_filter(planted_mask * 1.0, 1.0)
     img = np.empty((SIZE, SIZE, 3), np.float64)
     img[:] = rng.uniform(0.15, 0.45, size=3)  # background
     face = regions >= 0
     img[face] = skin
-    img += gaussian_filter(shade, 1.5)[..., None] * face[..., None]
+    img += shade[..., None] * face[..., None]
     dark = np.zeros((SIZE, SIZE), np.float64)
     for pts, radius in ((landmarks[36:48], 2.0), (landmarks[17:27], 1.6), (landmarks[48:60], 1.8),
                         (landmarks[31:36], 1.2)):
@@ -61,7 +64,7 @@ def render_face(landmarks: np.ndarray, label: int, rng: np.random.Generator,
 
 
 def make_planted_run(root: str | Path, n_per_identity: int = 60, seed: int = 0,
-                     planted: tuple[str, ...] = DEFAULT_PLANTED, strength: float = 0.14,
+                     planted: tuple[str, ...] = DEFAULT_PLANTED, strength: float = 0.2,
                      split: tuple[float, float, float] = (0.6, 0.1, 0.3)) -> Run:
     """Write `<root>/data/` (faces, identities.json, split.csv, landmarks.csv) as `prepare` would."""
     unknown = set(planted) - set(REGIONS)
