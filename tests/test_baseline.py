@@ -214,3 +214,8 @@ def test_embedding_maps_on_planted_faces(planted_run: Run) -> None:
     # the planted cheekbones get more than their share of the face (density > 1) under both methods
     for method, d in densities.items():
         assert d["cheekbones"] > 1.0, (method, d)
+    # a second call with the same settings reuses the finished maps instead of recomputing them
+    before = np.load(planted_run.explain / "maps" / "embedding-rise.npz")["maps"]
+    again = explain_embedding(planted_run, n=2, seed=0, device="cpu", options={"rise_masks": 64})
+    assert again["reused_images"] == 2
+    np.testing.assert_array_equal(np.load(planted_run.explain / "maps" / "embedding-rise.npz")["maps"], before)

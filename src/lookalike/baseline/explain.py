@@ -13,6 +13,7 @@ output; their attribution is set to exactly 0 rather than left as sampling noise
 from __future__ import annotations
 
 import io
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ METHODS = ("occlusion", "rise")
 DEFAULTS: dict[str, Any] = {"patch": 16, "stride": 12, "rise_masks": 300, "rise_grid": 7, "rise_keep": 0.5,
                             "score": "logit", "fill": "mean_face"}
 SCORES = ("logit", "probability")
+PROGRESS_FILE = "explain_progress.npz"  # per-image maps, so an interrupted call resumes
 FILLS = ("mean_face", "gray")
 
 
@@ -75,6 +77,65 @@ def pick_images(rows: list[dict[str, str]], n: int, seed: int) -> list[dict[str,
     return out
 
 
+def _explain_one(image: torch.Tensor, lm: np.ndarray, target: int, head: Any, embedder: FaceEmbedder,
+                 fill: saliency.Fill, opt: dict[str, Any], seed: int) -> tuple[np.ndarray, np.ndarray, float, int]:
+    """Occlusion and RISE maps (128×128 each) of one face, its target probability and the model calls used."""
+    calls = 0
+    sign = 1.0 if target == 1 else -1.0
+
+    def score(x: torch.Tensor) -> torch.Tensor:
+        nonlocal calls
+        calls += len(x)
+        logit = sign * head.logit(embedder.embed(x.numpy(), np.repeat(lm[None], len(x), axis=0)))
+        return torch.from_numpy((logit if opt["score"] == "logit" else 1 / (1 + np.exp(-logit))).astype(np.float32))
+
+    full = float(score(image[None])[0])
+    prob = 1 / (1 + np.exp(-full)) if opt["score"] == "logit" else full
+    # perturb only the box dlib's chip reads from: the rest cannot change the output
+    foot = chip_footprint(lm)
+    ys, xs = np.nonzero(foot)
+    box = (slice(int(ys.min()), int(ys.max()) + 1), slice(int(xs.min()), int(xs.max()) + 1))
+    crop = image[:, box[0], box[1]]
+    crop_fill = fill if isinstance(fill, float) else fill[:, box[0], box[1]]
+
+    def score_crop(xc: torch.Tensor) -> torch.Tensor:
+        whole = image.expand(len(xc), -1, -1, -1).clone()
+        whole[:, :, box[0], box[1]] = xc
+        return score(whole)
+
+    masks = saliency.rise_masks(int(opt["rise_masks"]), tuple(crop.shape[-2:]), int(opt["rise_grid"]),
+                                float(opt["rise_keep"]), seed)
+    out = []
+    for crop_map in (saliency.occlusion_map(score_crop, crop, int(opt["patch"]), int(opt["stride"]), crop_fill),
+                     saliency.rise_map(score_crop, crop, masks, crop_fill)):
+        full_map = np.zeros((IMAGE_SIZE, IMAGE_SIZE), np.float32)
+        full_map[box] = crop_map
+        out.append(full_map * foot)
+    return out[0], out[1], float(prob), calls
+
+
+def _read_progress(path: Path, key: str) -> dict[str, tuple[np.ndarray, np.ndarray, float]]:
+    """Maps finished by an earlier, interrupted call with the same settings and the same trained head."""
+    if not path.exists():
+        return {}
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if str(z["key"]) != key:
+                return {}
+            return {str(p): (o, r, float(q)) for p, o, r, q in zip(z["paths"], z["occlusion"], z["rise"], z["prob"])}
+    except (OSError, KeyError, ValueError):
+        return {}
+
+
+def _write_progress(path: Path, key: str, done: dict[str, tuple[np.ndarray, np.ndarray, float]]) -> None:
+    buf = io.BytesIO()
+    keys = list(done)
+    np.savez(buf, key=np.array(key), paths=np.array(keys, dtype=str),
+             occlusion=np.stack([done[k][0] for k in keys]), rise=np.stack([done[k][1] for k in keys]),
+             prob=np.array([done[k][2] for k in keys], np.float32))
+    atomic_write_bytes(path, buf.getvalue())
+
+
 def explain_embedding(run: Run | str | Path, n: int = 16, seed: int = 0, device: str = "cpu",
                       options: dict[str, Any] | None = None) -> dict[str, Any]:
     """Occlusion and RISE maps for `n` test faces; returns a summary (the explain stage writes its own)."""
@@ -99,39 +160,22 @@ def explain_embedding(run: Run | str | Path, n: int = 16, seed: int = 0, device:
     maps = {m: np.zeros((len(rows), IMAGE_SIZE, IMAGE_SIZE), np.float32) for m in METHODS}
     probs = np.zeros(len(rows), np.float32)
     calls = 0
+    progress_file = run.model(KIND) / PROGRESS_FILE
+    key = json.dumps({**opt, "seed": seed, "model": (run.model(KIND) / "model.safetensors").stat().st_mtime_ns},
+                     sort_keys=True)
+    done = _read_progress(progress_file, key)
+    reused = 0
     for i in progress(range(len(rows)), desc="black-box maps (embedding)", total=len(rows)):
+        if paths[i] in done:  # finished before an interruption
+            maps["occlusion"][i], maps["rise"][i], probs[i] = done[paths[i]]
+            reused += 1
+            continue
         image = torch.from_numpy(load_rgb(run.data / paths[i], size=IMAGE_SIZE).transpose(2, 0, 1).copy()).float() / 255
-        lm = landmarks[i]
-        sign = 1.0 if targets[i] == 1 else -1.0
-
-        def score(x: torch.Tensor, lm: np.ndarray = lm, sign: float = sign) -> torch.Tensor:
-            nonlocal calls
-            calls += len(x)
-            logit = sign * head.logit(embedder.embed(x.numpy(), np.repeat(lm[None], len(x), axis=0)))
-            return torch.from_numpy((logit if opt["score"] == "logit" else 1 / (1 + np.exp(-logit))).astype(np.float32))
-
-        full = float(score(image[None])[0])
-        probs[i] = 1 / (1 + np.exp(-full)) if opt["score"] == "logit" else full
-        # perturb only the box dlib's chip reads from: the rest cannot change the output
-        foot = chip_footprint(lm)
-        ys, xs = np.nonzero(foot)
-        box = (slice(int(ys.min()), int(ys.max()) + 1), slice(int(xs.min()), int(xs.max()) + 1))
-        crop = image[:, box[0], box[1]]
-        crop_fill = fill if isinstance(fill, float) else fill[:, box[0], box[1]]
-
-        def score_crop(xc: torch.Tensor, image: torch.Tensor = image, box: tuple[slice, slice] = box,
-                       score: saliency.Score = score) -> torch.Tensor:
-            whole = image.expand(len(xc), -1, -1, -1).clone()
-            whole[:, :, box[0], box[1]] = xc
-            return score(whole)
-
-        masks = saliency.rise_masks(int(opt["rise_masks"]), tuple(crop.shape[-2:]), int(opt["rise_grid"]),
-                                    float(opt["rise_keep"]), seed)
-        for method, crop_map in (
-                ("occlusion", saliency.occlusion_map(score_crop, crop, int(opt["patch"]), int(opt["stride"]), crop_fill)),
-                ("rise", saliency.rise_map(score_crop, crop, masks, crop_fill))):
-            maps[method][i][box] = crop_map
-            maps[method][i] *= foot
+        occ, rise, probs[i], used = _explain_one(image, landmarks[i], int(targets[i]), head, embedder, fill, opt, seed)
+        maps["occlusion"][i], maps["rise"][i] = occ, rise
+        calls += used
+        done[paths[i]] = (occ, rise, float(probs[i]))
+        _write_progress(progress_file, key, done)
     people = identities(run)
     written = []
     for method in METHODS:
@@ -145,5 +189,5 @@ def explain_embedding(run: Run | str | Path, n: int = 16, seed: int = 0, device:
         written.append(str(path.relative_to(run.root)))
     return {"model": KIND, "methods": list(METHODS), "n": len(rows), "files": written,
             "mean_target_probability": float(probs.mean()), "options": opt,
-            "model_calls_per_image": round(calls / len(rows), 1),
+            "reused_images": reused, "model_calls_per_image": round(calls / max(1, len(rows) - reused), 1),
             "seconds": round(time.perf_counter() - t0, 2)}
