@@ -120,7 +120,7 @@ def test_ranking_is_one_row_per_region_ordered_by_trusted_sources():
     html = ranking_table(ranking_rows())
     body = html.split("<tbody>")[1]
     assert [m for m in re.findall(r"<tr[^>]*><td[^>]*>(\w+)</td>", body)] == ["forehead", "cheekbones", "eyes"]
-    assert "edge_detector (fails sanity)" in html and "2.10 [2.00, 2.20]" in html
+    assert "edge_detector (fails sanity)" in html and '2.10<br><span class="small">[2.00, 2.20]</span>' in html
 
 
 def test_empty_run_names_every_missing_stage(tmp_path):

@@ -71,6 +71,7 @@ def overview(sections: list[Section]) -> Section:
             rows.append((f"{name} (baseline, not in the paper)", "–", pct(value, 2)))
     rows += [
         ("Fooling: success at ≥ 90% confidence, ≤ 15% per pixel", "shown on examples", pct(fool.get("success_rate"))),
+        *([("Planted difference (synthetic ground truth)", "–", data["planted"])] if data.get("planted") else []),
         ("Where the networks look", "forehead, cheeks and nose; eyes and mouth avoided",
          ", ".join(map(str, reg.get("top_regions") or [])) or "–"),
         ("Methods failing the sanity check", "not checked", ", ".join(expl.get("failing_sanity") or []) or

@@ -72,6 +72,7 @@ def data_section(run: Run) -> Section:
     synth = load_json(run.synth / "summary.json")
     if synth.ok:
         planted = pick(synth.value, "regions", "planted_regions", "differences")
+        facts["planted"] = _words(planted) if planted else None
         parts.append(notice("These faces are <b>synthetic</b> (from " + code("lookalike synth")
                             + "): two made-up people who differ only in planted regions"
                             + (f": <b>{esc(_words(planted))}</b>." if planted else "."), kind="info"))
@@ -352,14 +353,15 @@ def ranking_table(rows: list[dict[str, Any]]) -> str:
         sc, lo, hi = number(r.get("score")), number(r.get("ci_low")), number(r.get("ci_high"))
         if sc is None:
             continue
-        cell[(r["region"], r["source"])] = f"{sc:.2f}" + (f" [{lo:.2f}, {hi:.2f}]" if lo is not None and hi is not None else "")
+        ci = f'<br><span class="small">[{lo:.2f}, {hi:.2f}]</span>' if lo is not None and hi is not None else ""
+        cell[(r["region"], r["source"])] = f"{sc:.2f}{ci}"
         if r["source"] not in failed:
             scores.setdefault(r["region"], []).append(sc)
     regions = list(dict.fromkeys(r["region"] for r in rows))
     regions.sort(key=lambda g: -(sum(scores[g]) / len(scores[g])) if scores.get(g) else float("inf"))
     headers = {src: f"{src} (fails sanity)" if src in failed else src for src in sources}
-    out = [{"region": g, **{src: cell.get((g, src), "–") for src in sources}} for g in regions]
-    return table(out, ["region", *sources], headers)
+    out = [{"region": esc(g), **{src: cell.get((g, src), "–") for src in sources}} for g in regions]
+    return table(out, ["region", *sources], headers, raw=["region", *sources])
 
 
 # --- regions -------------------------------------------------------------------------------------
@@ -384,12 +386,16 @@ def regions_section(run: Run) -> Section:
     warning = pick(summary.value, "warning") if summary.ok else None
     if isinstance(warning, str) and warning:
         parts.append(notice(esc(warning), kind="error"))
-    figs = [figure(folder / n, c) for n, c in (("ranking.png", "Region ranking with 95% intervals"),
-                                                ("regions.png", "The named regions on the mean face"),
+    if (folder / "ranking.png").is_file():
+        parts.append(figure(folder / "ranking.png", "Region ranking per method with 95% intervals"))
+    figs = [figure(folder / n, c) for n, c in (("regions.png", "The named regions on the mean face"),
                                                 ("hint.png", "The hint as shown to the post-test group"),
                                                 ("agreement.png", "Agreement between methods (rank correlation)"))
             if (folder / n).is_file()]
-    parts.append(f'<div class="cols">{"".join(figs)}</div>' if figs else notice("no region figures", kind="missing"))
+    if figs:
+        parts.append(f'<div class="cols">{"".join(figs)}</div>')
+    elif not (folder / "ranking.png").is_file():
+        parts.append(notice("no region figures", kind="missing"))
     if ranking.ok:
         parts.append("<h3>Ranking: score [95% interval] per method</h3>" + ranking_table(ranking.value))
         if len(ranking.value) >= RANKING_ROWS:
