@@ -161,3 +161,23 @@ def test_other_regions_can_be_planted() -> None:
     moved = np.abs(lm_a - lm_b).max(axis=1) > 0.1
     assert not moved[17:27].any()  # brow thickness leaves the brow landmarks where they are
     assert moved[31:36].any() and moved[36:48].all() and moved[48].all()
+
+
+def test_never_deletes_faces_it_did_not_make(tmp_path: Path) -> None:
+    precious = tmp_path / "data" / "faces" / "someone" / "photo.png"
+    precious.parent.mkdir(parents=True)
+    precious.write_bytes(b"not ours")
+    for force in (False, True):
+        with pytest.raises(SystemExit, match="did not make"):
+            generate(tmp_path / "data", 1, workers=1, force=force)
+    assert precious.read_bytes() == b"not ours"
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(SystemExit, match="is a file"):
+        generate(tmp_path / "file", 1, workers=1)
+
+
+def test_force_replaces_an_earlier_set(tmp_path: Path) -> None:
+    generate(tmp_path / "s", 2, workers=1)
+    summary = generate(tmp_path / "s", 1, seed=9, workers=1, force=True)
+    assert summary["images"] == 2 and "reused" not in summary
+    assert len(list((tmp_path / "s" / "faces").rglob("*.png"))) == 2

@@ -90,13 +90,20 @@ def generate(out: str | Path, n_per_identity: int, seed: int = 0,
     regions = check_regions(regions)
     out = Path(out)
     config = _config(n_per_identity, seed, regions, strength)
-    if (out / "config.json").exists() and (out / "summary.json").exists() and not force:
-        if read_json(out / "config.json") == config:
+    if out.exists() and not out.is_dir():
+        raise SystemExit(f"{out} is a file: lookalike synth needs a folder to write into")
+    previous = read_json(out / "config.json") if (out / "config.json").is_file() else None
+    ours = isinstance(previous, dict) and previous.get("identities") == list(IDENTITIES) and "regions" in previous
+    if (out / "faces").exists() and not ours:
+        raise SystemExit(f"{out} already has a faces/ folder that lookalike synth did not make; "
+                         "choose an empty folder (nothing was changed)")
+    if ours and (out / "summary.json").exists() and not force:
+        if previous == config:
             summary = read_json(out / "summary.json")
             return {**summary, "reused": True}
         raise SystemExit(f"{out} already holds synthetic faces made with other settings "
                          f"({out / 'config.json'}); choose another folder or pass --force to replace them")
-    for sub in ("faces", "truth"):
+    for sub in ("faces", "truth"):  # ours (checked above): an interrupted or --force run starts afresh
         if (out / sub).exists():
             shutil.rmtree(out / sub)
     out.mkdir(parents=True, exist_ok=True)
