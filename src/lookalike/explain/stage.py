@@ -22,6 +22,7 @@ from .sanity import RULE, SANITY_THRESHOLD, sanity_check
 from .store import MapFile, load_maps, map_path, save_maps
 
 NETWORKS = ("siamese", "classifier")
+NEAR_CHANCE = 0.6  # test accuracy below which a network's maps explain little
 MODEL_CHOICES = ("siamese", "classifier", "embedding", "all")
 DEFAULTS: dict[str, Any] = {"n": 16, "sanity_n": 8, "cascade_steps": 4, "faithfulness_steps": 16,
                             "batch_size": 8}
@@ -74,7 +75,10 @@ def explain_network(run: Run, kind: str, methods: list[str], opts: dict[str, Any
                 "weights_mtime": (run.model(kind) / "model.safetensors").stat().st_mtime}
     checks = run.explain / "checks"
     k_sanity = min(opts["sanity_n"], len(sel))
-    out: dict[str, Any] = {"n_units": len(sel), "mean_target_probability": float(probs.mean()), "methods": {}}
+    accuracy = _test_accuracy(run, kind)
+    out: dict[str, Any] = {"n_units": len(sel), "mean_target_probability": float(probs.mean()),
+                           "test_accuracy": accuracy,
+                           "near_chance": accuracy is not None and accuracy < NEAR_CHANCE, "methods": {}}
     random_curves = None
     for name in progress(methods, desc=f"explain {kind}"):
         method = get_method(name)
@@ -132,6 +136,16 @@ def _compute(method, model, inputs, target, batch_size: int, kind: str) -> tuple
         parts.append(attribute_maps(method, model, tuple(x[s:s + batch_size] for x in inputs),
                                     target[s:s + batch_size], batch_size=batch_size))
     return tuple(torch.cat([p[i] for p in parts]) for i in range(len(inputs)))
+
+
+def _test_accuracy(run: Run, kind: str) -> float | None:
+    """The network's test accuracy from its training summary (None when unknown)."""
+    path = run.model(kind) / "summary.json"
+    try:
+        value = read_json(path).get("test_accuracy") if path.exists() else None
+    except ValueError:
+        return None
+    return float(value) if isinstance(value, int | float) else None
 
 
 def _identities(run: Run) -> list[str] | None:
@@ -214,16 +228,18 @@ def finish(run: Run, networks: dict[str, Any], log: list[str], seconds: float) -
         "maps": sorted(str(p.relative_to(run.root)) for p in (run.explain / "maps").glob("*.npz")),
         "trusted_methods": trusted,
         "failed_methods": sorted(k for k, v in sanity.items() if not v["passed"]),
-        "statement": _statement(sanity),
+        "statement": _statement(sanity, networks),
         "log": log,
     }
     return write_summary(run.explain, summary)
 
 
-def _statement(sanity: dict[str, Any]) -> str:
+def _statement(sanity: dict[str, Any], networks: dict[str, Any] | None = None) -> str:
     """One honest sentence about which maps can be trusted."""
+    weak = [f"the {k} network is near chance (test accuracy {v['test_accuracy']:.0%}), so its maps explain little"
+            for k, v in (networks or {}).items() if v.get("near_chance")]
     if not sanity:
-        return "No attribution method was checked."
+        return "No attribution method was checked." + "".join(f" Note: {w}." for w in weak)
     good = [k for k, v in sanity.items() if v["passed"]]
     bad = [k for k, v in sanity.items() if not v["passed"]]
     parts = []
@@ -233,4 +249,4 @@ def _statement(sanity: dict[str, Any]) -> str:
     if bad:
         parts.append(f"{', '.join(bad)} barely changed (rank correlation ≥ {SANITY_THRESHOLD}), so they show the "
                      f"image more than the network and are not used for the hint")
-    return "; ".join(parts) + "."
+    return "; ".join(parts) + "." + "".join(f" Note: {w}." for w in weak)

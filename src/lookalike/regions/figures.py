@@ -17,11 +17,15 @@ from .masks import FEATURES, REGIONS  # noqa: E402
 
 
 def _centroids(labels: np.ndarray) -> dict[int, tuple[float, float]]:
+    """Where to write each region's name: its innermost pixel (always inside, even for a split region)."""
+    from scipy.ndimage import distance_transform_edt
+
     out = {}
     for k in range(len(REGIONS)):
-        ys, xs = np.nonzero(labels == k)
-        if len(xs):
-            out[k] = (float(xs.mean()), float(ys.mean()))
+        mask = labels == k
+        if mask.any():
+            y, x = np.unravel_index(int(np.argmax(distance_transform_edt(mask))), mask.shape)
+            out[k] = (float(x), float(y))
     return out
 
 

@@ -102,6 +102,14 @@ def collect_sources(run: Run, seed: int) -> list[dict[str, Any]]:
     return sources
 
 
+def _near_chance_networks(run: Run) -> list[str]:
+    summary = run.explain / "summary.json"
+    if not summary.exists():
+        return []
+    nets = read_json(summary).get("networks", {})
+    return sorted(k for k, v in nets.items() if isinstance(v, dict) and v.get("near_chance"))
+
+
 def run_regions(run: Run | str | Path, seed: int = 0) -> dict[str, Any]:
     """Score every map source by region, rank, compare methods and write the hint."""
     from .figures import agreement_figure, hint_figure, ranking_figure, regions_figure
@@ -144,6 +152,11 @@ def run_regions(run: Run | str | Path, seed: int = 0) -> dict[str, Any]:
             trusted = fallback
             warning = ("no attribution method passed the sanity check (or explain's sanity.json is missing); "
                        "the hint uses every map and should not be trusted")
+    weak = _near_chance_networks(run)
+    if weak and trusted and all(s["source"].split("-")[0] in weak for s in trusted if s["kind"] == "map") \
+            and any(s["kind"] == "map" for s in trusted):
+        note = f"the {' and '.join(weak)} network(s) are near chance, so their maps say little about the faces"
+        warning = f"{warning}; {note}" if warning else note
     feature_scores = {s["source"]: {r["feature"]: r["score"] for r in s["features"]} for s in trusted}
     chosen = hints.choose(feature_scores)
     text = hints.sentence(chosen["look"], chosen["less"])
