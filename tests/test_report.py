@@ -152,6 +152,7 @@ def test_full_fake_run_has_every_section_embedded_and_escaped(tmp_path):
     assert "fails sanity" in html.split('id="explain"')[1].split("edge_detector")[1][:200]
     assert "91.00%" in html and "87.30%" in html and "85.04%" in html and "52.67%" in html
     assert "Look at the forehead" in html.split('id="overview"')[1].split("</section>")[0]
+    assert "The novices with the hint scored 15.0 points higher than the novices without the hint" in html
 
 
 def test_broken_stage_file_shows_error_not_crash(tmp_path):

@@ -75,6 +75,22 @@ def _comparisons_table(comparisons: list[dict[str, Any]]) -> str:
     return table(rows)
 
 
+NAMES = {"pre": "novices without the hint", "post": "novices with the hint", "expert": "experts"}
+
+
+def interpret(c: dict[str, Any], alpha: float = 0.05) -> str:
+    """One plain sentence per test: the difference, whether it is significant, and the n a replication needs."""
+    a, b = NAMES.get(c["a"], c["a"]), NAMES.get(c["b"], c["b"])
+    diff, p = c.get("accuracy_difference") or 0.0, c.get("p_value")
+    verdict = (f"significant at {alpha:g} (p = {fmt(p, 2)})" if p is not None and p < alpha
+               else f"not significant at {alpha:g} (p = {fmt(p, 2)})")
+    n80 = c.get("participants_per_group_for_80_power")
+    power = (f"; {n80} participants per group would detect an effect this large with 80% power"
+             if n80 else "")
+    return (f"The {a} scored {abs(100 * diff):.1f} points {'higher' if diff >= 0 else 'lower'} than the {b}, "
+            f"{verdict}, with {c.get('n_a')} and {c.get('n_b')} participants{power}.")
+
+
 def study_section(run: Run) -> Section:
     title = "6. The human study (equation 1, Figure 9)"
     if not run.study.is_dir():
@@ -111,6 +127,9 @@ def study_section(run: Run) -> Section:
         comparisons = summary.get("comparisons") or []
         parts.append("<h3>Tests</h3>" + (_comparisons_table(comparisons) if comparisons
                                           else notice("no comparisons (one group only)", kind="info")))
+        said = [interpret(c) for c in comparisons if "p_value" in c]
+        if said:
+            parts.append("<ul>" + "".join(f"<li>{esc(x)}</li>" for x in said) + "</ul>")
         for c in comparisons:
             if c.get("a") == "post" and c.get("b") == "pre" and "p_value" in c:
                 facts["hint_effect"] = c
