@@ -125,6 +125,16 @@ def _background(nz: dict[str, Any], x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return img
 
 
+def _nonzero_box(alpha: np.ndarray, margin: int) -> tuple[slice, slice]:
+    """Rows and columns around the non-zero part of `alpha`, widened by `margin` pixels."""
+    rows, cols = np.flatnonzero(alpha.any(axis=1)), np.flatnonzero(alpha.any(axis=0))
+    if rows.size == 0:
+        return slice(0, 0), slice(0, 0)
+    h, w = alpha.shape
+    return (slice(max(rows[0] - margin, 0), min(rows[-1] + margin + 1, h)),
+            slice(max(cols[0] - margin, 0), min(cols[-1] + margin + 1, w)))
+
+
 def _grid(nz: dict[str, Any], size: int) -> tuple[np.ndarray, ...]:
     """Image pixel coordinates x, y and their canonical positions u, v under the nuisance pose."""
     a, scale = np.deg2rad(nz["rotation"]), nz["scale"]
@@ -219,17 +229,27 @@ def render_clean(ident: dict[str, float], nz: dict[str, Any], size: int = SIZE,
     eye_c = [lm[36:42].mean(axis=0), lm[42:48].mean(axis=0)]
     brow_c = [lm[17:22].mean(axis=0), lm[22:27].mean(axis=0)]
     mouth_c = lm[48:60].mean(axis=0)
-    height = head_height.copy()
+    # the face is drawn inside its own bounding box only (about half of the image)
+    fb = cache.setdefault(("face_box", jaw.tobytes()), _nonzero_box(face_alpha, 1))
+    uf, vf = u[fb], v[fb]
+
+    def fbox(points: Any, margin: float) -> tuple[slice, slice]:
+        rows, cols = box(points, margin)
+        r0, r1, c0, c1 = fb[0].start, fb[0].stop, fb[1].start, fb[1].stop
+        return (slice(min(max(rows.start, r0), r1) - r0, min(max(rows.stop, r0), r1) - r0),
+                slice(min(max(cols.start, c0), c1) - c0, min(max(cols.stop, c0), c1) - c0))
+
+    height = head_height[fb].copy()
 
     def add_bump(amp: float, cx: float, cy: float, rx: float, ry: float, angle: float = 0.0) -> None:
-        b = box([cx, cy], max(rx, ry))
-        height[b] += amp * bump(u[b], v[b], cx, cy, rx, ry, angle)
+        b = fbox([cx, cy], max(rx, ry))
+        height[b] += amp * bump(uf[b], vf[b], cx, cy, rx, ry, angle)
 
     nose_mid = (lm[27, 1] + lm[30, 1]) / 2
     nose_ry = (lm[30, 1] - lm[27, 1]) / 2 + 2
-    b = box([lm[27:31, 0].mean(), nose_mid], nose_ry)
-    nose_t = np.clip((v[b] - lm[27, 1]) / (lm[30, 1] - lm[27, 1]), 0.0, 1.0)
-    height[b] += (1.5 + 3.5 * nose_t) * bump(u[b], v[b], lm[27:31, 0].mean(), nose_mid, 4.5, nose_ry)
+    b = fbox([lm[27:31, 0].mean(), nose_mid], nose_ry)
+    nose_t = np.clip((vf[b] - lm[27, 1]) / (lm[30, 1] - lm[27, 1]), 0.0, 1.0)
+    height[b] += (1.5 + 3.5 * nose_t) * bump(uf[b], vf[b], lm[27:31, 0].mean(), nose_mid, 4.5, nose_ry)
     add_bump(3.0, lm[30, 0], lm[30, 1] + 2.0, 5.0, 4.0)
     for k in (31, 35):
         add_bump(1.8, lm[k, 0], lm[k, 1] - 1.0, 3.5, 3.0)
@@ -246,31 +266,31 @@ def render_clean(ident: dict[str, float], nz: dict[str, Any], size: int = SIZE,
         add_bump(ident["cheek_amp"], cx, 77.0 + ident["cheek_dy"], CHEEK_RX, CHEEK_RY, ang)
     light = _shading(height * s, nz, 0.18)
 
-    albedo = np.ones(u.shape + (3,)) * skin
+    albedo = np.ones(uf.shape + (3,)) * skin
     for cx, _ in cheek:
         bx = cx + np.sign(64 - cx) * 3
-        b = box([bx, 86], 8)
-        over(albedo[b], skin * np.array([1.04, 0.78, 0.78]), nz["blush"] * bump(u[b], v[b], bx, 86, 8, 5))
+        b = fbox([bx, 86], 8)
+        over(albedo[b], skin * np.array([1.04, 0.78, 0.78]), nz["blush"] * bump(uf[b], vf[b], bx, 86, 8, 5))
     brow_col = hair * 0.8 + 0.05
     bt = ident["brow_thick"]
     for pts, r0, r1 in ((lm[17:22], 0.9, 1.7), (lm[22:27], 1.7, 0.9)):
-        b = box(pts, 3 + bt)
-        over(albedo[b], brow_col, 0.92 * coverage(stroke_sdf(u[b], v[b], pts, r0 + bt / 2, r1 + bt / 2), px))
+        b = fbox(pts, 3 + bt)
+        over(albedo[b], brow_col, 0.92 * coverage(stroke_sdf(uf[b], vf[b], pts, r0 + bt / 2, r1 + bt / 2), px))
     lip_col = skin * np.array([0.80, 0.50, 0.52]) + np.array([0.12, 0.02, 0.04])
-    b = box(lm[48:68], 2)
-    ub, vb = u[b], v[b]
+    b = fbox(lm[48:68], 2)
+    ub, vb = uf[b], vf[b]
     over(albedo[b], lip_col, coverage(lens_sdf(ub, vb, lm[48], lm[54], lm[49:54], lm[55:60], smooth=False), px))
     if nz["mouth_open"] > 0.3:
         gap = coverage(lens_sdf(ub, vb, lm[60], lm[64], lm[61:64], lm[65:68], smooth=False), px)
         over(albedo[b], (0.16, 0.05, 0.05), gap)
         over(albedo[b], (0.88, 0.86, 0.8), gap * coverage(vb - (lm[62, 1] + 1.6), px))
     for k in (32, 34):
-        b = box(lm[k], 3)
-        over(albedo[b], skin * 0.3, coverage(ellipse_sdf(u[b], v[b], lm[k, 0], lm[k, 1] - 1.0, 1.8, 1.0), px))
+        b = fbox(lm[k], 3)
+        over(albedo[b], skin * 0.3, coverage(ellipse_sdf(uf[b], vf[b], lm[k, 0], lm[k, 1] - 1.0, 1.8, 1.0), px))
     for (lo, hi), c in zip(((36, 42), (42, 48)), eye_c):
         e = lm[lo:hi]
-        b = box(e, 2.5)
-        ub, vb, ab = u[b], v[b], albedo[b]
+        b = fbox(e, 2.5)
+        ub, vb, ab = uf[b], vf[b], albedo[b]
         white = coverage(lens_sdf(ub, vb, e[0], e[3], e[1:3], e[4:6]), px)
         over(ab, (0.88, 0.86, 0.84), white)
         width = float(np.hypot(*(e[3] - e[0])))
@@ -279,7 +299,7 @@ def render_clean(ident: dict[str, float], nz: dict[str, Any], size: int = SIZE,
         over(ab, (0.03, 0.02, 0.02), white * coverage(ellipse_sdf(ub, vb, *ic, 0.09 * width, 0.09 * width), px))
         over(ab, (0.1, 0.07, 0.06), 0.9 * coverage(stroke_sdf(ub, vb, e[[0, 1, 2, 3]], 0.45, 0.55), px))
     face_rgb = albedo * light
-    over(img, face_rgb, face_alpha)
+    over(img[fb], face_rgb, face_alpha[fb])
 
     # hair in front: above the hairline (the planted forehead edge), sideburns at the temples.
     du = np.abs(u - 64)
