@@ -389,6 +389,8 @@ def analyze(
     run = run if isinstance(run, Run) else Run(run)
     if trials < 1:
         raise SystemExit("--trials must be at least 1")
+    if n_boot < 100 or n_permutations < 100:
+        raise SystemExit("--bootstrap and --permutations need at least 100 resamples each")
     source = Path(trials_csv) if trials_csv else _trials_csv(run)
     if not source.exists():
         raise SystemExit(f"{source} does not exist")
@@ -476,6 +478,11 @@ def add_analyze_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default 20000)")
     parser.add_argument("--trials-csv", default=None, metavar="CSV",
                         help="analyse this CSV instead of RUN/study/trials.csv")
+    parser.epilog = ("Writes RUN/study/analysis/: summary.json (per group: equation-(1) accuracy, Wilson and "
+                     "bootstrap 95% intervals, Figure-9 histogram, d′ and criterion; per comparison: permutation "
+                     "p-value, Cohen's d, Cliff's delta, participants per group for 80% power), participants.csv, "
+                     "figure9.png, accuracy.png, dprime.png. Sessions that were not finished are excluded and "
+                     "counted. d′: " + DPRIME_CONVENTION + ".")
 
 
 def run_analyze(args: argparse.Namespace) -> dict[str, Any]:
