@@ -21,10 +21,10 @@ import torch.nn.functional as F
 Inputs = tuple[torch.Tensor, ...]
 AttributeFn = Callable[..., Inputs]
 
-# Occlusion: a 16-pixel grey square slid in steps of 8 (15×15 positions on a 128 face).
-OCCLUSION_WINDOW = 16
-OCCLUSION_STRIDE = 8
-IG_STEPS = 32
+# Occlusion: a 20-pixel grey square slid in steps of 12 (10×10 positions covering a 128 face).
+OCCLUSION_WINDOW = 20
+OCCLUSION_STRIDE = 12
+IG_STEPS = 20
 
 
 @dataclass(frozen=True)

@@ -162,7 +162,14 @@ def explain_embedding_baseline(run: Run, opts: dict[str, Any], device: str) -> d
         return {"skipped": f"no embedding baseline in {run.model('embedding')}: run `lookalike train --model "
                            f"embedding {run.root}` first"}
     result = explain_embedding(run, opts["n"], opts["seed"], device)
-    return result if isinstance(result, dict) else {"result": result}
+    result = result if isinstance(result, dict) else {"result": result}
+    from .figures import figure7
+
+    for path in sorted((run.explain / "maps").glob("embedding-*.npz")):
+        mf = load_maps(path)
+        figure7(mf, run.data, run.explain / f"figure7_{mf.name}.png", f"{mf.method} (black box)", None,
+                _identities(run))
+    return result
 
 
 def run_explain(run: Run | str | Path, model: str = "all", methods: list[str] | None = None,
