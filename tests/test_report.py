@@ -111,6 +111,9 @@ def fake_run(root: Path) -> int:
     js(r / "summary.json", {"top": ["forehead", "cheekbones"]})
     rows_csv(root / "study/trials.csv", trial_rows())
     js(root / "study/summary.json", {"participants": 8})
+    js(root / "demo.json", {"profile": "quick", "total_seconds": 61.5, "steps": [
+        {"name": "synth", "argv": ["lookalike", "synth", "x"], "status": "ok", "seconds": 4.2},
+        {"name": "fool", "argv": ["lookalike", "fool", "x"], "status": "failed", "seconds": 1.0, "error": "boom"}]})
     return images + 3  # the study analysis adds figure9, accuracy and d′
 
 
@@ -153,6 +156,7 @@ def test_full_fake_run_has_every_section_embedded_and_escaped(tmp_path):
     assert "91.00%" in html and "87.30%" in html and "85.04%" in html and "52.67%" in html
     assert "Look at the forehead" in html.split('id="overview"')[1].split("</section>")[0]
     assert "The novices with the hint scored 15.0 points higher than the novices without the hint" in html
+    assert "quick profile, 61.5 s" in html and ">lookalike fool x</td>" in html
 
 
 def test_broken_stage_file_shows_error_not_crash(tmp_path):

@@ -107,6 +107,16 @@ def appendix(run: Run) -> Section:
     parts = ['<p class="lead">The settings every stage ran with (<code>config.json</code>) and its summary '
              "with versions and time (<code>summary.json</code>).</p>"]
     found = 0
+    demo = load_json(run.root / "demo.json")
+    if isinstance(demo.value, dict) and isinstance(demo.value.get("steps"), list):
+        found += 1
+        rows = [{"step": e.get("name"), "command": " ".join(map(str, e.get("argv") or [])),
+                 "status": e.get("status"), "seconds": e.get("seconds"), "error": e.get("error", "")}
+                for e in demo.value["steps"] if isinstance(e, dict)]
+        parts.append(f"<h3>How this run was made (lookalike demo, {esc(demo.value.get('profile', ''))} profile, "
+                     f"{fmt(demo.value.get('total_seconds'))} s)</h3>" + table(rows))
+    elif demo.error:
+        parts.append(notice(esc(demo.error), kind="error"))
     for label, folder in _stage_dirs(run):
         cfg, summ = load_json(folder / "config.json"), load_json(folder / "summary.json")
         if not (cfg.ok or summ.ok or cfg.error or summ.error):
