@@ -163,9 +163,12 @@ def test_broken_stage_file_shows_error_not_crash(tmp_path):
     fake_run(tmp_path)
     (tmp_path / "explain/sanity.json").write_text("{not json")
     (tmp_path / "regions/ranking.csv").write_bytes(b"\xff\xfe\x00bad")
+    panel = tmp_path / "fooling/grid.png"
+    panel.write_bytes(panel.read_bytes()[:200])  # truncated PNG
     result = build_report(tmp_path)
     html = Path(result["report"]).read_text()
     assert "sanity.json could not be read" in html and "ranking.csv could not be read" in html
+    assert "grid.png is missing or unreadable" in html
     assert result["sections"]["data"] == "present"
 
 

@@ -65,11 +65,23 @@ def data_uri(path: Path) -> str | None:
         raw = path.read_bytes()
     except OSError:
         return None
-    if not raw:
+    if not raw or not _decodes(raw):
         return None
     if len(raw) > COMPACT_ABOVE_BYTES and mime in ("image/png", "image/jpeg", "image/webp"):
         mime, raw = _compact(raw, mime)
     return f"data:{mime};base64,{base64.b64encode(raw).decode('ascii')}"
+
+
+def _decodes(raw: bytes) -> bool:
+    """Whether the bytes are an image a browser can show (a truncated PNG would be a broken picture)."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(raw)) as im:
+            im.load()
+        return True
+    except Exception:  # noqa: BLE001 - PIL raises many kinds for bad files
+        return False
 
 
 def _compact(raw: bytes, mime: str) -> tuple[str, bytes]:
