@@ -236,6 +236,8 @@ def finish(run: Run, networks: dict[str, Any], log: list[str], seconds: float) -
         "trusted_methods": trusted,
         "failed_methods": sorted(k for k, v in sanity.items() if not v["passed"]),
         "statement": _statement(sanity, networks),
+        "method_info": {m.name: {"label": m.label, "about": m.about} for m in METHODS.values()},
+        "sanity_rule": RULE,
         "log": log,
     }
     return write_summary(run.explain, summary)
