@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -81,7 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\ninterrupted: finished work is kept; rerun the same command to resume", file=sys.stderr)
         return 130
     if args.json and result is not None:
-        print(to_json(result))
+        try:
+            print(to_json(result), flush=True)
+        except BrokenPipeError:  # `lookalike … --json | head`
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
