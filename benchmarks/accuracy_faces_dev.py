@@ -37,7 +37,7 @@ def build_split(source: Path, run: Run, seed: int = 0) -> None:
     run.data.mkdir(parents=True, exist_ok=True)
     link = run.data / "faces"
     if not link.exists():
-        os.symlink(source.resolve(), link)
+        os.symlink(os.path.relpath(source.resolve(), run.data.resolve()), link)  # portable
     rows = []
     rng = random.Random(seed)
     for label, person in enumerate(people):

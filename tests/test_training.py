@@ -158,7 +158,7 @@ def test_cli_train_and_predict(toy_run, capsys, tmp_path):
     with pytest.raises(SystemExit, match="exactly two"):
         cli_main(["predict", str(run), str(img[0]), "--model", "siamese"])
     with pytest.raises(SystemExit, match="lookalike train"):
-        cli_main(["predict", str(run), str(img[0]), "str(img[1])", "--model", "siamese"])
+        cli_main(["predict", str(run), str(img[0]), str(img[1]), "--model", "siamese"])
     with pytest.raises(SystemExit, match="does not exist"):
         cli_main(["predict", str(run), str(tmp_path / "missing.png")])
 

@@ -14,7 +14,8 @@ normalisation ("thrice"), dropout 0.3 and a softmax. Our exact layer list:
                    → dense(2) → BN → softmax (in the loss)
 
 18 convolutions + 3 dense = 21 weight layers; w = 64 and d = 4096 for the
-paper preset (VGG's widths), narrower for the fast preset.
+paper preset (VGG's widths), narrower for the fast preset. `conv_bn=True` (off
+in the paper preset) adds batch normalisation after each convolution.
 """
 
 from __future__ import annotations
@@ -37,12 +38,12 @@ def classifier_plan(width: int) -> list[int | str]:
 
 class VGGClassifier(nn.Module):
     def __init__(self, width: int = 64, dense: int = 4096, dropout: float = 0.3, num_classes: int = 2,
-                 image_size: int = 128):
+                 image_size: int = 128, conv_bn: bool = False):
         super().__init__()
         self.config = dict(width=width, dense=dense, dropout=dropout, num_classes=num_classes,
-                           image_size=image_size)
+                           image_size=image_size, conv_bn=conv_bn)
         self.normalize = Normalize()
-        self.features, ch = conv_stack(3, classifier_plan(width))
+        self.features, ch = conv_stack(3, classifier_plan(width), batch_norm=conv_bn)
         side = image_size // 2 ** len(BLOCKS)
         self.head = nn.Sequential(
             nn.Flatten(),

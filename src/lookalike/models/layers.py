@@ -17,15 +17,21 @@ class Normalize(nn.Module):
         return (x - self.mean) / self.std
 
 
-def conv_stack(in_ch: int, plan: list[int | str]) -> tuple[nn.Sequential, int]:
-    """VGG-style stack from a plan such as [64, 64, "P", 128]: ints are 3×3 conv+ReLU, "P" is 2×2 max-pool."""
+def conv_stack(in_ch: int, plan: list[int | str], batch_norm: bool = False) -> tuple[nn.Sequential, int]:
+    """VGG-style stack from a plan such as [64, 64, "P", 128]: ints are 3×3 conv+ReLU, "P" is 2×2 max-pool.
+
+    `batch_norm` puts a BatchNorm2d between each convolution and its ReLU (not in the paper; the small
+    presets use it because a narrow plain stack learns subtle cues far more slowly without it)."""
     layers: list[nn.Module] = []
     ch = in_ch
     for item in plan:
         if item == "P":
             layers.append(nn.MaxPool2d(2))
         else:
-            layers += [nn.Conv2d(ch, int(item), 3, padding=1), nn.ReLU(inplace=False)]
+            layers.append(nn.Conv2d(ch, int(item), 3, padding=1))
+            if batch_norm:
+                layers.append(nn.BatchNorm2d(int(item)))
+            layers.append(nn.ReLU(inplace=False))
             ch = int(item)
     return nn.Sequential(*layers), ch
 

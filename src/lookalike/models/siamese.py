@@ -25,11 +25,12 @@ def branch_plan(width: int) -> list[int | str]:
 
 
 class SiameseNet(nn.Module):
-    def __init__(self, width: int = 64, hidden: int = 256, dropout: float = 0.3, image_size: int = 128):
+    def __init__(self, width: int = 64, hidden: int = 256, dropout: float = 0.3, image_size: int = 128,
+                 conv_bn: bool = False):
         super().__init__()
-        self.config = dict(width=width, hidden=hidden, dropout=dropout, image_size=image_size)
+        self.config = dict(width=width, hidden=hidden, dropout=dropout, image_size=image_size, conv_bn=conv_bn)
         self.normalize = Normalize()
-        self.features, ch = conv_stack(3, branch_plan(width))
+        self.features, ch = conv_stack(3, branch_plan(width), batch_norm=conv_bn)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.head = nn.Sequential(
             nn.Linear(2 * ch, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 2),
