@@ -68,7 +68,7 @@ def build_run(root: Path, n_train: int = 24, n_test: int = 8) -> Run:
     return run
 
 
-def train_classifier(run: Run, steps: int = 80) -> VGGClassifier:
+def train_classifier(run: Run, steps: int = 60) -> VGGClassifier:
     torch.manual_seed(0)
     data = load_split(run, "train")
     x, y = data.float(), data.labels
@@ -297,6 +297,25 @@ def test_aggregate_change_concentrates_in_planted_region(trained) -> None:
     assert inside > 2 * outside, f"mean change inside the planted patch {inside:.4f}, outside {outside:.4f}"
 
 
+def test_siamese_stage_perturbs_the_second_image_of_each_pair(trained) -> None:
+    """Wiring of `--model siamese`: own folder, pairs of both kinds, partner untouched, bound kept."""
+    run, _ = trained
+    torch.manual_seed(1)
+    save_model(run.model("siamese"), "siamese", SiameseNet(width=4, hidden=16, dropout=0.0).eval())
+    # an untrained network cannot be pushed to 0.9; 0.6 exercises the same code paths
+    summary = fool(run, FoolSettings(model="siamese", n=4, confidence=0.6, max_steps=8, batch_size=4))
+    out = run.fooling / "siamese"
+    rows = read_csv(out / "results.csv")
+    assert summary["n"] == 4 and len(rows) == 4
+    assert {r["source"] for r in rows} == {"same", "different"}
+    assert all(r["target"] != r["source"] and r["partner"] for r in rows)
+    for r in rows:
+        fooled = load_rgb(out / "fooled" / f"{r['id']}.png").astype(int)
+        assert np.abs(fooled - load_rgb(run.data / r["path"]).astype(int)).max() <= 38
+        assert (out / "panels" / f"{r['id']}.png").exists()
+    assert (out / "aggregate.npy").exists() and (out / "summary.json").exists()
+
+
 def test_image_ids_and_clear_errors(tmp_path) -> None:
     assert image_id("faces/person_a/img 1.png") == "person_a__img 1"
     run = build_run(tmp_path / "empty", n_train=2, n_test=2)
@@ -306,3 +325,4 @@ def test_image_ids_and_clear_errors(tmp_path) -> None:
         fool(run, FoolSettings(n=0))
     with pytest.raises(SystemExit, match="epsilon"):
         fool(run, FoolSettings(epsilon=2.0))
+

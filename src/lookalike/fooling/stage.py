@@ -288,6 +288,8 @@ def _figures(run: Run, faces: FaceSet, items: list[Item], rows: list[dict[str, A
         title = ("Fooling the classifier: original | pixel map | fooled" if s.model == "classifier"
                  else "Fooling the Siamese network: partner | original | pixel map | fooled")
         save_grid(folder / "grid.png", [_panel(faces, it, r, folder, s) for it, r in chosen], title)
+    else:
+        (folder / "grid.png").unlink(missing_ok=True)  # nothing fooled: no stale grid from an earlier run
     # aggregate: mean |change| per pixel over every image that was actually changed and fooled
     size = faces.images.shape[-1]
     agg = np.zeros((size, size), dtype=np.float64)
