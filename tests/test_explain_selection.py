@@ -12,7 +12,7 @@ from lookalike.regions.planted import make_planted_run
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    return make_planted_run(tmp_path_factory.mktemp("sel") / "run", n_per_identity=8, seed=0)
+    return make_planted_run(tmp_path_factory.mktemp("sel") / "run", n_per_identity=10, seed=0)
 
 
 def test_pairs_are_half_same_half_different_and_deterministic(run):
