@@ -109,14 +109,14 @@ def main() -> int:
     print()
     print(f"faces-dev ({data.get('kept', data.get('n_kept', '?')) if isinstance(data, dict) else '?'} faces kept), "
           f"run folder {run.root}")
-    print(f"{'model':34s} {'test acc (images)':>18s} {'pair acc':>10s} {'paper':>9s} {'wall s':>8s}")
+    print(f"{'model':34s} {'test acc (images)':>18s} {'pair acc':>10s} {'paper':>9s} {'wall s':>8s}  device")
     labels = {"classifier": f"classifier (21 layers, {args.preset})", "siamese": f"Siamese network ({args.preset})",
               "embedding": "embedding baseline (dlib ResNet)"}
     for kind in args.models:
         r = rows[kind]
         note = " (reused)" if r["reused"] else ""
         print(f"{labels[kind]:34s} {pct(r['test_accuracy']):>18s} {pct(r['pair_accuracy']):>10s} "
-              f"{pct(r['paper']):>9s} {r['seconds']:8.0f}{note}")
+              f"{pct(r['paper']):>9s} {r['seconds']:8.0f}  {r['device']}{note}")
     if "embedding" in rows:
         e = rows["embedding"]
         print(f"  baseline pairs: threshold from validation; pairs from {e['test_pairs_source']}; "
