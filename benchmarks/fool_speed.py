@@ -4,7 +4,7 @@ With `--run RUN` it attacks RUN's test images with RUN's trained classifier: the
 Without, it measures the raw step rate of untrained `tiny` (width 4) and `fast` (width 16) classifiers on
 random faces for a fixed number of steps (confidence 0.9999 so nobody stops early), which is what the
 fooling rate scales with: images/s ≈ steps/s ÷ median steps. Writes benchmarks/results/fool_speed.json
-with peak memory (ru_maxrss) beside the times.
+(fool_speed_run.json with --run) with peak memory (ru_maxrss) and the load average beside the times.
 
     python benchmarks/fool_speed.py [--run runs/demo] [--n 32] [--threads 2]
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import time
 from pathlib import Path
@@ -79,17 +80,21 @@ def main() -> None:
     ap.add_argument("--device", default="cpu")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    out = {"threads": args.threads, "device": args.device, "torch": torch.__version__, "results": []}
+    # the load average says whether other work shared the cores while we measured
+    out = {"threads": args.threads, "device": args.device, "torch": torch.__version__,
+           "load_average_before": os.getloadavg(), "results": []}
     if args.run:
         out["results"].append(trained(args.run, args.n, args.batch, args.device))
     else:
         for width, dense in ((4, 32), (16, 128)):
             out["results"].append(synthetic(width, dense, args.n, args.steps, args.device))
+    out["load_average_after"] = os.getloadavg()
     for r in out["results"]:
         print(json.dumps(r))
     RESULTS.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(RESULTS / "fool_speed.json", out)
-    print(f"wrote {RESULTS / 'fool_speed.json'}")
+    name = "fool_speed_run.json" if args.run else "fool_speed.json"
+    atomic_write_json(RESULTS / name, out)
+    print(f"wrote {RESULTS / name}")
 
 
 if __name__ == "__main__":

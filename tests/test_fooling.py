@@ -280,11 +280,23 @@ def test_fool_stage_writes_contract_files_and_resumes(trained, tmp_path) -> None
     assert json.loads((out / "summary.json").read_text())["steps"]["max"] <= 60
     # a second run with the same settings and more images attacks only the new ones
     before = {r["id"]: r for r in rows}
+    stamps = {i: (out / "fooled" / f"{i}.png").stat().st_mtime_ns for i in before}
     again = fool(run, FoolSettings(n=12, max_steps=60, batch_size=3))
     rows2 = {r["id"]: r for r in read_csv(out / "results.csv")}
     assert len(rows2) == 12 and again["n"] == 12
     assert all(rows2[i] == before[i] for i in before)
-    assert again["images_per_second"] is not None
+    assert all((out / "fooled" / f"{i}.png").stat().st_mtime_ns == t for i, t in stamps.items())
+
+
+def test_cli_fool_prints_the_summary(trained, capsys) -> None:
+    from lookalike.cli import main
+
+    run, _ = trained
+    assert main(["fool", str(run.root), "--n", "2", "--max-steps", "5", "--batch-size", "2", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["n"] == 2 and summary["settings"]["max_steps"] == 5
+    assert summary["steps"]["max"] is None or summary["steps"]["max"] <= 5
+    assert len(read_csv(run.fooling / "results.csv")) == 2  # other settings: started over, not mixed
 
 
 def test_aggregate_change_concentrates_in_planted_region(trained) -> None:
