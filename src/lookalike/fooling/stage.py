@@ -324,6 +324,7 @@ def _summary(s: FoolSettings, device: str, items: list[Item], rows: list[dict[st
     return {
         "model": s.model,
         "n": len(rows),
+        "n_requested": s.n,  # more than the test split (or its pairs) holds → all of them
         "n_fooled": len(ok),
         "success_rate": len(ok) / len(rows),
         "n_initially_correct": len(initially),
