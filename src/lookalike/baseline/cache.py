@@ -54,7 +54,7 @@ def embeddings_for(run: Run, paths: list[str], cache_dir: Path, embedder: FaceEm
     for p, lm in zip(unique, landmarks):
         file = run.data / p
         if not file.exists():
-            raise SystemExit(f"{file} is listed in split.csv but missing: rerun `lookalike prepare`")
+            raise SystemExit(f"{file} is listed in split.csv (or the Siamese test pairs) but missing: rerun `lookalike prepare`")
         stamps[p] = _stamp(file, lm)
     todo = [i for i, p in enumerate(unique) if p not in table or table[p][0] != stamps[p]]
     if todo:
