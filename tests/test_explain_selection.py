@@ -46,3 +46,29 @@ def test_classifier_faces_are_balanced_between_the_people(run):
     sel = select(run, "classifier", 4, seed=0)
     assert len(sel.inputs) == 1 and sel.target.tolist().count(0) == 2
     assert [lab for (lab,) in sel.labels] == sel.target.tolist()
+
+
+def test_embedding_maps_come_from_the_baseline_and_are_marked_unchecked(run, monkeypatch):
+    import numpy as np
+
+    import lookalike.baseline as baseline
+    from lookalike.explain.stage import run_explain
+    from lookalike.explain.store import MapFile, save_maps
+    from lookalike.io import read_json
+
+    def fake_explain_embedding(r, n, seed, device):
+        rows = [x for x in read_csv(r.split_csv) if x["split"] == "test"][:n]
+        k = len(rows)
+        save_maps(r.explain / "maps" / "embedding-rise.npz",
+                  MapFile(np.ones((k, 128, 128), np.float32), [x["path"] for x in rows], "embedding", "rise",
+                          np.zeros(k), np.full(k, -1), np.zeros(k), np.zeros(k), np.full(k, 0.5)))
+        return {"maps": ["explain/maps/embedding-rise.npz"], "n": k}
+
+    monkeypatch.setattr(baseline, "explain_embedding", fake_explain_embedding)
+    with pytest.raises(SystemExit, match="no trained network"):
+        run_explain(run, model="all")
+    run.model("embedding").mkdir(parents=True, exist_ok=True)
+    summary = run_explain(run, model="embedding", n=2)
+    assert summary["networks"]["embedding"]["n"] == 2
+    assert (run.explain / "figure7_embedding-rise.png").exists()
+    assert read_json(run.explain / "sanity.json")["not_checked"] == ["embedding-rise"]
