@@ -22,8 +22,8 @@ QUICK = {"epochs": 2, "val_pairs": 60, "test_pairs": 60}
 
 @pytest.fixture(scope="module")
 def toy_run(tmp_path_factory):
-    """70 + 15 + 15 cartoon faces per person; person_b has brighter cheeks."""
-    return make_toy_run(tmp_path_factory.mktemp("toy") / "run", n_per_class=100, seed=0)
+    """70 + 15 + 15 cartoon faces per person; person_b has clearly brighter cheeks."""
+    return make_toy_run(tmp_path_factory.mktemp("toy") / "run", n_per_class=100, seed=0, contrast=100.0)
 
 
 # presets ---------------------------------------------------------------------------

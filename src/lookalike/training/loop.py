@@ -89,7 +89,7 @@ class Trainer:
         self.out = run.model(kind)
         self.recipe = {"model": kind, "seed": self.seed, **cfg.to_dict()}
 
-        self.train_set = load_split(run, "train", limit=cfg.limit_train or None)
+        self.train_set = _spread_subset(load_split(run, "train"), cfg.limit_train)
         self.val_set = load_split(run, "val")
         self.test_set = load_split(run, "test")
         for name, fs in (("train", self.train_set), ("val", self.val_set), ("test", self.test_set)):
@@ -337,6 +337,17 @@ class Trainer:
             "final": records[-1] if records else None,
         }
         return write_summary(self.out, summary) if self.dist.main else summary
+
+
+def _spread_subset(fs: FaceSet, limit: int) -> FaceSet:
+    """`limit` images spread evenly over the split (split.csv is sorted by person, so a plain head would
+    hold one person only); the whole split when limit is 0 or larger than it."""
+    if limit <= 0 or limit >= len(fs):
+        return fs
+    idx = torch.linspace(0, len(fs) - 1, limit).round().long().unique()
+    pick = idx.tolist()
+    return FaceSet(images=fs.images[idx], labels=fs.labels[idx], paths=[fs.paths[i] for i in pick],
+                   groups=[fs.groups[i] for i in pick], identities=fs.identities)
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:

@@ -30,13 +30,13 @@ def _load_images(paths: list[str]) -> torch.Tensor:
 @torch.inference_mode()
 def predict(run: str | Path | Run, model: str, images: list[str], device: str = "auto") -> dict[str, Any]:
     run = run if isinstance(run, Run) else Run(run)
+    if model == "siamese" and len(images) != 2:
+        raise SystemExit(f"--model siamese compares exactly two images (got {len(images)})")
     folder = run.model(model)
     dev = pick_device(device)
     net = load_model(folder, dev)
     meta = model_meta(folder)
     if model == "siamese":
-        if len(images) != 2:
-            raise SystemExit(f"--model siamese compares exactly two images (got {len(images)})")
         x = _load_images(images).to(dev)
         prob = torch.softmax(net(x[:1], x[1:]).float(), dim=1)[0].cpu().tolist()
         row = {"image": f"{images[0]} + {images[1]}", "a": images[0], "b": images[1],

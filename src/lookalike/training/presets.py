@@ -88,10 +88,13 @@ def fast() -> TrainConfig:
 
 
 def tiny() -> TrainConfig:
-    """For the demo and tests: ~1,200 synthetic faces train in under 2 minutes on 2 CPU cores.
-    Width 4, dense 32, 6 epochs, the `fast` optimiser and milder augmentation."""
+    """For the demo and tests: ~1,200 synthetic faces train in about 2 minutes on 2 idle CPU cores.
+
+    Width 8, dense/hidden 64, 8 epochs, the `fast` optimiser, milder augmentation, and batch norm after
+    every convolution (`conv_bn`, not in the paper): without it a plain narrow stack stayed at chance
+    for 12 epochs on the synthetic look-alikes, whose planted cue is a small geometric difference."""
     return TrainConfig(
-        preset="tiny", width=4, dense=32, hidden=32, dropout=0.1, epochs=6, batch_size=32,
+        preset="tiny", width=8, dense=64, hidden=64, dropout=0.1, conv_bn=True, epochs=8, batch_size=32,
         optimizer="adamw", lr=3e-3, weight_decay=1e-4, schedule="onecycle", warmup=0.2, grad_clip=2.0,
         flip=True, shift=2.0, brightness=0.1, contrast=0.1, val_pairs=300, test_pairs=600,
     )
