@@ -136,3 +136,28 @@ def test_regions_without_any_maps_says_what_to_run(tmp_path):
 def test_features_cover_every_region_once():
     members = [r for rs in FEATURES.values() for r in rs]
     assert sorted(members) == sorted(REGIONS)
+
+
+def test_maps_of_a_network_near_chance_are_left_out_of_the_hint_when_a_better_one_speaks(tmp_path):
+    from lookalike.data.dataset import load_landmarks
+
+    run = make_planted_run(tmp_path / "run", n_per_identity=6, seed=1)
+    paths = [r["path"] for r in read_csv(run.split_csv)][:8]
+    lms = load_landmarks(run, paths)
+    planted = ["forehead", "cheekbone_left", "cheekbone_right"]
+    good, weak = [], []
+    for lm in lms:
+        lab = region_labels(lm)
+        good.append(np.isin(lab, [REGIONS.index(r) for r in planted]) * 1.0 + 0.1)
+        weak.append(np.isin(lab, [REGIONS.index("mouth"), REGIONS.index("chin")]) * 5.0 + 0.1)
+    _write_maps(run, "classifier-gradcam", np.array(good, np.float32), paths)
+    _write_maps(run, "siamese-gradcam", np.array(weak, np.float32), paths)
+    atomic_write_json(run.explain / "sanity.json", {"methods": {"classifier-gradcam": {"passed": True},
+                                                                "siamese-gradcam": {"passed": True}}})
+    atomic_write_json(run.explain / "summary.json", {"networks": {
+        "classifier": {"near_chance": False}, "siamese": {"near_chance": True}}})
+    summary = run_regions(run)
+    assert summary["evidence"]["sources_used"] == ["classifier-gradcam"]
+    assert summary["evidence"]["sources_left_out"] == {"siamese-gradcam": "network near chance"}
+    assert "mouth" not in summary["look_at"] and "chin" not in summary["look_at"]
+    assert "forehead" in summary["look_at"]

@@ -153,6 +153,14 @@ def run_regions(run: Run | str | Path, seed: int = 0) -> dict[str, Any]:
             warning = ("no attribution method passed the sanity check (or explain's sanity.json is missing); "
                        "the hint uses every map and should not be trusted")
     weak = _near_chance_networks(run)
+    # A network near chance has learnt nothing about the faces: leave its maps out of the hint as
+    # long as a better network (or the fooling aggregate) is there to speak instead.
+    from_weak = [s for s in trusted if s["kind"] == "map" and s["source"].split("-")[0] in weak]
+    if from_weak and any(s["kind"] == "map" for s in trusted if s not in from_weak):
+        trusted = [s for s in trusted if s not in from_weak]
+        for s in from_weak:
+            s["used_for_hint"] = False
+            s["left_out_because"] = "network near chance"
     if weak and trusted and all(s["source"].split("-")[0] in weak for s in trusted if s["kind"] == "map") \
             and any(s["kind"] == "map" for s in trusted):
         note = f"the {' and '.join(weak)} network(s) are near chance, so their maps say little about the faces"
@@ -169,7 +177,8 @@ def run_regions(run: Run | str | Path, seed: int = 0) -> dict[str, Any]:
         "warning": warning, "tentative": bool(chosen.get("tentative", False)),
         "evidence": {
             "sources_used": [s["source"] for s in trusted],
-            "sources_left_out": {s["source"]: s["sanity"] for s in sources if s not in trusted},
+            "sources_left_out": {s["source"]: s.get("left_out_because", s["sanity"])
+                                 for s in sources if s not in trusted},
             "consensus_feature_scores": chosen["consensus"], "feature_order": chosen["ranked"],
             "per_source_features": {s["source"]: s["features"] for s in trusted},
             "rule": (f"features with mean score >= max({hints.LOOK_MIN}, {hints.LOOK_FRACTION} x best) over the "
