@@ -16,12 +16,13 @@ from typing import Any
 import numpy as np
 
 from ..data.dataset import load_landmarks, split_rows
-from ..io import atomic_write_csv, atomic_write_text, load_rgb, read_json
+from ..io import atomic_write_csv, atomic_write_json, atomic_write_text, load_rgb, read_json
 from ..progress import progress
 from ..runfolder import IMAGE_SIZE, Run, write_config, write_summary
 from . import hint as hints
 from .masks import FEATURES, REGIONS, LabelCache, template_labels
 from .scoring import agreement, bootstrap_mean, rank_desc, score_maps
+from .truth import recovery_table
 
 REGION_GROUPS = {r: [i] for i, r in enumerate(REGIONS)}
 FEATURE_GROUPS = {f: [REGIONS.index(r) for r in rs] for f, rs in FEATURES.items()}
@@ -165,6 +166,10 @@ def run_regions(run: Run | str | Path, seed: int = 0) -> dict[str, Any]:
             and any(s["kind"] == "map" for s in trusted):
         note = f"the {' and '.join(weak)} network(s) are near chance, so their maps say little about the faces"
         warning = f"{warning}; {note}" if warning else note
+    recovery = recovery_table(run, sorted((run.explain / "maps").glob("*.npz")), run.fooling / "aggregate.npy",
+                              seed)
+    if recovery is not None:
+        atomic_write_json(run.regions / "planted.json", recovery)
     feature_scores = {s["source"]: {r["feature"]: r["score"] for r in s["features"]} for s in trusted}
     chosen = hints.choose(feature_scores)
     text = hints.sentence(chosen["look"], chosen["less"])
@@ -187,6 +192,7 @@ def run_regions(run: Run | str | Path, seed: int = 0) -> dict[str, Any]:
         "top_regions": {s["source"]: [r["region"] for r in sorted(s["regions"], key=lambda r: r["rank"])[:3]]
                         for s in sources},
         "agreement": agree,
+        "planted_recovery": recovery,
         "sources": [{k: s[k] for k in ("source", "kind", "file", "sanity", "used_for_hint", "n_images",
                                        "dropped_empty")} for s in sources],
         "files": ["regions.png", "ranking.csv", "features.csv", "ranking.png", "hint.txt", "hint.png"]

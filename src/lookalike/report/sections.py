@@ -400,6 +400,15 @@ def regions_section(run: Run) -> Section:
         parts.append("<h3>Ranking: score [95% interval] per method</h3>" + ranking_table(ranking.value))
         if len(ranking.value) >= RANKING_ROWS:
             parts.append(f'<p class="small">First {RANKING_ROWS} rows of regions/ranking.csv.</p>')
+    recovery = summary.value.get("planted_recovery") if summary.ok and isinstance(summary.value, dict) else None
+    if isinstance(recovery, dict) and recovery:
+        rows = [{"source": k, "score": fmt(v.get("score")), "interval": "–" if v.get("ci_low") is None
+                 else f"[{fmt(v['ci_low'])}, {fmt(v['ci_high'])}]", "images": v.get("n")}
+                for k, v in sorted(recovery.items(), key=lambda kv: -(kv[1].get("score") or 0))]
+        parts.append("<h3>Ground truth: how much of each map falls on the planted difference</h3>"
+                     '<p class="lead">Synthetic data only: attribution share inside the planted masks ÷ their '
+                     "share of the image (1 = no better than a uniform map).</p>" + table(rows))
+        facts["planted_recovery_best"] = rows[0]["source"]
     top = pick(summary.value, "look_at", "top_regions", "hint_regions", "top") if summary.ok else None
     if isinstance(top, list) and top:
         facts["top_regions"] = [str(t) for t in top[:4]]
