@@ -19,3 +19,14 @@ def shared_data(sub: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is absent (the shared research data is only on developer and CI machines)")
     return path
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Run a module's tests on one PyTorch thread: tiny networks are fastest so, and leave the other core free."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

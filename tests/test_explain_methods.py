@@ -11,14 +11,8 @@ from lookalike.explain.store import MapFile, load_maps, save_maps
 from lookalike.explain.wrap import explainable
 from lookalike.models import SiameseNet, VGGClassifier
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny networks run fastest on one thread (and do not fight other tests for the cores)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+# tiny networks run fastest on one thread (and do not fight other tests for the cores)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(autouse=True)

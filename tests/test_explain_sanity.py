@@ -19,13 +19,8 @@ from lookalike.explain.sanity import (
 )
 from lookalike.models import SiameseNet, VGGClassifier
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+# tiny networks run fastest on one thread (and do not fight other tests for the cores)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def edge_detector(model, inputs, target):
