@@ -11,18 +11,17 @@ stratified by person. Writes benchmarks/results/accuracy_faces_dev.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
-import resource
 import time
 from pathlib import Path
+
+from _common import peak_rss_mb, write_result
 
 from lookalike.io import atomic_write_csv, atomic_write_json
 from lookalike.runfolder import Run
 
 REPO = Path(__file__).resolve().parents[1]
-RESULTS = REPO / "benchmarks" / "results"
 PAPER = {"classifier": 0.873, "siamese": 0.8504}
 
 
@@ -94,10 +93,9 @@ def main() -> None:
         print(f"{kind:10s} test accuracy {s['test_accuracy']:.2%} on {s['test']['n']} {s['test_unit']} "
               f"(paper {PAPER[kind]:.2%}); balanced {s['test']['balanced_accuracy']:.2%}, "
               f"ROC AUC {s['test']['roc_auc']:.3f}; {time.perf_counter() - t:.0f} s on {s['device']}", flush=True)
-    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "accuracy_faces_dev.json").write_text(json.dumps(out, indent=2))
-    print(f"peak RSS {out['peak_rss_mb']:.0f} MB; wrote {RESULTS / 'accuracy_faces_dev.json'}")
+    out["peak_rss_mb"] = peak_rss_mb()
+    path = write_result("accuracy_faces_dev.json", out)
+    print(f"peak RSS {out['peak_rss_mb']:.0f} MB; wrote {path}")
 
 
 if __name__ == "__main__":

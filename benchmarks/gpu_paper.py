@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results"
+from _common import peak_rss_mb, write_result
+
 PAPER = {"classifier": 0.873, "siamese": 0.8504}
 
 
@@ -112,12 +112,10 @@ def main() -> int:
            "images": 2 * args.per_person, "data_seconds": round(data_seconds, 2),
            "bf16_matmul_peak_tflop_per_s": round(peak / 1e12, 1), "results": rows,
            "seconds": round(time.perf_counter() - t_all, 2),
-           "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+           "peak_rss_mb": peak_rss_mb()}
     print(f"bf16 matmul peak {out['bf16_matmul_peak_tflop_per_s']} TFLOP/s on {out['device']}; "
           f"peak RSS {out['peak_rss_mb']} MB")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / "gpu_paper.json"
-    path.write_text(json.dumps(out, indent=2))
+    path = write_result("gpu_paper.json", out)
     print(f"wrote {path}")
     return 0
 

@@ -14,16 +14,15 @@ training resumes. Writes benchmarks/results/real_faces.json.
 from __future__ import annotations
 
 import argparse
-import json
-import resource
 import time
 from pathlib import Path
 from typing import Any
 
+from _common import peak_rss_mb, write_result
+
 from lookalike.runfolder import Run, read_summary
 
 REPO = Path(__file__).resolve().parents[1]
-RESULTS = REPO / "benchmarks" / "results"
 PAPER = {"classifier": 0.873, "siamese": 0.8504}
 MODELS = ("classifier", "siamese", "embedding")
 
@@ -123,10 +122,8 @@ def main() -> int:
               f"'same person' by the linear head instead: {pct(e['pair_accuracy_via_classifier']).strip()}")
     out = {"source": str(args.source), "run": str(run.root), "preset": args.preset, "device": device,
            "overrides": args.sets, "paper": PAPER, "rows": rows, "seconds": round(time.perf_counter() - t_all, 1),
-           "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / "real_faces.json"
-    path.write_text(json.dumps(out, indent=2))
+           "peak_rss_mb": peak_rss_mb()}
+    path = write_result("real_faces.json", out)
     print(f"peak RSS {out['peak_rss_mb']:.0f} MB; wrote {path}")
     return 0
 

@@ -11,14 +11,13 @@ import csv
 import json
 import os
 import random
-import resource
 import tempfile
 import time
 from pathlib import Path
 
-from lookalike.study.analysis import COLUMNS, analyze
+from _common import peak_rss_mb, write_result
 
-RESULTS = Path(__file__).resolve().parent / "results"
+from lookalike.study.analysis import COLUMNS, analyze
 
 
 def simulate_trials(path: Path, per_group: int, seed: int = 0) -> int:
@@ -67,9 +66,8 @@ def main() -> None:
         res = build_report(args.run, out=Path(tempfile.gettempdir()) / "lookalike-bench-report.html")
         out["report_seconds_given_run"] = round(time.perf_counter() - t0, 3)
         out["report_bytes_given_run"] = res["bytes"]
-    out["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "study_analysis.json").write_text(json.dumps(out, indent=2) + "\n")
+    out["peak_rss_mib"] = peak_rss_mb()
+    write_result("study_analysis.json", out)
     print(json.dumps(out, indent=2))
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -21,13 +20,12 @@ import time
 from pathlib import Path
 
 import httpx
+from _common import peak_rss_mb, write_result
 
 from lookalike.study.server import free_socket
 from lookalike.study.setup import open_study
 from lookalike.study.simulate import simulate
 from lookalike.study.toyrun import make_toy_run
-
-RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 
 
 def vm_hwm_mb(pid: int) -> float | None:
@@ -80,10 +78,9 @@ def main() -> int:
         "seconds": result["seconds"], "answers_per_s": result["answers_per_s"],
         "answer_latency_ms": result["answer_latency_ms"],
         "peak_rss_mb": {"server": server_mb,
-                        "client": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)},
+                        "client": peak_rss_mb()},
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "study_load.json").write_text(json.dumps(out, indent=2) + "\n")
+    write_result("study_load.json", out)
     print(json.dumps(out, indent=2))
     return 1 if out["lost_or_duplicated"] or out["errors"] else 0
 
