@@ -32,6 +32,7 @@ def test_paper_preset_is_the_papers_recipe():
     assert (cfg.dropout, cfg.batch_size, cfg.epochs, cfg.lr) == (0.3, 30, 200, 1e-7)
     assert (cfg.optimizer, cfg.schedule, cfg.width, cfg.dense) == ("adam", "constant", 64, 4096)
     assert not cfg.flip and cfg.shift == 0
+    assert cfg.identity_warmup == 0  # the paper's Siamese loss, L+ + L-, from the first step
 
 
 def test_overrides_file_then_set_flags(tmp_path):
@@ -106,6 +107,25 @@ def test_short_run_beats_chance_and_writes_the_contract(toy_run, model, floor):
 
         a, b, same = read_pairs(out / "test_pairs.csv", load_split(toy_run, "test").paths)
         assert len(a) == summary["test"]["n"] == 60 and int(same.sum()) == 30  # 2 × 30 test images
+
+
+def test_identity_warmup_fades_into_the_papers_loss(toy_run):
+    from lookalike.training.loop import Trainer
+
+    cfg = make_config("tiny", {**QUICK, "limit_train": 64, "train_pairs": 64, "identity_warmup": 0.5})
+    trainer = Trainer(toy_run, "siamese", cfg, seed=0, device="cpu")
+    steps = trainer.steps
+    assert trainer.identity_weight(1, 0) == 1.0
+    assert 0 < trainer.identity_weight(1, steps - 1) < 1
+    assert trainer.identity_weight(2, 0) == 0.0  # halfway through two epochs: the paper's loss alone
+    first, second = trainer.train_epoch(1, None), trainer.train_epoch(2, None)
+    assert 0 <= first["identity_accuracy"] <= 1 and "identity_accuracy" not in second
+    # the probe is a training aid: it is not part of the saved network
+    assert not any(name.startswith("probe") for name in trainer.net.state_dict())
+    plain = Trainer(toy_run, "siamese", make_config("tiny", {**QUICK, "identity_warmup": 0}), 0, "cpu")
+    assert plain.probe is None and plain.identity_weight(1, 0) == 0.0
+    with pytest.raises(SystemExit, match="identity_warmup"):
+        make_config("tiny", {"identity_warmup": 1.5})
 
 
 @pytest.mark.parametrize("model", ["classifier", "siamese"])

@@ -39,7 +39,7 @@ PROFILES: dict[str, dict[str, Any]] = {
     # strength 2: the planted difference doubled, so the tiny classifier learns it within the demo's
     # minutes on 2 CPU cores (at 1.0 it stays near chance there; see the closing notes of issue 2).
     "full": {"n_per_identity": 600, "strength": 2.0, "preset": "tiny", "classifier_epochs": 10,
-             "siamese_epochs": 6, "fool_n": 64, "fool_steps": 100,
+             "siamese_epochs": 10, "fool_n": 64, "fool_steps": 100,
              "explain_methods": ["guided_backprop", "grad_cam", "guided_grad_cam", "integrated_gradients",
                                  "occlusion"],
              "explain_n": 24, "sanity_n": 4, "faith_steps": 8, "participants": 30, "bootstrap": 2000},

@@ -6,6 +6,7 @@ Branch (shared weights), 10 convolutions:
 Join: the first dense layer sees [|a − b|, a ⊙ b] (symmetric in the two
 images), dense(h) → ReLU → dropout → dense(2); softmax over {same, different}.
 w = 64 (so 2 layers of 64 and 8 of 128 filters, as in the paper).
+`embedding_size` is the length of the branch output (2w), for probes trained on it.
 Class 0 is "same", class 1 is "different".
 """
 
@@ -32,18 +33,24 @@ class SiameseNet(nn.Module):
         self.normalize = Normalize()
         self.features, ch = conv_stack(3, branch_plan(width), batch_norm=conv_bn)
         self.pool = nn.AdaptiveAvgPool2d(1)
+        self.embedding_size = ch
         self.head = nn.Sequential(
             nn.Linear(2 * ch, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 2),
         )
         init_weights(self)
+        # the pair head starts at "no opinion" (p = 0.5): a randomly initialised last layer makes confident
+        # wrong guesses whose gradient teaches the branches to collapse every face onto one embedding
+        nn.init.zeros_(self.head[-1].weight)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         return self.pool(self.features(self.normalize(x))).flatten(1)
 
-    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        """Logits (N×2) over {same, different} for two batches of images in [0, 1]."""
+    def forward(self, a: torch.Tensor, b: torch.Tensor, with_embeddings: bool = False):
+        """Logits (N×2) over {same, different} for two batches of images in [0, 1]; with
+        `with_embeddings` also the two branch outputs (the trainer's identity warm-up reads them)."""
         fa, fb = self.embed(a), self.embed(b)
-        return self.head(torch.cat([(fa - fb).abs(), fa * fb], dim=1))
+        logits = self.head(torch.cat([(fa - fb).abs(), fa * fb], dim=1))
+        return (logits, fa, fb) if with_embeddings else logits
 
 
 def siamese_loss(logits: torch.Tensor, same: torch.Tensor) -> torch.Tensor:

@@ -103,6 +103,14 @@ class Trainer:
         if self.dist.enabled:
             ids = [self.dist.local_rank] if self.cuda else None
             self.model = nn.parallel.DistributedDataParallel(self.net, device_ids=ids)
+        # training-only identity probe on the Siamese embedding (cfg.identity_warmup); never saved as the model
+        self.probe = None
+        if kind == "siamese" and cfg.identity_warmup > 0:
+            self.probe = nn.Linear(self.net.embedding_size, 2).to(self.device)
+        self.probe_model = self.probe
+        if self.probe is not None and self.dist.enabled:  # its gradients are averaged over ranks too
+            ids = [self.dist.local_rank] if self.cuda else None
+            self.probe_model = nn.parallel.DistributedDataParallel(self.probe, device_ids=ids)
         self.n_items = len(self.train_set) if kind == "classifier" else (cfg.train_pairs or len(self.train_set))
         self.batch = min(cfg.batch_size, self.n_items)
         if self.batch < 2 * self.dist.world:
@@ -119,12 +127,22 @@ class Trainer:
     # setup ------------------------------------------------------------------
     def _optimizer(self) -> torch.optim.Optimizer:
         c = self.cfg
-        params = self.net.parameters()
+        params = self._parameters()
         if c.optimizer == "sgd":
             return torch.optim.SGD(params, lr=c.lr, momentum=0.9, weight_decay=c.weight_decay, nesterov=True)
         if c.optimizer == "adamw":
             return torch.optim.AdamW(params, lr=c.lr, weight_decay=c.weight_decay)
         return torch.optim.Adam(params, lr=c.lr, weight_decay=c.weight_decay)
+
+    def _parameters(self) -> list[nn.Parameter]:
+        return list(self.net.parameters()) + (list(self.probe.parameters()) if self.probe is not None else [])
+
+    def identity_weight(self, epoch: int, step: int) -> float:
+        """Weight of the identity warm-up loss at this step: 1 at the start, 0 from `identity_warmup` on."""
+        if self.probe is None:
+            return 0.0
+        done = ((epoch - 1) * self.steps + step) / (self.cfg.epochs * self.steps)
+        return max(0.0, 1.0 - done / self.cfg.identity_warmup)
 
     def _scheduler(self) -> torch.optim.lr_scheduler.LRScheduler:
         c, total = self.cfg, self.cfg.epochs * self.steps
@@ -169,7 +187,7 @@ class Trainer:
             order = torch.randperm(len(ts), generator=gen)
         else:
             pa, pb, psame = make_pairs(ts.labels, self.n_items, es, ts.groups)
-        loss_sum = correct = seen = 0.0
+        loss_sum = correct = seen = known = probed = 0.0
         quiet = {} if self.dist.main else {"disable": True}
         bar = progress(range(self.steps), desc=f"{self.kind} epoch {epoch}/{self.cfg.epochs}", **quiet)
         for step in bar:
@@ -187,13 +205,20 @@ class Trainer:
                 xb = self._to_input(ts.images[pb[sl]], gen)[mine]
                 same = psame[sl][mine].to(self.device)
                 y = 1 - same  # class 0 = same, 1 = different
+                weight = self.identity_weight(epoch, step)
                 with self._autocast():
-                    logits = self.model(xa, xb)
+                    logits, fa, fb = self.model(xa, xb, with_embeddings=True)
                 loss = siamese_loss(logits, same)
+                if weight > 0:
+                    who = torch.cat([ts.labels[pa[sl]][mine], ts.labels[pb[sl]][mine]]).to(self.device)
+                    guess = self.probe_model(torch.cat([fa, fb]).float())
+                    loss = (1 - weight) * loss + weight * F.cross_entropy(guess, who)
+                    known += float((guess.detach().argmax(1) == who).sum())
+                    probed += len(who)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if self.cfg.grad_clip > 0:
-                nn.utils.clip_grad_norm_(self.net.parameters(), self.cfg.grad_clip)
+                nn.utils.clip_grad_norm_(self._parameters(), self.cfg.grad_clip)
             self.optimizer.step()
             self.scheduler.step()
             n = len(y)
@@ -204,8 +229,12 @@ class Trainer:
                 bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}")
             if on_step is not None:
                 on_step(epoch, step)
-        loss_sum, correct, seen = ddp.all_sum(self.dist, [loss_sum, correct, seen], self.device)
-        return {"train_loss": loss_sum / seen, "train_accuracy": correct / seen, "train_samples": seen}
+        loss_sum, correct, seen, known, probed = ddp.all_sum(self.dist, [loss_sum, correct, seen, known, probed],
+                                                             self.device)
+        out = {"train_loss": loss_sum / seen, "train_accuracy": correct / seen, "train_samples": seen}
+        if probed:  # how well the embedding tells the two people apart during the identity warm-up
+            out["identity_accuracy"] = known / probed
+        return out
 
     # evaluation ------------------------------------------------------------------
     @torch.inference_mode()
@@ -249,6 +278,7 @@ class Trainer:
         state = {
             "epoch": epoch, "recipe": self.recipe, "best": best,
             "model": self.net.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "probe": self.probe.state_dict() if self.probe is not None else None,
             "scheduler": self.scheduler.state_dict(),
             "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state()},
         }
@@ -268,6 +298,8 @@ class Trainer:
             raise SystemExit(f"--resume: the checkpoint in {self.out} was trained with other settings "
                              f"({', '.join(changed)} differ); use the same settings or train without --resume")
         self.net.load_state_dict(state["model"])
+        if self.probe is not None:
+            self.probe.load_state_dict(state["probe"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         return int(state["epoch"]), dict(state["best"])
