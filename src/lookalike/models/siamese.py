@@ -38,9 +38,6 @@ class SiameseNet(nn.Module):
             nn.Linear(2 * ch, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 2),
         )
         init_weights(self)
-        # the pair head starts at "no opinion" (p = 0.5): a randomly initialised last layer makes confident
-        # wrong guesses whose gradient teaches the branches to collapse every face onto one embedding
-        nn.init.zeros_(self.head[-1].weight)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         return self.pool(self.features(self.normalize(x))).flatten(1)

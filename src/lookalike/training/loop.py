@@ -98,7 +98,12 @@ class Trainer:
                 raise SystemExit(f"the {name} split needs images of both people (it has {counts[:2]}); "
                                  f"check {run.split_csv}")
         torch.manual_seed(self.seed)
-        self.net = to_device(build_model(kind, **cfg.arch(kind)), self.device)
+        net = build_model(kind, **cfg.arch(kind))
+        if kind == "siamese":
+            # the pair head starts at "no opinion" (p = 0.5): a random last layer makes confident wrong
+            # guesses whose gradient teaches the branches to collapse every face onto one embedding
+            nn.init.zeros_(net.head[-1].weight)
+        self.net = to_device(net, self.device)
         self.model: nn.Module = self.net
         if self.dist.enabled:
             ids = [self.dist.local_rank] if self.cuda else None
