@@ -68,6 +68,33 @@ def test_hint_sentence_reads_naturally():
     assert chosen["less"] == ["eyes", "mouth"]
 
 
+def test_hint_names_only_what_the_region_test_confirms():
+    """Gradient maps love the eyes; if covering the eyes does not change the answer, the hint must not name them."""
+    maps = {"m1": {"forehead": 2.0, "eyes": 2.4, "cheekbones": 1.5, "mouth": 0.5, "jaw": 0.4},
+            "m2": {"forehead": 1.8, "eyes": 2.2, "cheekbones": 1.6, "mouth": 0.6, "jaw": 0.3}}
+    plain = hint.choose(maps)
+    assert plain["look"][0] == "eyes" and plain["unconfirmed"] == []
+    checked = hint.choose(maps, needed={"forehead", "cheekbones", "jaw"})
+    assert checked["look"] == ["forehead", "cheekbones"] and checked["unconfirmed"] == ["eyes"]
+    assert checked["less"] == ["mouth"]  # the jaw is needed, so it is never one that "tells them apart less"
+    nothing = hint.choose(maps, needed={"mouth"})  # no strong feature confirmed: the best confirmed one, tentative
+    assert nothing["look"] == ["mouth"] and nothing["tentative"]
+
+
+def test_hint_from_the_region_test_alone():
+    def row(drop: float, needed: bool) -> dict:
+        return {"drop": drop, "ci_low": drop - 0.01, "ci_high": drop + 0.01, "needed": needed}
+
+    tests = {"classifier": {"needed": ["cheekbones"], "features": {
+                 "forehead": row(0.01, False), "cheekbones": row(0.2, True), "eyes": row(-0.03, False),
+                 "mouth": row(-0.01, False)}},
+             "siamese": {"needed": ["forehead"], "features": {
+                 "forehead": row(0.1, True), "cheekbones": row(0.05, True), "eyes": row(0.0, False),
+                 "mouth": row(-0.02, False)}}}
+    chosen = hint.from_region_test(tests)
+    assert chosen["look"] == ["cheekbones", "forehead"] and chosen["less"] == ["mouth", "eyes"]
+
+
 def _write_maps(run, name: str, maps: np.ndarray, paths: list[str]) -> None:
     model, method = name.split("-")
     n = len(paths)

@@ -15,8 +15,9 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
                     "pairs of one person and the 'different' class on pairs of both (Figure 7); for the "
                     "classifier each face's true person. Every method is then checked: cascading weight "
                     "randomisation (a method whose maps do not change fails and is marked so) and "
-                    "deletion/insertion curves. Writes RUN/explain/ (maps/*.npz, figure7_*.png, sanity.json, "
-                    "faithfulness.json). Rerunning reuses finished work.",
+                    "deletion/insertion curves. Finally the region test covers each face feature with the mean face "
+                    "and measures whether the answer changes. Writes RUN/explain/ (maps/*.npz, figure7_*.png, "
+                    "sanity.json, faithfulness.json, region_test.json). Rerunning reuses finished work.",
         epilog="example: lookalike explain runs/demo --model siamese --methods grad_cam guided_backprop --n 8")
     p.add_argument("run", help="run folder (with data/ and models/)")
     p.add_argument("--model", choices=["siamese", "classifier", "embedding", "all"], default="all",
@@ -30,6 +31,9 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
                    help="depths of the cascading randomisation to evaluate (default 4; the last is all layers)")
     p.add_argument("--faithfulness-steps", type=int, default=16,
                    help="points on the deletion/insertion curves (default 16)")
+    p.add_argument("--region-n", type=int, default=100,
+                   help="test faces (pairs) for the region test: each face feature covered with the mean face, "
+                        "the drop of the right answer measured (default 100)")
     p.add_argument("--batch-size", type=int, default=8, help="units per attribution batch (default 8)")
     p.add_argument("--force", action="store_true", help="recompute maps and checks that are already on disk")
     p.set_defaults(func=handle)
@@ -43,13 +47,13 @@ def handle(args: argparse.Namespace) -> dict[str, Any]:
     for name in args.methods or []:
         if name not in METHODS:
             raise SystemExit(f"unknown method {name!r}; choose from {', '.join(METHODS)}")
-    for flag in ("n", "sanity_n", "cascade_steps", "faithfulness_steps", "batch_size"):
+    for flag in ("n", "sanity_n", "cascade_steps", "faithfulness_steps", "batch_size", "region_n"):
         if getattr(args, flag) < 1:
             raise SystemExit(f"--{flag.replace('_', '-')} must be at least 1")
     summary = run_explain(args.run, model=args.model, methods=args.methods, n=args.n, seed=args.seed,
                           device=pick_device(args.device), force=args.force, sanity_n=args.sanity_n,
                           cascade_steps=args.cascade_steps, faithfulness_steps=args.faithfulness_steps,
-                          batch_size=args.batch_size)
+                          batch_size=args.batch_size, region_n=args.region_n)
     if not args.json:
         for line in summary.get("log", []):
             print(line)

@@ -143,3 +143,28 @@ def faithfulness_figure(results: dict[str, dict[str, Any]], out: Path,
         table.set_fontsize(7)
         table.scale(1, 1.3)
     return save_figure(out, fig)
+
+
+def region_test_figure(tests: dict[str, dict[str, Any]], out: Path) -> Path:
+    """Drop of the right answer's probability when each face feature is covered, per network, with 95 % CIs."""
+    kinds = list(tests)
+    features = list(next(iter(tests.values()))["features"])
+    fig, ax = plt.subplots(figsize=(8, 0.35 * len(features) * max(1, len(kinds)) + 1.6))
+    height = 0.8 / max(1, len(kinds))
+    for j, kind in enumerate(kinds):
+        rows = tests[kind]["features"]
+        ys = np.arange(len(features)) + (j - (len(kinds) - 1) / 2) * height
+        drop = np.array([rows[f]["drop"] for f in features])
+        err = np.array([[rows[f]["drop"] - rows[f]["ci_low"], rows[f]["ci_high"] - rows[f]["drop"]]
+                        for f in features]).T
+        colours = ["#2e7d32" if rows[f]["needed"] else "#9e9e9e" for f in features]
+        ax.barh(ys, drop, height=height * 0.9, xerr=np.nan_to_num(err), color=colours, hatch="//" if j else None,
+                edgecolor="white", label=f"{kind} (n={tests[kind]['n_units']})", error_kw={"lw": 0.8})
+    ax.axvline(0, color="k", lw=0.8)
+    ax.set_yticks(np.arange(len(features)), features)
+    ax.invert_yaxis()
+    ax.set_xlabel("drop of P(right answer) when the feature is covered with the mean face")
+    ax.set_title("Region test: which features does the network need? (green: 95 % interval above 0)", fontsize=10)
+    if len(kinds) > 1:
+        ax.legend(fontsize=8)
+    return save_figure(out, fig)

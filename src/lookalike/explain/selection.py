@@ -29,6 +29,7 @@ class Selection:
     target: torch.Tensor  # N class indices
     paths: list[tuple[str, ...]]  # per unit: one path (classifier) or two (pair)
     labels: list[tuple[int, ...]]  # identity label of each image
+    regions: tuple[torch.Tensor, ...] | None = None  # per input: N×128×128 face-region labels (-1 outside)
 
     def __len__(self) -> int:
         return int(self.target.shape[0])
@@ -104,4 +105,19 @@ def select_pairs(run: Run, n: int, seed: int) -> Selection:
 def select(run: Run, kind: str, n: int, seed: int) -> Selection:
     if n < 1:
         raise SystemExit("--n must be at least 1")
-    return select_pairs(run, n, seed) if kind == "siamese" else select_images(run, n, seed)
+    sel = select_pairs(run, n, seed) if kind == "siamese" else select_images(run, n, seed)
+    sel.regions = region_tensors(run, sel)
+    return sel
+
+
+def region_tensors(run: Run, sel: Selection) -> tuple[torch.Tensor, ...]:
+    """The named face regions of every selected image, from its landmarks (for the region test)."""
+    from ..data.dataset import load_landmarks
+    from ..regions.masks import LabelCache
+
+    cache = LabelCache()
+    out = []
+    for side in range(len(sel.inputs)):
+        landmarks = load_landmarks(run, [unit[side] for unit in sel.paths])
+        out.append(torch.from_numpy(np.stack([cache(lm) for lm in landmarks]).astype(np.int64)))
+    return tuple(out)

@@ -25,7 +25,7 @@ NETWORKS = ("siamese", "classifier")
 NEAR_CHANCE = 0.6  # test accuracy below which a network's maps explain little
 MODEL_CHOICES = ("siamese", "classifier", "embedding", "all")
 DEFAULTS: dict[str, Any] = {"n": 16, "sanity_n": 8, "cascade_steps": 4, "faithfulness_steps": 16,
-                            "batch_size": 8}
+                            "batch_size": 8, "region_n": 100}
 
 
 def _load_cached(path: Path, key: dict[str, Any]) -> Any | None:
@@ -124,7 +124,30 @@ def explain_network(run: Run, kind: str, methods: list[str], opts: dict[str, Any
         log.append(f"{kind}/{name}: {verdict} the sanity check (ρ={sanity['final_spearman']:.2f}); "
                    f"deletion AUC {faith['deletion_auc']:.3f} vs random {faith['random_deletion_auc']:.3f}")
         out["methods"][name] = result
+    out["region_test"] = _region_test(run, kind, model, opts, device, force, key_base["weights_mtime"])
     return out
+
+
+def _region_test(run: Run, kind: str, model, opts: dict[str, Any], device: str, force: bool,
+                 weights_mtime: float) -> dict[str, Any]:
+    """Cover each face feature with the mean face on `region_n` test units (see region_test.py); cached."""
+    from ..data.dataset import load_split
+    from . import region_test
+    from .selection import select
+
+    key = {"kind": kind, "seed": opts["seed"], "n": opts["region_n"], "weights_mtime": weights_mtime,
+           "rule": region_test.RULE}
+    path = run.explain / "checks" / f"{kind}-region_test.json"
+    cached = None if force else _load_cached(path, key)
+    if cached is not None:
+        return cached
+    sel = select(run, kind, opts["region_n"], opts["seed"] + 1)
+    reference = load_split(run, "test").images.float().mean(0).div_(255.0)
+    drops = region_test.region_drops(model, tuple(x.to(device) for x in sel.inputs), sel.target.to(device),
+                                     sel.regions, reference, batch_size=2 * opts["batch_size"])
+    result = region_test.summarise(drops, opts["seed"])
+    _store(path, key, result)
+    return result
 
 
 def _compute(method, model, inputs, target, batch_size: int, kind: str) -> tuple[torch.Tensor, ...]:
@@ -226,6 +249,13 @@ def finish(run: Run, networks: dict[str, Any], log: list[str], seconds: float) -
         "failed": sorted(k for k, v in sanity.items() if not v["passed"]),
         "not_checked": not_checked})
     atomic_write_json(run.explain / "faithfulness.json", {"methods": faith})
+    tests = {kind: res["region_test"] for kind, res in networks.items() if "region_test" in res}
+    if tests:
+        from .figures import region_test_figure
+        from .region_test import RULE as REGION_RULE
+
+        atomic_write_json(run.explain / "region_test.json", {"rule": REGION_RULE, "networks": tests})
+        region_test_figure(tests, run.explain / "region_test.png")
     if sanity:
         sanity_figure(sanity, SANITY_THRESHOLD, run.explain / "sanity.png")
         faithfulness_figure(faith, run.explain / "faithfulness.png", sanity)

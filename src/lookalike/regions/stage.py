@@ -111,6 +111,38 @@ def _near_chance_networks(run: Run) -> list[str]:
     return sorted(k for k, v in nets.items() if isinstance(v, dict) and v.get("near_chance"))
 
 
+def _region_test(run: Run, networks: set[str]) -> dict[str, Any]:
+    """explain/region_test.json for the networks whose maps inform the hint ({} when there is none)."""
+    path = run.explain / "region_test.json"
+    if not path.exists():
+        return {}
+    tests = read_json(path).get("networks", {})
+    return {k: v for k, v in tests.items() if k in networks and isinstance(v, dict) and "needed" in v}
+
+
+def _drop_misleading_maps(sources: list[dict[str, Any]], trusted: list[dict[str, Any]],
+                          region_test: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
+    """Mark each map "agrees"/"disagrees" with the region test (is its top feature one its network needs?)
+    and leave the disagreeing ones out of the hint, as long as a map that agrees is left to speak."""
+    for s in sources:
+        test = region_test.get(s["source"].split("-")[0]) if s["kind"] == "map" else None
+        top = min(s["features"], key=lambda r: r["rank"])["feature"] if s["features"] else None
+        s["top_feature"] = top
+        s["region_test"] = ("n/a" if not test or not test["needed"] or top is None
+                            else "agrees" if top in test["needed"] else "disagrees")
+    wrong = [s for s in trusted if s["region_test"] == "disagrees"]
+    if not wrong:
+        return trusted, None
+    note = None
+    if not any(s["region_test"] == "agrees" for s in trusted):
+        note = ("every trusted map's top feature is one the region test finds its network does not need: the "
+                "maps mislead here, so the hint rests on the region test")
+    for s in wrong:
+        s["used_for_hint"] = False
+        s["left_out_because"] = f"its top feature ({s['top_feature']}) is not needed by the network (region test)"
+    return [s for s in trusted if s not in wrong], note
+
+
 def run_regions(run: Run | str | Path, seed: int = 0) -> dict[str, Any]:
     """Score every map source by region, rank, compare methods and write the hint."""
     from .figures import agreement_figure, hint_figure, ranking_figure, regions_figure
@@ -166,12 +198,22 @@ def run_regions(run: Run | str | Path, seed: int = 0) -> dict[str, Any]:
             and any(s["kind"] == "map" for s in trusted):
         note = f"the {' and '.join(weak)} network(s) are near chance, so their maps say little about the faces"
         warning = f"{warning}; {note}" if warning else note
+    region_test = _region_test(run, {s["source"].split("-")[0] for s in trusted if s["kind"] == "map"})
+    trusted, note = _drop_misleading_maps(sources, trusted, region_test)
+    if note:
+        warning = f"{warning}; {note}" if warning else note
     recovery = recovery_table(run, sorted((run.explain / "maps").glob("*.npz")), run.fooling / "aggregate.npy",
                               seed)
     if recovery is not None:
         atomic_write_json(run.regions / "planted.json", recovery)
     feature_scores = {s["source"]: {r["feature"]: r["score"] for r in s["features"]} for s in trusted}
-    chosen = hints.choose(feature_scores)
+    needed = set().union(*(t["needed"] for t in region_test.values())) if region_test else None
+    if needed and not any(s["kind"] == "map" for s in trusted):  # no map left to trust: the direct test speaks
+        chosen = hints.from_region_test(region_test)
+        trusted_names = ["region-test"] + [s["source"] for s in trusted]
+    else:
+        chosen = hints.choose(feature_scores, needed)
+        trusted_names = [s["source"] for s in trusted]
     text = hints.sentence(chosen["look"], chosen["less"])
     atomic_write_text(run.regions / "hint.txt", text + "\n")
     hint_figure(face, tmpl, chosen["look"], text, run.regions / "hint.png")
@@ -180,21 +222,26 @@ def run_regions(run: Run | str | Path, seed: int = 0) -> dict[str, Any]:
         "stage": "regions", "seconds": round(time.perf_counter() - t0, 2),
         "hint": text, "look_at": chosen["look"], "less": chosen["less"], "trusted": warning is None,
         "warning": warning, "tentative": bool(chosen.get("tentative", False)),
+        "not_confirmed": chosen["unconfirmed"],
+        "region_test": ({k: {"needed": t["needed"], "n_units": t["n_units"]} for k, t in region_test.items()}
+                        if region_test else None),
         "evidence": {
-            "sources_used": [s["source"] for s in trusted],
+            "sources_used": trusted_names,
             "sources_left_out": {s["source"]: s.get("left_out_because", s["sanity"])
                                  for s in sources if s not in trusted},
             "consensus_feature_scores": chosen["consensus"], "feature_order": chosen["ranked"],
             "per_source_features": {s["source"]: s["features"] for s in trusted},
             "rule": (f"features with mean score >= max({hints.LOOK_MIN}, {hints.LOOK_FRACTION} x best) over the "
-                     f"trusted sources, at most {hints.MAX_LOOK}; score = attribution share / area share"),
+                     f"trusted sources, at most {hints.MAX_LOOK}; score = attribution share / area share"
+                     + ("; named only when the region test shows a trusted network needs them" if region_test
+                        else "")),
         },
         "top_regions": {s["source"]: [r["region"] for r in sorted(s["regions"], key=lambda r: r["rank"])[:3]]
                         for s in sources},
         "agreement": agree,
         "planted_recovery": recovery,
-        "sources": [{k: s[k] for k in ("source", "kind", "file", "sanity", "used_for_hint", "n_images",
-                                       "dropped_empty")} for s in sources],
+        "sources": [{k: s.get(k) for k in ("source", "kind", "file", "sanity", "region_test", "used_for_hint",
+                                           "n_images", "dropped_empty")} for s in sources],
         "files": ["regions.png", "ranking.csv", "features.csv", "ranking.png", "hint.txt", "hint.png"]
                  + (["agreement.png"] if len(sources) > 1 else []),
     }

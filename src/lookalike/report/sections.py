@@ -366,6 +366,23 @@ def ranking_table(rows: list[dict[str, Any]]) -> str:
 
 # --- regions -------------------------------------------------------------------------------------
 
+def _region_test_part(run: Run, summary: Any) -> str:
+    """The region test (explain/region_test.png) and the features the maps favour that it did not confirm."""
+    path = run.explain / "region_test.png"
+    if not path.is_file():
+        return ""
+    unconfirmed = pick(summary, "not_confirmed") if isinstance(summary, dict) else None
+    note = ""
+    if isinstance(unconfirmed, list) and unconfirmed:
+        it = "it" if len(unconfirmed) == 1 else "them"
+        note = (f"<p>The maps also favour <b>{esc(', '.join(unconfirmed))}</b>, but covering {it} does not change "
+                f"the networks' answers, so the hint leaves {it} out.</p>")
+    return ("<h3>Region test: which features do the networks need?</h3>"
+            '<p class="lead">Each feature of every test face covered with the mean face; the drop of the '
+            "probability of the right answer, with bootstrap 95% intervals. The hint names only features a "
+            "trusted network needs.</p>" + note + figure(path, "Drop of the right answer when each feature is covered"))
+
+
 def regions_section(run: Run) -> Section:
     title = "5. From maps to words: region ranking and the hint"
     folder = run.regions
@@ -381,6 +398,7 @@ def regions_section(run: Run) -> Section:
                      f'<blockquote class="hint">{esc(hint.value)}</blockquote>')
     else:
         parts.append(notice("hint.txt is missing", kind="missing"))
+    parts.append(_region_test_part(run, summary.value if summary.ok else None))
     parts.append('<p class="lead">Share of each method\'s attribution inside a named face region divided by the '
                  "region's share of the face (1 = no preference), with bootstrap 95% intervals over images.</p>")
     warning = pick(summary.value, "warning") if summary.ok else None

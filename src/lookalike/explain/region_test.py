@@ -1,0 +1,76 @@
+"""Does the network need a face region? Cover it with the average face and see whether the answer changes.
+
+Heatmaps say where a network's gradients are large, and gradients are drawn to
+high-contrast parts (eyes, brows) whether or not the network relies on them.
+This is the direct test: for each named feature of the face (the regions of
+`regions.masks`, left and right joined), every test face gets that feature
+replaced by the same pixels of the mean test face, and we record the drop of
+the probability of the correct answer (for a Siamese pair both faces are
+covered at once). Captum's FeatureAblation does the covering, with the
+features as its feature mask. A feature the network needs has a mean drop
+above 0 with a bootstrap 95 % interval that excludes 0; the hint names only
+such features.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..regions.masks import FEATURES, REGIONS
+from ..regions.scoring import bootstrap_mean
+
+FEATURE_NAMES = list(FEATURES)
+RULE = ("each feature of every test face (both faces of a pair) replaced by the mean test face; a feature is "
+        "needed when the mean drop of the correct answer's probability has a 95 % bootstrap interval above 0")
+
+
+def feature_ids(region_labels: torch.Tensor) -> torch.Tensor:
+    """Region labels (-1 outside the face) → feature ids: 0 outside, k + 1 for FEATURE_NAMES[k]."""
+    lookup = torch.zeros(len(REGIONS) + 1, dtype=torch.long)
+    for k, members in enumerate(FEATURES.values()):
+        for region in members:
+            lookup[REGIONS.index(region) + 1] = k + 1
+    return lookup[region_labels.long() + 1]
+
+
+def region_drops(model, inputs: tuple[torch.Tensor, ...], target: torch.Tensor,
+                 regions: tuple[torch.Tensor, ...], reference: torch.Tensor, batch_size: int = 16) -> np.ndarray:
+    """units × features: drop of P(target) when each feature is covered with `reference` (3×H×W)."""
+    from captum.attr import FeatureAblation
+
+    def probability(*images: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(model(*images).float(), dim=1)
+
+    ablation = FeatureAblation(probability)
+    n_feat = len(FEATURE_NAMES) + 1
+    rows = []
+    for s in range(0, len(target), batch_size):
+        chunk = tuple(x[s:s + batch_size] for x in inputs)
+        ids = tuple(feature_ids(r[s:s + batch_size]).to(x.device) for r, x in zip(regions, chunk))
+        with torch.no_grad():
+            attr = ablation.attribute(chunk, baselines=tuple(reference.to(x.device).expand_as(x) for x in chunk),
+                                      target=target[s:s + batch_size], feature_mask=tuple(i[:, None] for i in ids),
+                                      perturbations_per_eval=4)
+        attr = attr if isinstance(attr, tuple | list) else (attr,)
+        # every pixel of a feature holds that feature's drop: read it off as the mean over the feature's pixels
+        sums = torch.zeros(len(ids[0]), n_feat, device=ids[0].device)
+        counts = torch.zeros_like(sums)
+        for a, i in zip(attr, ids):
+            flat = i.flatten(1)
+            sums.scatter_add_(1, flat, a[:, 0].flatten(1).float())
+            counts.scatter_add_(1, flat, torch.ones_like(flat, dtype=torch.float32))
+        drops = torch.where(counts > 0, sums / counts.clamp_min(1), torch.full_like(sums, float("nan")))
+        rows.append(drops[:, 1:].cpu())
+    return torch.cat(rows).numpy().astype(np.float64) if rows else np.zeros((0, n_feat - 1))
+
+
+def summarise(drops: np.ndarray, seed: int = 0) -> dict[str, Any]:
+    """Mean drop per feature with its bootstrap interval, and whether the network needs it."""
+    mean, lo, hi = bootstrap_mean(drops, np.arange(len(drops)), seed=seed)
+    features = {f: {"drop": float(mean[k]), "ci_low": float(lo[k]), "ci_high": float(hi[k]),
+                    "needed": bool(np.isfinite(lo[k]) and lo[k] > 0)} for k, f in enumerate(FEATURE_NAMES)}
+    return {"n_units": int(len(drops)), "features": features,
+            "needed": [f for f in sorted(features, key=lambda f: -features[f]["drop"]) if features[f]["needed"]]}

@@ -1,0 +1,77 @@
+"""The region test: cover one face feature at a time with the mean face and measure the drop of the answer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from lookalike.explain import region_test as RT
+from lookalike.regions.masks import REGIONS, template_labels
+
+
+def _labels(n: int) -> torch.Tensor:
+    return torch.from_numpy(template_labels().astype(np.int64)).expand(n, -1, -1).clone()
+
+
+class LooksAtOneFeature(torch.nn.Module):
+    """A stand-in network that answers class 0 the more texture there is inside one feature's pixels."""
+
+    def __init__(self, mask: torch.Tensor):
+        super().__init__()
+        self.mask = mask.float()
+
+    def forward(self, *images: torch.Tensor) -> torch.Tensor:
+        score = 0
+        for x in images:
+            mean = (x * self.mask).sum((2, 3), keepdim=True) / self.mask.sum()
+            score = score + 40 * ((x - mean) ** 2 * self.mask).sum((1, 2, 3)) / self.mask.sum() - 1
+        return torch.stack([score, -score], 1)
+
+
+def test_feature_ids_join_left_and_right_and_keep_the_outside_apart():
+    labels = _labels(1)
+    ids = RT.feature_ids(labels)
+    cheekbones = RT.FEATURE_NAMES.index("cheekbones") + 1
+    both = (labels == REGIONS.index("cheekbone_left")) | (labels == REGIONS.index("cheekbone_right"))
+    assert torch.equal(ids == cheekbones, both)
+    assert torch.equal(ids == 0, labels == -1)
+    assert set(ids.unique().tolist()) == set(range(len(RT.FEATURE_NAMES) + 1))
+
+
+@pytest.mark.parametrize("n_inputs", [1, 2])
+def test_the_feature_the_network_needs_is_found_and_nothing_else(n_inputs):
+    torch.manual_seed(0)
+    labels = _labels(12)
+    mask = RT.feature_ids(labels[:1]) == RT.FEATURE_NAMES.index("cheekbones") + 1
+    net = LooksAtOneFeature(mask)
+    reference = torch.full((3, 128, 128), 0.5)  # a flat mean face: covering removes all texture
+    inputs = tuple(torch.rand(12, 3, 128, 128) * 0.3 + 0.35 for _ in range(n_inputs))
+    drops = RT.region_drops(net, inputs, torch.zeros(12, dtype=torch.long), tuple(labels for _ in inputs), reference,
+                            batch_size=5)
+    assert drops.shape == (12, len(RT.FEATURE_NAMES))
+    k = RT.FEATURE_NAMES.index("cheekbones")
+    assert (drops[:, k] > 0.05).all()
+    others = np.delete(drops, k, axis=1)
+    assert np.abs(others).max() < 1e-5
+    result = RT.summarise(drops, seed=0)
+    assert result["needed"] == ["cheekbones"] and result["n_units"] == 12
+    assert result["features"]["eyes"]["needed"] is False
+    # by hand for the first face: P(class 0) before and after covering the cheekbones
+    covered = [x[:1].clone() for x in inputs]
+    for x in covered:
+        x[:, :, mask[0]] = 0.5
+    with torch.no_grad():
+        before = torch.softmax(net(*(x[:1] for x in inputs)), 1)[0, 0]
+        after = torch.softmax(net(*covered), 1)[0, 0]
+    assert drops[0, k] == pytest.approx(float(before - after), abs=1e-5)
+
+
+def test_an_interval_that_reaches_zero_is_not_needed():
+    rng = np.random.default_rng(0)
+    drops = np.zeros((40, len(RT.FEATURE_NAMES)))
+    drops[:, 0] = 0.2 + rng.normal(0, 0.02, 40)  # forehead: clearly needed
+    drops[:, 1] = rng.normal(0, 0.05, 40)  # eyebrows: noise around 0
+    result = RT.summarise(drops)
+    assert result["needed"] == ["forehead"]
+    assert result["features"]["eyebrows"]["ci_low"] < 0 < result["features"]["eyebrows"]["ci_high"]
