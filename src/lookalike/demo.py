@@ -38,7 +38,7 @@ STEPS: list[tuple[str, str, bool]] = [
 PROFILES: dict[str, dict[str, Any]] = {
     # strength 2: the planted difference doubled, so the tiny classifier learns it within the demo's
     # minutes on 2 CPU cores (at 1.0 it stays near chance there; see the closing notes of issue 2).
-    "full": {"n_per_identity": 600, "strength": 2.0, "preset": "tiny", "classifier_epochs": 10,
+    "full": {"n_per_identity": 600, "strength": 2.0, "preset": "tiny", "classifier_epochs": 14,
              "siamese_epochs": 10, "fool_n": 64, "fool_steps": 100,
              "explain_methods": ["guided_backprop", "grad_cam", "guided_grad_cam", "integrated_gradients",
                                  "occlusion"],

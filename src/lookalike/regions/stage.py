@@ -122,14 +122,20 @@ def _region_test(run: Run, networks: set[str]) -> dict[str, Any]:
 
 def _drop_misleading_maps(sources: list[dict[str, Any]], trusted: list[dict[str, Any]],
                           region_test: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
-    """Mark each map "agrees"/"disagrees" with the region test (is its top feature one its network needs?)
-    and leave the disagreeing ones out of the hint, as long as a map that agrees is left to speak."""
+    """Mark each map "agrees"/"disagrees" with the region test and leave the disagreeing ones out of the hint.
+
+    A map disagrees when its top feature is not one its network needs and covering it changes the answer less
+    than covering any needed feature does (so a top feature that only just misses the test's bar still agrees)."""
     for s in sources:
         test = region_test.get(s["source"].split("-")[0]) if s["kind"] == "map" else None
         top = min(s["features"], key=lambda r: r["rank"])["feature"] if s["features"] else None
         s["top_feature"] = top
-        s["region_test"] = ("n/a" if not test or not test["needed"] or top is None
-                            else "agrees" if top in test["needed"] else "disagrees")
+        if not test or not test["needed"] or top is None:
+            s["region_test"] = "n/a"
+            continue
+        drops = {f: row["drop"] for f, row in test["features"].items()}
+        weaker = drops.get(top, -np.inf) < min(drops[f] for f in test["needed"])
+        s["region_test"] = "disagrees" if top not in test["needed"] and weaker else "agrees"
     wrong = [s for s in trusted if s["region_test"] == "disagrees"]
     if not wrong:
         return trusted, None
