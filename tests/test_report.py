@@ -102,13 +102,15 @@ def fake_run(root: Path) -> int:
     js(e / "faithfulness.json", [{"method": "guided_backprop", "deletion_auc": 0.21, "insertion_auc": 0.7},
                                  {"method": "edge_detector", "deletion_auc": 0.4, "insertion_auc": 0.5}])
     js(e / "summary.json", {"methods": 2})
+    png(e / "region_test.png")
+    images += 1
     r = root / "regions"
     png(r / "regions.png")
     png(r / "ranking.png")
     images += 2
     rows_csv(r / "ranking.csv", ranking_rows())
     (r / "hint.txt").write_text("Look at the forehead and the cheekbones <b>not</b> the eyes.\n")
-    js(r / "summary.json", {"top": ["forehead", "cheekbones"]})
+    js(r / "summary.json", {"top": ["forehead", "cheekbones"], "not_confirmed": ["eyes"]})
     rows_csv(root / "study/trials.csv", trial_rows())
     js(root / "study/summary.json", {"participants": 8})
     js(root / "demo.json", {"profile": "quick", "total_seconds": 61.5, "steps": [
@@ -157,6 +159,8 @@ def test_full_fake_run_has_every_section_embedded_and_escaped(tmp_path):
     assert "Look at the forehead" in html.split('id="overview"')[1].split("</section>")[0]
     assert "The novices with the hint scored 15.0 points higher than the novices without the hint" in html
     assert "quick profile, 61.5 s" in html and ">lookalike fool x</td>" in html
+    regions = html.split('id="regions"')[1].split("</section>")[0]
+    assert "Region test" in regions and "<b>eyes</b>, but covering it does not change" in regions
 
 
 def test_broken_stage_file_shows_error_not_crash(tmp_path):
