@@ -1,4 +1,4 @@
-"""How long each attribution method, the sanity check and the faithfulness curves take, per model size.
+"""How long each attribution method, the sanity check, the faithfulness curves and the region test take, per model size.
 
 Networks are untrained (speed does not depend on the weights). Prints a table and writes
 benchmarks/results/explain_speed.json with seconds per explained unit and peak memory (ru_maxrss).
@@ -18,9 +18,11 @@ import torch
 
 from lookalike.explain import faithfulness
 from lookalike.explain.methods import METHODS, attribute_maps
+from lookalike.explain.region_test import region_drops
 from lookalike.explain.sanity import sanity_check
 from lookalike.explain.wrap import explainable
 from lookalike.models import SiameseNet, VGGClassifier
+from lookalike.regions.masks import template_labels
 
 OUT = Path(__file__).resolve().parent / "results" / "explain_speed.json"
 
@@ -60,7 +62,24 @@ def bench(kind: str, width: int, n: int, methods: list[str], device: str) -> lis
         print(f"{kind:10s} w={width:<3d} {name:22s} maps {row['maps_s_per_unit']:.3f} s/unit  "
               f"sanity {t_sanity:.2f} s  faithfulness {row['faithfulness_s_per_unit_8steps']:.3f} s/unit  "
               f"peak {row['peak_rss_mb']:.0f} MB", flush=True)
+    rows.append(region_test_row(kind, width, n, model, inputs, target, device))
     return rows
+
+
+def region_test_row(kind: str, width: int, n: int, model, inputs, target, device: str) -> dict:
+    """The region test: every face feature of each unit covered with the mean face (one forward per feature)."""
+    labels = torch.from_numpy(template_labels().astype("int64")).expand(n, -1, -1)
+    regions = tuple(labels for _ in inputs)
+    reference = torch.full((3, 128, 128), 0.5)
+    t0 = time.perf_counter()
+    region_drops(model, inputs, target, regions, reference, batch_size=n)
+    if device == "cuda":
+        torch.cuda.synchronize()
+    row = {"model": kind, "width": width, "method": "region_test", "n": n, "device": device,
+           "maps_s_per_unit": (time.perf_counter() - t0) / n, "peak_rss_mb": peak_mb()}
+    print(f"{kind:10s} w={width:<3d} {'region_test':22s} {row['maps_s_per_unit']:.3f} s/unit  "
+          f"peak {row['peak_rss_mb']:.0f} MB", flush=True)
+    return row
 
 
 def main() -> None:
