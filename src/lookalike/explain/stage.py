@@ -124,7 +124,10 @@ def explain_network(run: Run, kind: str, methods: list[str], opts: dict[str, Any
         log.append(f"{kind}/{name}: {verdict} the sanity check (ρ={sanity['final_spearman']:.2f}); "
                    f"deletion AUC {faith['deletion_auc']:.3f} vs random {faith['random_deletion_auc']:.3f}")
         out["methods"][name] = result
-    out["region_test"] = _region_test(run, kind, model, opts, device, force, key_base["weights_mtime"])
+    test = out["region_test"] = _region_test(run, kind, model, opts, device, force, key_base["weights_mtime"])
+    log.append(f"{kind}: region test on {test['n_units']} test units: covering "
+               + (f"{', '.join(test['needed'])} changes its answers" if test["needed"]
+                  else "no single feature changes its answers clearly"))
     return out
 
 
