@@ -120,3 +120,23 @@ def test_explain_says_what_to_run_first(tmp_path):
         main(["explain", str(run.root), "--methods", "magic"])
     with pytest.raises(SystemExit, match="prepare"):
         main(["explain", str(tmp_path / "nothing")])
+
+
+def test_explaining_one_network_keeps_the_other_networks_checks(tmp_path):
+    """`explain --model siamese` then `--model classifier`: the second call must not drop the first's results."""
+    from lookalike.models import SiameseNet
+
+    run = make_planted_run(tmp_path / "run", n_per_identity=12, seed=0)
+    torch.manual_seed(0)
+    save_model(run.model("classifier"), "classifier", VGGClassifier(width=2, dense=8))
+    save_model(run.model("siamese"), "siamese", SiameseNet(width=2, hidden=8))
+    opts = ["--methods", "grad_cam", "--n", "2", "--sanity-n", "1", "--cascade-steps", "1",
+            "--faithfulness-steps", "2", "--region-n", "4"]
+    assert main(["explain", str(run.root), "--model", "siamese", *opts]) == 0
+    assert main(["explain", str(run.root), "--model", "classifier", *opts]) == 0
+    sanity = read_json(run.explain / "sanity.json")["methods"]
+    assert set(sanity) == {"siamese-grad_cam", "classifier-grad_cam"}
+    assert set(read_json(run.explain / "faithfulness.json")["methods"]) == set(sanity)
+    assert set(read_json(run.explain / "region_test.json")["networks"]) == {"siamese", "classifier"}
+    summary = read_json(run.explain / "summary.json")
+    assert set(summary["trusted_methods"]) | set(summary["failed_methods"]) == set(sanity)

@@ -245,6 +245,11 @@ def finish(run: Run, networks: dict[str, Any], log: list[str], seconds: float) -
         for name, r in res.get("methods", {}).items():
             sanity[f"{kind}-{name}"] = r["sanity"]
             faith[f"{kind}-{name}"] = r["faithfulness"]
+    # keep what an earlier call wrote for maps not redone now (e.g. `--model siamese`, then `--model classifier`)
+    for path, merged in ((run.explain / "sanity.json", sanity), (run.explain / "faithfulness.json", faith)):
+        for name, r in _earlier(path, "methods").items():
+            if name not in merged and (run.explain / "maps" / f"{name}.npz").exists():
+                merged[name] = r
     not_checked = sorted(p.stem for p in (run.explain / "maps").glob("*.npz") if p.stem not in sanity)
     atomic_write_json(run.explain / "sanity.json", {
         "threshold": SANITY_THRESHOLD, "rule": RULE, "methods": sanity,
@@ -253,6 +258,9 @@ def finish(run: Run, networks: dict[str, Any], log: list[str], seconds: float) -
         "not_checked": not_checked})
     atomic_write_json(run.explain / "faithfulness.json", {"methods": faith})
     tests = {kind: res["region_test"] for kind, res in networks.items() if "region_test" in res}
+    for kind, r in _earlier(run.explain / "region_test.json", "networks").items():
+        if kind not in tests and kind not in networks and (run.model(kind) / "model.safetensors").exists():
+            tests[kind] = r
     if tests:
         from .figures import region_test_figure
         from .region_test import RULE as REGION_RULE
@@ -274,6 +282,15 @@ def finish(run: Run, networks: dict[str, Any], log: list[str], seconds: float) -
         "log": log,
     }
     return write_summary(run.explain, summary)
+
+
+def _earlier(path: Path, key: str) -> dict[str, Any]:
+    """`key` of a JSON file an earlier explain call wrote ({} when it is missing or unreadable)."""
+    try:
+        value = read_json(path).get(key, {}) if path.exists() else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def _statement(sanity: dict[str, Any], networks: dict[str, Any] | None = None) -> str:
