@@ -29,7 +29,6 @@ class Selection:
     target: torch.Tensor  # N class indices
     paths: list[tuple[str, ...]]  # per unit: one path (classifier) or two (pair)
     labels: list[tuple[int, ...]]  # identity label of each image
-    regions: tuple[torch.Tensor, ...] | None = None  # per input: N×128×128 face-region labels (-1 outside)
 
     def __len__(self) -> int:
         return int(self.target.shape[0])
@@ -105,9 +104,7 @@ def select_pairs(run: Run, n: int, seed: int) -> Selection:
 def select(run: Run, kind: str, n: int, seed: int) -> Selection:
     if n < 1:
         raise SystemExit("--n must be at least 1")
-    sel = select_pairs(run, n, seed) if kind == "siamese" else select_images(run, n, seed)
-    sel.regions = region_tensors(run, sel)
-    return sel
+    return select_pairs(run, n, seed) if kind == "siamese" else select_images(run, n, seed)
 
 
 def region_tensors(run: Run, sel: Selection) -> tuple[torch.Tensor, ...]:

@@ -136,7 +136,7 @@ def _region_test(run: Run, kind: str, model, opts: dict[str, Any], device: str, 
     """Cover each face feature with the mean face on `region_n` test units (see region_test.py); cached."""
     from ..data.dataset import load_split
     from . import region_test
-    from .selection import select
+    from .selection import region_tensors, select
 
     key = {"kind": kind, "seed": opts["seed"], "n": opts["region_n"], "weights_mtime": weights_mtime,
            "rule": region_test.RULE}
@@ -147,7 +147,7 @@ def _region_test(run: Run, kind: str, model, opts: dict[str, Any], device: str, 
     sel = select(run, kind, opts["region_n"], opts["seed"] + 1)
     reference = load_split(run, "test").images.float().mean(0).div_(255.0)
     drops = region_test.region_drops(model, tuple(x.to(device) for x in sel.inputs), sel.target.to(device),
-                                     sel.regions, reference, batch_size=2 * opts["batch_size"])
+                                     region_tensors(run, sel), reference, batch_size=2 * opts["batch_size"])
     result = region_test.summarise(drops, opts["seed"])
     _store(path, key, result)
     return result

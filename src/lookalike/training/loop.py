@@ -106,16 +106,14 @@ class Trainer:
         self.net = to_device(net, self.device)
         self.model: nn.Module = self.net
         if self.dist.enabled:
-            ids = [self.dist.local_rank] if self.cuda else None
-            self.model = nn.parallel.DistributedDataParallel(self.net, device_ids=ids)
+            self.model = self._ddp(self.net)
         # training-only identity probe on the Siamese embedding (cfg.identity_warmup); never saved as the model
         self.probe = None
         if kind == "siamese" and cfg.identity_warmup > 0:
             self.probe = nn.Linear(self.net.embedding_size, 2).to(self.device)
         self.probe_model = self.probe
         if self.probe is not None and self.dist.enabled:  # its gradients are averaged over ranks too
-            ids = [self.dist.local_rank] if self.cuda else None
-            self.probe_model = nn.parallel.DistributedDataParallel(self.probe, device_ids=ids)
+            self.probe_model = self._ddp(self.probe)
         self.n_items = len(self.train_set) if kind == "classifier" else (cfg.train_pairs or len(self.train_set))
         self.batch = min(cfg.batch_size, self.n_items)
         if self.batch < 2 * self.dist.world:
@@ -130,6 +128,9 @@ class Trainer:
                                          self.seed + 104_729, self.test_set.groups)
 
     # setup ------------------------------------------------------------------
+    def _ddp(self, module: nn.Module) -> nn.Module:
+        return nn.parallel.DistributedDataParallel(module, device_ids=[self.dist.local_rank] if self.cuda else None)
+
     def _optimizer(self) -> torch.optim.Optimizer:
         c = self.cfg
         params = self._parameters()
