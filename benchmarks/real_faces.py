@@ -20,7 +20,8 @@ from typing import Any
 
 from _common import peak_rss_mb, write_result
 
-from lookalike.runfolder import Run, read_summary
+from lookalike.contract import DATA_SUMMARY, model_summary
+from lookalike.runfolder import Run
 
 REPO = Path(__file__).resolve().parents[1]
 PAPER = {"classifier": 0.873, "siamese": 0.8504}
@@ -70,7 +71,7 @@ def main() -> int:
 
         return run_prepare(PrepareOptions(photos=str(args.source), out=str(run.root), aligned=True, seed=args.seed))
 
-    data, data_s, data_reused = stage("prepare --aligned", read_summary(run.data) if run.split_csv.exists() else None,
+    data, data_s, data_reused = stage("prepare --aligned", DATA_SUMMARY.load(run).value if run.split_csv.exists() else None,
                                       prepare)
     rows["data"] = {"seconds": round(data_s, 1), "reused": data_reused}
 
@@ -82,12 +83,12 @@ def main() -> int:
             from lookalike.baseline import train_embedding
 
             siamese_pairs = (run.model("siamese") / "test_pairs.csv").exists()
-            done = read_summary(run.model(kind))
+            done = model_summary(kind).load(run, kind=kind).value
             if done is not None and siamese_pairs and not str(done.get("test_pairs_source", "")).startswith("models/"):
                 done = None  # rescore on the Siamese network's pairs, now that they exist
             s, secs, reused = stage("embedding baseline", done, lambda: train_embedding(run, {}, args.seed, device))
         else:
-            s, secs, reused = stage(f"{kind} ({args.preset})", read_summary(run.model(kind)), lambda kind=kind: train(
+            s, secs, reused = stage(f"{kind} ({args.preset})", model_summary(kind).load(run, kind=kind).value, lambda kind=kind: train(
                 run, model=kind, preset=args.preset, overrides=parse_sets(args.sets), seed=args.seed, device=device,
                 resume=True))
         rows[kind] = {

@@ -16,12 +16,14 @@ from lookalike.baseline import explain_embedding, linear, saliency, train_embedd
 from lookalike.baseline.explain import chip_footprint
 from lookalike.baseline.train import load_head
 from lookalike.data.dataset import load_landmarks
+from lookalike.errors import LookalikeError
+from lookalike.face.regions import FEATURES, REGIONS, region_labels, region_masks
+from lookalike.face.template import TEMPLATE_68
 from lookalike.io import read_json
-from lookalike.regions.masks import FEATURES, REGIONS, region_labels, region_masks
 from lookalike.regions.planted import make_planted_run
 from lookalike.regions.scoring import score_maps
 from lookalike.runfolder import Run
-from lookalike.template import TEMPLATE_68
+from lookalike.training.metrics import roc_auc
 
 PLANTED = ("cheekbone_left", "cheekbone_right")
 
@@ -51,7 +53,7 @@ def test_logistic_head_separates_and_regularises() -> None:
 
 
 def test_metrics_and_threshold() -> None:
-    assert linear.roc_auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]) == pytest.approx(0.75)
+    assert roc_auc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1]) == pytest.approx(0.75)
     assert linear.balanced_accuracy([0, 0, 0, 1], [0, 0, 0, 0]) == pytest.approx(0.5)
     assert linear.confusion_matrix([0, 1, 1], [0, 0, 1]) == [[1, 0], [1, 1]]
     d = np.array([0.2, 0.3, 0.35, 0.7, 0.8, 0.5])
@@ -181,17 +183,17 @@ def test_baseline_on_real_faces(tmp_path: Path) -> None:
 
 
 def test_clear_errors(tmp_path: Path, planted_run: Run) -> None:
-    with pytest.raises(SystemExit, match="prepare"):
+    with pytest.raises(LookalikeError, match="prepare"):
         train_embedding(tmp_path / "nothing", {}, 0, "cpu")
     empty = Run(tmp_path / "empty")
     (empty.data).mkdir(parents=True)
     empty.split_csv.write_text("path,identity,label,split,group\n")
     empty.identities_json.write_text('["a", "b"]')
-    with pytest.raises(SystemExit, match="split .* is empty"):
+    with pytest.raises(LookalikeError, match="split .* is empty"):
         train_embedding(empty, {}, 0, "cpu")
-    with pytest.raises(SystemExit, match="--model embedding"):
+    with pytest.raises(LookalikeError, match="--model embedding"):
         explain_embedding(empty, 2, 0, "cpu")
-    with pytest.raises(SystemExit, match="score must be"):
+    with pytest.raises(LookalikeError, match="score must be"):
         explain_embedding(planted_run, 1, 0, "cpu", {"score": "nonsense"})
 
 

@@ -66,7 +66,6 @@ def test_synth_from_the_command_line_prints_its_summary(tmp_path: Path, capsys: 
     (["--n-per-identity", "0"], "at least 1"),
     (["--strength", "-1"], "strength"),
 ])
-def test_synth_bad_input_is_a_clear_message(tmp_path: Path, argv: list[str], message: str) -> None:
-    with pytest.raises(SystemExit, match=message):
-        main(["synth", str(tmp_path / "s"), "--workers", "1", *argv])
+def test_synth_bad_input_is_a_clear_message(tmp_path: Path, argv: list[str], message: str, cli_error) -> None:
+    cli_error(["synth", str(tmp_path / "s"), "--workers", "1", *argv], message)
     assert not (tmp_path / "s" / "faces").exists()

@@ -9,6 +9,7 @@ import pytest
 
 from lookalike import demo
 from lookalike.cli import main
+from lookalike.errors import LookalikeError
 
 
 @pytest.fixture
@@ -56,7 +57,7 @@ def test_a_failed_critical_step_stops_the_demo(tiny_profile: None, tmp_path: Pat
 def test_only_selects_steps_and_rejects_unknown_names(tiny_profile: None, tmp_path: Path) -> None:
     record = demo.run_demo(tmp_path / "run", quick=True, only=["synth"])
     assert [s["name"] for s in record["steps"]] == ["synth"]
-    with pytest.raises(SystemExit, match="unknown step"):
+    with pytest.raises(LookalikeError, match="unknown step"):
         demo.run_demo(tmp_path / "run", quick=True, only=["synth", "dance"])
 
 

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from lookalike.contract import MapFile, load_maps, save_maps
+from lookalike.errors import LookalikeError
 from lookalike.explain import methods as M
-from lookalike.explain.store import MapFile, load_maps, save_maps
 from lookalike.explain.wrap import explainable
 from lookalike.models import SiameseNet, VGGClassifier
 
@@ -72,7 +73,7 @@ def test_a_new_method_is_one_registry_entry():
         torch.testing.assert_close(maps[0], x.sum(1))
     finally:
         M.METHODS.pop("input_times_one")
-    with pytest.raises(SystemExit, match="unknown attribution method"):
+    with pytest.raises(LookalikeError, match="unknown attribution method"):
         M.get_method("input_times_one")
 
 
@@ -91,5 +92,5 @@ def test_map_file_round_trip_and_bad_maps(tmp_path):
         save_maps(tmp_path / "bad.npz", mf)
     assert not (tmp_path / "bad.npz").exists()
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
-    with pytest.raises(SystemExit, match="cannot read"):
+    with pytest.raises(LookalikeError, match="cannot read"):
         load_maps(tmp_path / "junk.npz")

@@ -112,14 +112,11 @@ def test_planted_regions_rank_first_for_trusted_methods_and_the_hint_names_them(
     assert (run.explain / "maps" / "classifier-grad_cam.npz").stat().st_mtime_ns == before
 
 
-def test_explain_says_what_to_run_first(tmp_path):
+def test_explain_says_what_to_run_first(tmp_path, cli_error):
     run = make_planted_run(tmp_path / "run", n_per_identity=3)
-    with pytest.raises(SystemExit, match="lookalike train"):
-        main(["explain", str(run.root), "--model", "siamese"])
-    with pytest.raises(SystemExit, match="unknown method"):
-        main(["explain", str(run.root), "--methods", "magic"])
-    with pytest.raises(SystemExit, match="prepare"):
-        main(["explain", str(tmp_path / "nothing")])
+    cli_error(["explain", str(run.root), "--model", "siamese"], "lookalike train")
+    cli_error(["explain", str(run.root), "--methods", "magic"], "unknown method")
+    cli_error(["explain", str(tmp_path / "nothing")], "prepare")
 
 
 def test_explaining_one_network_keeps_the_other_networks_checks(tmp_path):

@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from lookalike.data.dataset import load_split
+from lookalike.errors import LookalikeError
 from lookalike.fooling.attack import AttackSettings, attack, classifier_forward, siamese_forward, to_float
 from lookalike.fooling.pixelmap import COLOURS, colourise, intensity, levels, pixel_map
 from lookalike.fooling.stage import FoolSettings, fool, image_id
@@ -331,10 +332,10 @@ def test_siamese_stage_perturbs_the_second_image_of_each_pair(trained) -> None:
 def test_image_ids_and_clear_errors(tmp_path) -> None:
     assert image_id("faces/person_a/img 1.png") == "person_a__img 1"
     run = build_run(tmp_path / "empty", n_train=2, n_test=2)
-    with pytest.raises(SystemExit, match="lookalike train"):
+    with pytest.raises(LookalikeError, match="lookalike train"):
         fool(run, FoolSettings(n=2))
-    with pytest.raises(SystemExit, match="--n"):
+    with pytest.raises(LookalikeError, match="--n"):
         fool(run, FoolSettings(n=0))
-    with pytest.raises(SystemExit, match="epsilon"):
+    with pytest.raises(LookalikeError, match="epsilon"):
         fool(run, FoolSettings(epsilon=2.0))
 

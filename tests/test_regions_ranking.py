@@ -5,14 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lookalike.explain.store import MapFile, save_maps
+from lookalike.contract import MapFile, save_maps
+from lookalike.errors import LookalikeError
+from lookalike.face.regions import FEATURES, REGIONS, region_labels
+from lookalike.face.template import TEMPLATE_68
+from lookalike.intervals import bootstrap_mean
 from lookalike.io import atomic_write_json, read_csv, read_json
 from lookalike.regions import hint
-from lookalike.regions.masks import FEATURES, REGIONS, region_labels
 from lookalike.regions.planted import make_planted_run
-from lookalike.regions.scoring import agreement, bootstrap_mean, score_maps
+from lookalike.regions.scoring import agreement, score_maps
 from lookalike.regions.stage import FEATURE_GROUPS, REGION_GROUPS, run_regions
-from lookalike.template import TEMPLATE_68
 
 
 def test_uniform_map_scores_one_everywhere_and_a_focused_map_scores_its_region():
@@ -156,7 +158,7 @@ def test_fooling_aggregate_is_a_source_and_a_hint_without_trusted_maps_is_flagge
 
 def test_regions_without_any_maps_says_what_to_run(tmp_path):
     run = make_planted_run(tmp_path / "run", n_per_identity=2)
-    with pytest.raises(SystemExit, match="lookalike explain"):
+    with pytest.raises(LookalikeError, match="lookalike explain"):
         run_regions(run)
 
 

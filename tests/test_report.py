@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from lookalike.cli import main
+from lookalike.errors import LookalikeError
 from lookalike.report import build_report
 
 STAGES = ["data", "training", "fooling", "explain", "regions", "study"]
@@ -139,7 +140,7 @@ def test_empty_run_names_every_missing_stage(tmp_path):
 
 
 def test_missing_run_folder_is_refused(tmp_path):
-    with pytest.raises(SystemExit, match="is not a run folder"):
+    with pytest.raises(LookalikeError, match="is not a run folder"):
         build_report(tmp_path / "nope")
 
 
@@ -181,7 +182,7 @@ def test_cli_report_and_pdf_without_chromium(tmp_path, monkeypatch, capsys):
     assert main(["report", str(tmp_path), "--json", "--out", str(tmp_path / "r.html")]) == 0
     assert json.loads(capsys.readouterr().out)["report"] == str(tmp_path / "r.html")
     monkeypatch.setenv("LOOKALIKE_CHROMIUM", str(tmp_path / "no-such-browser"))
-    with pytest.raises(SystemExit, match="--pdf needs Chromium"):
+    with pytest.raises(LookalikeError, match="--pdf needs Chromium"):
         build_report(tmp_path, pdf=True)
     assert (tmp_path / "report.html").is_file() and not (tmp_path / "report.pdf").exists()
 

@@ -7,10 +7,12 @@ import math
 import pytest
 from fastapi.testclient import TestClient
 
+from lookalike.contract import TRIALS
+from lookalike.errors import LookalikeError
 from lookalike.io import read_csv
 from lookalike.runfolder import Run
 from lookalike.study.app import create_app
-from lookalike.study.export import TRIAL_COLUMNS, export_study
+from lookalike.study.export import export_study
 from lookalike.study.setup import HINT_FALLBACK, open_study
 from lookalike.study.store import Design
 from lookalike.study.toyrun import make_toy_run
@@ -77,7 +79,7 @@ def test_a_whole_session_is_stored_answer_by_answer_and_exported(study):
     assert client.get(f"{api}/state").json()["phase"] == "done"
     summary = export_study(run, store)
     rows = read_csv(run.study / "trials.csv")
-    assert list(rows[0].keys()) == TRIAL_COLUMNS
+    assert list(rows[0].keys()) == TRIALS.columns
     assert [r["answer"] for r in rows] == given
     assert [int(r["correct"]) for r in rows] == [int(g == t) for g, t in zip(given, truth)]
     assert {r["complete"] for r in rows} == {"1"} and {r["group"] for r in rows} == {"pre"}
@@ -138,7 +140,7 @@ def test_admin_endpoints_need_the_token(study):
     made = client.post("/api/admin/links", json={"group": "post", "n": 3}, headers=admin(store)).json()
     assert len(made["links"]) == 3
     assert client.post("/api/admin/links", json={"group": "vip", "n": 1}, headers=admin(store)).status_code == 422
-    assert client.get("/api/admin/export", headers=admin(store)).text.splitlines()[0] == ",".join(TRIAL_COLUMNS)
+    assert client.get("/api/admin/export", headers=admin(store)).text.splitlines()[0] == ",".join(TRIALS.columns)
 
 
 def test_post_group_sees_the_hint_and_its_picture(study):
@@ -189,7 +191,7 @@ def test_plans_follow_the_paper_design(study):
 
 def test_a_small_test_split_is_topped_up_and_too_few_images_stop_clearly(tmp_path):
     run = make_toy_run(tmp_path / "small", per_person=30)  # 30 test + 3 train images per person
-    with pytest.raises(SystemExit, match="needs at least 40 of each"):
+    with pytest.raises(LookalikeError, match="needs at least 40 of each"):
         open_study(run)
     assert not (run.study / "study.sqlite").exists()
     store = open_study(run, design=Design(train_per_person=10, pairs=20))

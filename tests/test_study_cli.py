@@ -36,16 +36,13 @@ def test_simulate_links_and_export_from_the_cli(tmp_path, capsys):
     assert (run.study / "summary.json").exists() and (run.study / "config.json").exists()
 
 
-def test_cli_refuses_bad_input_clearly(tmp_path):
+def test_cli_refuses_bad_input_clearly(tmp_path, cli_error):
     run = make_toy_run(tmp_path / "run")
-    with pytest.raises(SystemExit, match="between 0 and 1"):
-        main(["study", "simulate", str(run.root), "--group", "pre", "--n", "1", "--accuracy", "1.5"])
-    with pytest.raises(SystemExit, match="study serve"):
-        main(["study", "export", str(tmp_path / "nowhere")])
+    cli_error(["study", "simulate", str(run.root), "--group", "pre", "--n", "1", "--accuracy", "1.5"], "between 0 and 1")
+    cli_error(["study", "export", str(tmp_path / "nowhere")], "study serve")
     with pytest.raises(SystemExit):
         main(["study", "links", str(run.root), "--group", "vip"])
-    with pytest.raises(SystemExit, match="prepare"):
-        main(["study", "links", str(tmp_path / "empty"), "--group", "pre"])
+    cli_error(["study", "links", str(tmp_path / "empty"), "--group", "pre"], "prepare")
 
 
 def test_analyze_is_registered(capsys):

@@ -11,9 +11,10 @@ import torch
 from safetensors.torch import load_file
 
 from lookalike.cli import main as cli_main
+from lookalike.errors import LookalikeError
+from lookalike.pairs import as_tensors, make_pairs, pair_count, pair_indices, saved_test_pairs
 from lookalike.training import train
 from lookalike.training.metrics import binary_metrics, roc_auc
-from lookalike.training.pairs import make_pairs, pair_count, read_pairs
 from lookalike.training.presets import make_config, parse_sets
 from lookalike.training.toydata import make_toy_run
 
@@ -40,13 +41,13 @@ def test_overrides_file_then_set_flags(tmp_path):
     path.write_text(json.dumps({"lr": 0.01, "epochs": 3, "flip": False}))
     cfg = make_config("fast", parse_sets(["epochs=7", "flip=yes", "weight_decay=1e-3"]), path)
     assert (cfg.lr, cfg.epochs, cfg.flip, cfg.weight_decay) == (0.01, 7, True, 1e-3)
-    with pytest.raises(SystemExit, match="unknown training setting 'lrr'"):
+    with pytest.raises(LookalikeError, match="unknown training setting 'lrr'"):
         make_config("fast", {"lrr": "1"})
-    with pytest.raises(SystemExit, match="bad value for epochs"):
+    with pytest.raises(LookalikeError, match="bad value for epochs"):
         make_config("fast", {"epochs": "many"})
-    with pytest.raises(SystemExit, match="batch_size must be"):
+    with pytest.raises(LookalikeError, match="batch_size must be"):
         make_config("fast", {"batch_size": "1"})
-    with pytest.raises(SystemExit, match="key=value"):
+    with pytest.raises(LookalikeError, match="key=value"):
         parse_sets(["lr"])
 
 
@@ -105,7 +106,7 @@ def test_short_run_beats_chance_and_writes_the_contract(toy_run, model, floor):
     if model == "siamese":
         from lookalike.data.dataset import load_split
 
-        a, b, same = read_pairs(out / "test_pairs.csv", load_split(toy_run, "test").paths)
+        a, b, same = as_tensors(pair_indices(saved_test_pairs(toy_run), load_split(toy_run, "test").paths, strict=True))
         assert len(a) == summary["test"]["n"] == 60 and int(same.sum()) == 30  # 2 × 30 test images
 
 
@@ -129,7 +130,7 @@ def test_identity_warmup_fades_into_the_papers_loss(toy_run):
     assert not any(name.startswith("probe") for name in trainer.net.state_dict())
     plain = Trainer(toy_run, "siamese", make_config("tiny", {**QUICK, "identity_warmup": 0}), 0, "cpu")
     assert plain.probe is None and plain.identity_weight(1, 0) == 0.0
-    with pytest.raises(SystemExit, match="identity_warmup"):
+    with pytest.raises(LookalikeError, match="identity_warmup"):
         make_config("tiny", {"identity_warmup": 1.5})
 
 
@@ -159,11 +160,11 @@ def test_resume_after_kill_mid_epoch_gives_identical_weights(tmp_path, toy_run, 
     best = [load_file(str(r / "models" / model / "model.safetensors")) for r in runs]
     assert all(torch.equal(best[0][k], best[1][k]) for k in best[0])
     assert straight["test"] == resumed["test"]
-    with pytest.raises(SystemExit, match="other settings"):
+    with pytest.raises(LookalikeError, match="other settings"):
         train(runs[1], resume=True, **{**kw, "overrides": {**kw["overrides"], "lr": 0.1}})
 
 
-def test_cli_train_and_predict(toy_run, capsys, tmp_path):
+def test_cli_train_and_predict(toy_run, capsys, tmp_path, cli_error):
     import shutil
 
     shutil.copytree(toy_run.data, tmp_path / "run" / "data")
@@ -180,19 +181,16 @@ def test_cli_train_and_predict(toy_run, capsys, tmp_path):
     for row in result["predictions"]:
         assert set(row["probabilities"]) == {"person_a", "person_b"}
         assert sum(row["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
-    with pytest.raises(SystemExit, match="exactly two"):
-        cli_main(["predict", str(run), str(img[0]), "--model", "siamese"])
-    with pytest.raises(SystemExit, match="lookalike train"):
-        cli_main(["predict", str(run), str(img[0]), str(img[1]), "--model", "siamese"])
-    with pytest.raises(SystemExit, match="does not exist"):
-        cli_main(["predict", str(run), str(tmp_path / "missing.png")])
+    cli_error(["predict", str(run), str(img[0]), "--model", "siamese"], "exactly two")
+    cli_error(["predict", str(run), str(img[0]), str(img[1]), "--model", "siamese"], "lookalike train")
+    cli_error(["predict", str(run), str(tmp_path / "missing.png")], "does not exist")
 
 
 def test_missing_data_and_embedding_fallback(tmp_path, monkeypatch):
-    with pytest.raises(SystemExit, match="lookalike prepare"):
+    with pytest.raises(LookalikeError, match="lookalike prepare"):
         train(tmp_path / "empty", model="classifier", preset="tiny")
     monkeypatch.setitem(sys.modules, "lookalike.baseline", None)
-    with pytest.raises(SystemExit, match="not available"):
+    with pytest.raises(LookalikeError, match="not available"):
         train(tmp_path / "empty", model="embedding", preset="tiny")
 
 

@@ -14,7 +14,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from .io import atomic_write_json
+from .contract import DEMO
+from .errors import LookalikeError, SettingError
 
 # name, argv template (tokens; {run} and profile keys are filled in), stop the demo if it fails?
 STEPS: list[tuple[str, str, bool]] = [
@@ -82,15 +83,15 @@ def is_registered(parser: argparse.ArgumentParser, argv: list[str]) -> bool:
 def run_demo(run: str | Path = "runs/demo", quick: bool = False, seed: int = 0, device: str = "auto",
              only: list[str] | None = None) -> dict[str, Any]:
     """Run every available stage in order on fresh synthetic data; returns (and saves) the timings."""
-    from .cli import build_parser, main
+    from .cli import build_parser
 
     run = Path(run)
     steps = plan(run, quick)
     if only:
         unknown = sorted(set(only) - {name for name, _, _ in steps})
         if unknown:
-            raise SystemExit(f"lookalike demo: unknown step(s) {unknown}: choose from "
-                             f"{', '.join(name for name, _, _ in steps)}")
+            raise SettingError(f"lookalike demo: unknown step(s) {unknown}: choose from "
+                               f"{', '.join(name for name, _, _ in steps)}")
         steps = [s for s in steps if s[0] in only]
     parser = build_parser()
     record: dict[str, Any] = {"run": str(run), "profile": "quick" if quick else "full", "seed": seed,
@@ -107,7 +108,7 @@ def run_demo(run: str | Path = "runs/demo", quick: bool = False, seed: int = 0, 
         else:
             print(f"{head}: lookalike {' '.join(argv)}", flush=True)
             t0 = time.perf_counter()
-            status, error = _call(main, [*argv, "--seed", str(seed), "--device", device])
+            status, error = _call(parser, [*argv, "--seed", str(seed), "--device", device])
             entry.update(status=status, seconds=round(time.perf_counter() - t0, 2))
             if error:
                 entry["error"] = error
@@ -116,7 +117,7 @@ def run_demo(run: str | Path = "runs/demo", quick: bool = False, seed: int = 0, 
                   + (f": {error}" if error else ""), flush=True)
         record["steps"].append(entry)
         record["total_seconds"] = round(time.perf_counter() - start, 2)
-        atomic_write_json(run / "demo.json", record)
+        DEMO.write(run, record)
         if entry["status"] == "failed" and critical:
             print(f"[demo] stopping: every later stage needs `{name}`", flush=True)
             break
@@ -124,18 +125,20 @@ def run_demo(run: str | Path = "runs/demo", quick: bool = False, seed: int = 0, 
     return record
 
 
-def _call(main: Any, argv: list[str]) -> tuple[str, str | None]:
-    """Run one CLI command; failures are reported, not raised, so the demo can go on."""
+def _call(parser: argparse.ArgumentParser, argv: list[str]) -> tuple[str, str | None]:
+    """Run one command; failures are reported, not raised, so the demo can go on."""
+    from .cli import run_command
+
     try:
-        code = main(argv)
-    except SystemExit as exc:  # argparse errors, StageMissing, clear user-facing stops
-        code = exc.code if isinstance(exc.code, int) else 1
-        if code:
-            return "failed", str(exc.code if exc.code is not None else "exit")
+        run_command(parser.parse_args(argv))
+    except LookalikeError as exc:  # a clear message for something the user can fix
+        return "failed", str(exc)
+    except SystemExit as exc:  # argparse refused the arguments
+        return "failed", f"exit status {exc.code}"
     except Exception as exc:  # noqa: BLE001 - a broken stage must not hide the others
         traceback.print_exc()
         return "failed", f"{type(exc).__name__}: {exc}"
-    return ("ok", None) if not code else ("failed", f"exit status {code}")
+    return "ok", None
 
 
 def _print_results(run: Path, record: dict[str, Any]) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..errors import SettingError
+
 PREPARE_DESC = """Build the face data set of two people (paper §3): detect every face with dlib, align it
 to the 68-point template, crop 128x128, filter out faces that are not the two people
 (3-layer network on dlib embeddings, accept when the own-person score >= --threshold,
@@ -60,7 +62,7 @@ def run_prepare(args: argparse.Namespace) -> dict[str, Any]:
     from .prepare import PrepareOptions, prepare
 
     if args.workers < 0:
-        raise SystemExit("--workers must be 0 (all cores) or a positive number")
+        raise SettingError("--workers must be 0 (all cores) or a positive number")
     opts = PrepareOptions(photos=args.photos, out=args.out, aligned=args.aligned, detector=args.detector,
                           threshold=args.threshold, filter=args.filter, workers=args.workers, seed=args.seed)
     summary = prepare(opts)

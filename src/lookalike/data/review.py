@@ -17,7 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ..io import atomic_write_json, read_json
+from ..contract import REVIEW, REVIEW_QUEUE
+from ..io import read_json
 from ..runfolder import Run
 
 STATIC = Path(__file__).with_name("review_static")
@@ -41,9 +42,7 @@ class ReviewStore:
     def load(self) -> dict[str, Any]:
         if not self.path.exists():
             return {"decisions": {}}
-        raw = read_json(self.path)
-        raw.setdefault("decisions", {})
-        return raw
+        return REVIEW.read_at(self.path).to_json()
 
     def decide(self, face_id: str, decision: str | None) -> dict[str, Any]:
         with self.lock:
@@ -53,8 +52,7 @@ class ReviewStore:
             else:
                 stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
                 state["decisions"][face_id] = {"decision": decision, "at": stamp}
-            atomic_write_json(self.path, state)
-            return state
+            return REVIEW.write_at(self.path, state).to_json()
 
 
 def _photo_jpeg(photo: Path, box: list[float], max_side: int = 420) -> bytes:
@@ -76,27 +74,28 @@ def _photo_jpeg(photo: Path, box: list[float], max_side: int = 420) -> bytes:
     return buf.getvalue()
 
 
-def make_app(run_dir: str | Path):
-    """The FastAPI app for one run folder (also used by the tests)."""
-    from fastapi import FastAPI, HTTPException
-    from fastapi.responses import FileResponse, HTMLResponse, Response
+class Queue:
+    """review_queue.json as `prepare` last wrote it: the faces to review, looked up by id."""
 
-    run = Run(run_dir)
-    data = run.data
-    queue_path = data / "review_queue.json"
-    if not queue_path.exists():
-        raise SystemExit(f"{queue_path} is missing: run `lookalike prepare PHOTOS --out {run.root}` first")
-    store = ReviewStore(data)
-    app = FastAPI(title="lookalike review", docs_url=None, redoc_url=None)
+    def __init__(self, run: Run):
+        self.path = REVIEW_QUEUE.require(run)
 
-    def queue() -> dict[str, Any]:
-        return read_json(queue_path)
+    def read(self) -> dict[str, Any]:
+        return REVIEW_QUEUE.read_at(self.path).to_json()
 
-    def item(face_id: str) -> dict[str, Any]:
-        for it in queue()["items"]:
+    def item(self, face_id: str) -> dict[str, Any]:
+        from fastapi import HTTPException
+
+        for it in self.read()["items"]:
             if it["id"] == face_id:
                 return it
         raise HTTPException(404, f"{face_id} is not in the review queue")
+
+
+def add_decisions(app: Any, run: Run, queue: Queue, store: ReviewStore) -> None:
+    """The page, the queue with its decisions, and saving one decision."""
+    from fastapi import HTTPException
+    from fastapi.responses import HTMLResponse
 
     @app.get("/", response_class=HTMLResponse)
     def page() -> str:
@@ -104,7 +103,7 @@ def make_app(run_dir: str | Path):
 
     @app.get("/api/queue")
     def api_queue() -> dict[str, Any]:
-        q = queue()
+        q = queue.read()
         decisions = store.load()["decisions"]
         for it in q["items"]:
             d = decisions.get(it["id"])
@@ -115,21 +114,27 @@ def make_app(run_dir: str | Path):
     def api_decision(body: Decision) -> dict[str, Any]:
         if body.decision is not None and body.decision not in DECISIONS:
             raise HTTPException(422, f"decision must be one of {DECISIONS} or null")
-        item(body.id)
+        queue.item(body.id)
         state = store.decide(body.id, body.decision)
         return {"id": body.id, "decision": body.decision, "decided": len(state["decisions"])}
 
+
+def add_pictures(app: Any, run: Run, queue: Queue) -> None:
+    """The face crop and its source photo with the face boxed; only ids from our own queue reach the disk."""
+    from fastapi import HTTPException
+    from fastapi.responses import FileResponse, Response
+
     @app.get("/crop")
     def crop(id: str) -> FileResponse:
-        path = data / item(id)["crop"]  # ids are looked up in our own queue: no user path reaches the disk
+        path = run.data / queue.item(id)["crop"]
         if not path.is_file():
             raise HTTPException(404, "crop not found: rerun `lookalike prepare`")
         return FileResponse(path, media_type="image/png")
 
     @app.get("/photo")
     def photo(id: str) -> Response:
-        it = item(id)
-        root = Path(queue()["photos"])
+        it = queue.item(id)
+        root = Path(queue.read()["photos"])
         path = root / it["source"]
         if not path.is_file():
             raise HTTPException(404, f"source photo {it['source']} is no longer in {root}")
@@ -138,16 +143,31 @@ def make_app(run_dir: str | Path):
         except Exception as exc:  # noqa: BLE001 - a photo that cannot be shown must not break the page
             raise HTTPException(404, f"cannot show {it['source']}: {exc}") from exc
 
+
+def add_apply(app: Any, run: Run) -> None:
+    """Apply: rerun `prepare` with the settings it last ran with, so the decisions take effect."""
+
     @app.post("/api/apply")
     def api_apply() -> dict[str, Any]:
         from .prepare import PrepareOptions, prepare
 
-        cfg = read_json(run.require(data / "config.json", "prepare"))
+        cfg = read_json(run.require(run.data / "config.json", "prepare"))
         fields = PrepareOptions.__dataclass_fields__
         opts = {k: v for k, v in cfg.items() if k in fields}
         summary = prepare(PrepareOptions(**{**opts, "out": str(run.root)}))  # this run, even if it was moved
         return {k: summary.get(k) for k in ("kept", "kept_per_person", "pending_review", "split")}
 
+
+def make_app(run_dir: str | Path) -> Any:
+    """The FastAPI app for one run folder (also used by the tests)."""
+    from fastapi import FastAPI
+
+    run = Run(run_dir)
+    queue = Queue(run)
+    app = FastAPI(title="lookalike review", docs_url=None, redoc_url=None)
+    add_decisions(app, run, queue, ReviewStore(run.data))
+    add_pictures(app, run, queue)
+    add_apply(app, run)
     return app
 
 

@@ -11,7 +11,6 @@ from typing import Any
 _EXPORTS = {
     "METHODS": "methods", "Method": "methods", "attribute_maps": "methods", "register": "methods",
     "SANITY_THRESHOLD": "sanity", "sanity_check": "sanity", "run_explain": "stage",
-    "MapFile": "store", "load_maps": "store", "save_maps": "store",
 }
 __all__ = list(_EXPORTS)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..errors import SettingError
+
 METHOD_NAMES = ["guided_backprop", "grad_cam", "guided_grad_cam", "integrated_gradients", "occlusion"]
 
 
@@ -46,10 +48,10 @@ def handle(args: argparse.Namespace) -> dict[str, Any]:
 
     for name in args.methods or []:
         if name not in METHODS:
-            raise SystemExit(f"unknown method {name!r}; choose from {', '.join(METHODS)}")
+            raise SettingError(f"unknown method {name!r}; choose from {', '.join(METHODS)}")
     for flag in ("n", "sanity_n", "cascade_steps", "faithfulness_steps", "batch_size", "region_n"):
         if getattr(args, flag) < 1:
-            raise SystemExit(f"--{flag.replace('_', '-')} must be at least 1")
+            raise SettingError(f"--{flag.replace('_', '-')} must be at least 1")
     summary = run_explain(args.run, model=args.model, methods=args.methods, n=args.n, seed=args.seed,
                           device=pick_device(args.device), force=args.force, sanity_n=args.sanity_n,
                           cascade_steps=args.cascade_steps, faithfulness_steps=args.faithfulness_steps,

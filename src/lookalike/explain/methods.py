@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from ..errors import SettingError
+
 Inputs = tuple[torch.Tensor, ...]
 AttributeFn = Callable[..., Inputs]
 
@@ -121,7 +123,7 @@ def occlusion(model, inputs: Inputs, target: torch.Tensor) -> Inputs:
 
 def get_method(name: str) -> Method:
     if name not in METHODS:
-        raise SystemExit(f"unknown attribution method {name!r}; choose from {', '.join(METHODS)}")
+        raise SettingError(f"unknown attribution method {name!r}; choose from {', '.join(METHODS)}")
     return METHODS[name]
 
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
+from ..face.regions import REGIONS, region_labels
+from ..face.template import SIZE, TEMPLATE_68, landmark_columns
 from ..io import atomic_write_csv, atomic_write_json, save_png
 from ..runfolder import Run
-from ..template import SIZE, TEMPLATE_68, landmark_columns
-from .masks import REGIONS, region_labels
 
 DEFAULT_PLANTED = ("forehead", "cheekbone_left", "cheekbone_right")
 IDENTITIES = ["person_a", "person_b"]

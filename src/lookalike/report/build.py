@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..errors import InputError
 from ..io import atomic_write_text
 from ..runfolder import Run
 from .html import CSS, code, esc, fmt, json_block, notice, pct, table
@@ -169,7 +170,7 @@ def build_report(run: Run | str | Path, out: Path | str | None = None, pdf: bool
     """Write the report for `run` (default RUN/report.html, and RUN/report.pdf with pdf=True)."""
     run = run if isinstance(run, Run) else Run(run)
     if not run.root.is_dir():
-        raise SystemExit(f"{run.root} is not a run folder (it does not exist); run `lookalike demo {run.root}` "
+        raise InputError(f"{run.root} is not a run folder (it does not exist); run `lookalike demo {run.root}` "
                          "or the stages first")
     stages = [_safe(builder, run, sid, title) for sid, title, builder in BUILDERS]
     sections = [overview(stages), *stages, appendix(run)]

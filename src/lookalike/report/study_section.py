@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import LookalikeError
 from ..runfolder import Run
 from .html import esc, figure, fmt, kv_table, not_run, notice, pct, table
 from .read import load_json
@@ -24,7 +25,7 @@ def refresh_analysis(run: Run) -> str:
 
     try:
         analyze(run)
-    except SystemExit as exc:  # bad or missing trials: say why, keep any earlier analysis
+    except LookalikeError as exc:  # bad or missing trials: say why, keep any earlier analysis
         kind = "missing" if "nobody has taken part" in str(exc) else "error"
         return notice(f"The study could not be analysed: {esc(exc)}", kind=kind)
     return notice("The analysis was (re)computed from study/trials.csv for this report.", kind="info")

@@ -20,9 +20,10 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTex
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..runfolder import IMAGE_SIZE, Run
-from .design import LINK_GROUPS, TRIAL_COLUMNS
-from .export import csv_text
+from ..contract import TRIALS
+from ..face.template import SIZE as IMAGE_SIZE
+from ..runfolder import Run
+from .design import LINK_GROUPS
 from .setup import hint
 from .store import Refused, Store
 
@@ -194,7 +195,7 @@ def add_admin(app: FastAPI, store: Store) -> None:
 
     @app.get("/api/admin/export", dependencies=admin)
     def export() -> PlainTextResponse:
-        return PlainTextResponse(csv_text(store.trial_rows(), TRIAL_COLUMNS), media_type="text/csv", headers=NO_STORE)
+        return PlainTextResponse(TRIALS.text(store.trial_rows()), media_type="text/csv", headers=NO_STORE)
 
     @app.post("/api/admin/links", dependencies=admin)
     def links(body: LinkRequest) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import signal
 import sys
 from typing import Any
 
+from ..errors import SettingError
 from ..runfolder import Run
 from .analysis import add_analyze_arguments, run_analyze
 
@@ -88,9 +89,9 @@ def _open(args: argparse.Namespace) -> tuple[Run, Any]:
 
 
 def _write_links(run: Run, store: Any, base_url: str) -> None:
-    from ..io import atomic_write_json
+    from ..contract import LINKS
 
-    atomic_write_json(run.study / "links.json", {"base_url": base_url, "links": [
+    LINKS.write(run, {"base_url": base_url, "links": [
         {k: v for k, v in link.items() if k != "path"} | {"url": base_url + link["path"]} for link in store.links()]})
 
 
@@ -169,11 +170,11 @@ def simulate(args: argparse.Namespace) -> dict[str, Any]:
     from .simulate import simulate as play
 
     if args.n < 1:
-        raise SystemExit("--n must be at least 1")
+        raise SettingError("--n must be at least 1")
     if not 0.0 <= args.accuracy <= 1.0:
-        raise SystemExit(f"--accuracy must be a probability between 0 and 1, not {args.accuracy}")
+        raise SettingError(f"--accuracy must be a probability between 0 and 1, not {args.accuracy}")
     if not 0.0 <= args.duplicate_rate <= 1.0:
-        raise SystemExit(f"--duplicate-rate must be between 0 and 1, not {args.duplicate_rate}")
+        raise SettingError(f"--duplicate-rate must be between 0 and 1, not {args.duplicate_rate}")
     run, store = _open(args)
     options = {"seed": args.seed, "concurrency": args.concurrency, "fetch_images": args.fetch_images,
                "duplicate_rate": args.duplicate_rate}

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from ..contract import TRAINING, TRIALS
+
 GROUPS = ("pre", "post", "expert")
 LINK_GROUPS = (*GROUPS, "random")
 RANDOM_GROUPS = ("pre", "post")  # a random link makes a novice: experts are chosen, not drawn
 ANSWERS = ("same", "different")
 
-TRIAL_COLUMNS = ["participant", "group", "complete", "trial", "image_a", "image_b", "truth", "answer",
-                 "correct", "response_ms", "shown_ms"]
-TRAINING_COLUMNS = ["participant", "group", "position", "image", "label", "shown_ms"]
+TRIAL_COLUMNS = TRIALS.columns  # study/trials.csv, defined with its record in lookalike.contract
+TRAINING_COLUMNS = TRAINING.columns

@@ -7,25 +7,14 @@ who answered every pair (the analysis keeps only those).
 
 from __future__ import annotations
 
-import csv
-import io
 import statistics
 from typing import Any
 
-from ..io import atomic_write_csv
-from ..runfolder import Run, write_config, write_summary
-from .design import TRAINING_COLUMNS, TRIAL_COLUMNS
+from ..contract import STUDY_SUMMARY, TRAINING, TRIALS, StudySummary, write_config
+from ..runfolder import Run
 from .store import Store
 
 TOLERANCE_MS = 50.0
-
-
-def csv_text(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buf.getvalue()
 
 
 def timing_stats(values: list[float], target: float) -> dict[str, Any]:
@@ -37,12 +26,12 @@ def timing_stats(values: list[float], target: float) -> dict[str, Any]:
             "within_50ms": round(sum(abs(v - target) <= TOLERANCE_MS for v in values) / len(values), 4)}
 
 
-def export_study(run: Run, store: Store) -> dict[str, Any]:
+def export_study(run: Run, store: Store) -> StudySummary:
     """Write study/trials.csv, study/training.csv and study/summary.json; returns the summary."""
     trials, training = store.trial_rows(), store.training_rows()
     design = store.design()
-    atomic_write_csv(run.study / "trials.csv", trials, TRIAL_COLUMNS)
-    atomic_write_csv(run.study / "training.csv", training, TRAINING_COLUMNS)
+    TRIALS.write(run, trials)
+    TRAINING.write(run, training)
     groups = store.progress()
     for name, g in groups.items():
         done = [t for t in trials if t["group"] == name and t["complete"]]
@@ -60,4 +49,4 @@ def export_study(run: Run, store: Store) -> dict[str, Any]:
         "files": {"trials": "study/trials.csv", "training": "study/training.csv", "database": "study/study.sqlite"},
     }
     write_config(run.study, {"design": design.__dict__, "seed": store.meta("seed"), "names": store.names()})
-    return write_summary(run.study, summary)
+    return STUDY_SUMMARY.write(run, summary)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..errors import InputError
 from .params import DEFAULT_REGIONS, REGIONS
 
 
@@ -38,7 +39,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         summary = generate(args.out, args.n_per_identity, seed=args.seed, regions=args.regions.split(","),
                            workers=args.workers, strength=args.strength, force=args.force)
     except ValueError as exc:
-        raise SystemExit(f"lookalike synth: {exc}") from None
+        raise InputError(f"lookalike synth: {exc}") from None
     if not args.json:
         what = "reused" if summary.get("reused") else f"rendered in {summary['seconds']} s"
         print(f"synth: {summary['images']} faces ({what}) in {args.out}: faces/, landmarks.csv, truth/, "

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 from scipy.ndimage import gaussian_filter
 
-from ..template import SIZE, TEMPLATE_68
+from ..face.template import SIZE, TEMPLATE_68
 from .shapes import bump, coverage, ellipse_sdf, lens_sdf, over, stroke_sdf
 
 CENTRE = np.array([SIZE / 2, SIZE / 2])

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import InputError, SettingError
+
 
 @dataclass
 class TrainConfig:
@@ -143,31 +145,31 @@ def make_config(preset: str = "fast", overrides: dict[str, Any] | None = None,
                 config_file: str | Path | None = None) -> TrainConfig:
     """Preset, then the JSON config file, then `overrides` (values may be strings from --set)."""
     if preset not in PRESETS:
-        raise SystemExit(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
+        raise SettingError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
     cfg = PRESETS[preset]().to_dict()
     updates: dict[str, Any] = {}
     if config_file is not None:
         path = Path(config_file)
         if not path.exists():
-            raise SystemExit(f"config file {path} does not exist")
+            raise InputError(f"config file {path} does not exist")
         try:
             loaded = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
-            raise SystemExit(f"config file {path} is not valid JSON: {exc}") from exc
+            raise InputError(f"config file {path} is not valid JSON: {exc}") from exc
         if not isinstance(loaded, dict):
-            raise SystemExit(f"config file {path} must hold a JSON object of settings")
+            raise InputError(f"config file {path} must hold a JSON object of settings")
         updates.update(loaded)
     updates.update(overrides or {})
     for key, value in updates.items():
         if key not in FIELD_TYPES:
-            raise SystemExit(f"unknown training setting {key!r}; known: {', '.join(sorted(FIELD_TYPES))}")
+            raise SettingError(f"unknown training setting {key!r}; known: {', '.join(sorted(FIELD_TYPES))}")
         if key == "preset":
             continue
         kind = FIELD_TYPES[key]
         try:
             cfg[key] = parse_value(value, kind) if isinstance(value, str) else _coerce(value, kind, key)
         except ValueError as exc:
-            raise SystemExit(f"bad value for {key}: {exc}") from exc
+            raise SettingError(f"bad value for {key}: {exc}") from exc
     out = TrainConfig(**cfg)
     _validate(out)
     return out
@@ -208,7 +210,7 @@ def _validate(cfg: TrainConfig) -> None:
     if not 0 <= cfg.identity_warmup <= 1:
         problems.append("identity_warmup must be in [0, 1]")
     if problems:
-        raise SystemExit("bad training settings: " + "; ".join(problems))
+        raise SettingError("bad training settings: " + "; ".join(problems))
 
 
 def parse_sets(items: list[str] | None) -> dict[str, str]:
@@ -217,7 +219,7 @@ def parse_sets(items: list[str] | None) -> dict[str, str]:
     for item in items or []:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise SystemExit(f"--set expects key=value, got {item!r}")
+            raise SettingError(f"--set expects key=value, got {item!r}")
         out[key.strip()] = value.strip()
     return out
 

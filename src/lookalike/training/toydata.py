@@ -11,8 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..face.template import SIZE as IMAGE_SIZE
 from ..io import atomic_write_csv, atomic_write_json, save_png
-from ..runfolder import IMAGE_SIZE, Run
+from ..runfolder import Run
 
 IDENTITIES = ["person_a", "person_b"]
 

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from ...io import atomic_write_csv
-from ...runfolder import Run, write_config, write_summary
+from ...contract import ANALYSIS_SUMMARY, PARTICIPANTS, AnalysisSummary, ParticipantRow, finite, write_config
+from ...errors import InputError, SettingError
+from ...runfolder import Run
 from .. import stats
 from .loading import load_trials, trials_csv
 from .plots import plot_accuracy, plot_dprime, plot_figure9
 from .scoring import (
     DPRIME_CONVENTION,
-    ParticipantScore,
     compare_all,
-    finite,
     score_participants,
     summarise_groups,
 )
@@ -39,7 +37,7 @@ def conventions(n_boot: int) -> dict[str, str]:
     }
 
 
-def write_figures(out: Path, groups: dict[str, dict[str, Any]], scores: list[ParticipantScore],
+def write_figures(out: Path, groups: dict[str, dict[str, Any]], scores: list[ParticipantRow],
                   trials: int) -> dict[str, str]:
     """The three figures for the groups with participants; figures of an earlier, different analysis go."""
     figures = {}
@@ -55,25 +53,25 @@ def write_figures(out: Path, groups: dict[str, dict[str, Any]], scores: list[Par
 
 def _check_settings(trials: int, n_boot: int, n_permutations: int) -> None:
     if trials < 1:
-        raise SystemExit("--trials must be at least 1")
+        raise SettingError("--trials must be at least 1")
     if n_boot < 100 or n_permutations < 100:
-        raise SystemExit("--bootstrap and --permutations need at least 100 resamples each")
+        raise SettingError("--bootstrap and --permutations need at least 100 resamples each")
 
 
 def _read_rows(run: Run, trials_csv_path: Path | str | None) -> tuple[Path, list[dict[str, Any]]]:
     source = Path(trials_csv_path) if trials_csv_path else trials_csv(run)
     if not source.exists():
-        raise SystemExit(f"{source} does not exist")
+        raise InputError(f"{source} does not exist")
     rows = load_trials(source)
     if not rows:
-        raise SystemExit(f"{source} has no trials yet: nobody has taken part")
+        raise InputError(f"{source} has no trials yet: nobody has taken part")
     return source, rows
 
 
 def analyze(
     run: Run | str | Path, trials: int = stats.TRIALS_PER_PARTICIPANT, n_boot: int = 10_000,
     n_permutations: int = 20_000, seed: int = 0, trials_csv: Path | str | None = None,
-) -> dict[str, Any]:
+) -> AnalysisSummary:
     """Analyse the study of `run`; writes `study/analysis/` and returns its summary."""
     run = run if isinstance(run, Run) else Run(run)
     _check_settings(trials, n_boot, n_permutations)
@@ -82,8 +80,7 @@ def analyze(
     by_group, groups = summarise_groups(scores, counts, trials, n_boot, seed)
     comparisons = compare_all(by_group, trials, n_permutations, seed)
     out = run.study / "analysis"
-    atomic_write_csv(out / "participants.csv", [asdict(p) for p in scores],
-                     list(ParticipantScore.__dataclass_fields__))
+    PARTICIPANTS.write(run, scores)
     figures = write_figures(out, groups, scores, trials)
     summary = {
         "stage": "study analyze",
@@ -100,4 +97,4 @@ def analyze(
     }
     write_config(out, {"trials_csv": str(source), "trials_per_participant": trials, "bootstrap_resamples": n_boot,
                        "permutations": n_permutations, "seed": seed, "alpha": 0.05, "power": 0.8})
-    return write_summary(out, finite(summary))
+    return ANALYSIS_SUMMARY.write(run, finite(summary))

@@ -1,4 +1,4 @@
-"""Read and write `explain/maps/<model>-<method>.npz` (the format regions and the report read).
+"""`explain/maps/<model>-<method>.npz`: the activation maps, their one writer and one reader.
 
 Required arrays (docs/run-folder.md): `maps` N×128×128 float32 ≥ 0, `paths`
 (image paths relative to `<run>/data/`), `model`, `method`, `target`. We add,
@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import InputError
 from ..io import atomic_write_bytes
 
 
@@ -63,10 +64,10 @@ def load_maps(path: str | Path) -> MapFile:
     try:
         z = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as exc:
-        raise SystemExit(f"cannot read the map file {path}: {exc}") from exc
+        raise InputError(f"cannot read the map file {path}: {exc}") from exc
     with z:
         if "maps" not in z or "paths" not in z:
-            raise SystemExit(f"{path} lacks the arrays `maps` and `paths` (see docs/run-folder.md)")
+            raise InputError(f"{path} lacks the arrays `maps` and `paths` (see docs/run-folder.md)")
         maps = z["maps"].astype(np.float32)
         n = len(maps)
         stem = path.stem.split("-", 1)
