@@ -76,14 +76,14 @@ def main() -> int:
         print("gpu_paper: needs a CUDA GPU (PyTorch sees none); nothing measured.")
         return 0
 
-    from lookalike.regions.planted import make_planted_run
-    from lookalike.training import train
+    from lookalike.fakerun import make_fake_run
+    from lookalike.training.loop import train
     from lookalike.training.presets import make_config
 
     t_all = time.perf_counter()
     root = Path(args.run or tempfile.mkdtemp(prefix="gpu-paper-"))
     t = time.perf_counter()
-    run = make_planted_run(root, n_per_identity=args.per_person, seed=args.seed)
+    run = make_fake_run(root, args.per_person, seed=args.seed)
     data_seconds = time.perf_counter() - t
     peak = bf16_peak()
     rows = []

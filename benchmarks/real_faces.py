@@ -75,7 +75,7 @@ def main() -> int:
                                       prepare)
     rows["data"] = {"seconds": round(data_s, 1), "reused": data_reused}
 
-    from lookalike.training import train
+    from lookalike.training.loop import train
     from lookalike.training.presets import parse_sets
 
     for kind in args.models:

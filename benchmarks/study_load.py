@@ -22,10 +22,10 @@ from pathlib import Path
 import httpx
 from _common import peak_rss_mb, write_result
 
+from lookalike.fakerun import make_fake_run
 from lookalike.study.server import free_socket
 from lookalike.study.setup import open_study
 from lookalike.study.simulate import simulate
-from lookalike.study.toyrun import make_toy_run
 
 
 def vm_hwm_mb(pid: int) -> float | None:
@@ -45,7 +45,7 @@ def main() -> int:
     ap.add_argument("--fetch-images", action="store_true", help="also download all 80 photos per participant")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        run = make_toy_run(Path(tmp) / "run")
+        run = make_fake_run(Path(tmp) / "run", 48, faces="plain")
         store = open_study(run)
         admin = store.admin_token()
         sock = free_socket()

@@ -10,11 +10,12 @@ from statistics import NormalDist
 
 import pytest
 
+from lookalike.cli.study_analysis import add_analyze_arguments, run_analyze
 from lookalike.errors import LookalikeError
 from lookalike.io import read_csv, read_json
 from lookalike.runfolder import StageMissing
 from lookalike.study import stats
-from lookalike.study.analysis import COLUMNS, add_analyze_arguments, analyze, run_analyze
+from lookalike.study.analysis import COLUMNS, analyze
 
 
 def person(pid: str, group: str, outcomes: list[tuple[str, str]], complete: bool = True) -> list[dict]:
@@ -177,10 +178,10 @@ def test_cli_arguments_and_handler(tmp_path, capsys):
 
 def test_analyze_exports_from_the_study_database_when_trials_csv_is_missing(tmp_path):
     """End to end with the real study app: simulated participants over HTTP, then analysis from SQLite."""
-    toyrun = pytest.importorskip("lookalike.study.toyrun", reason="the study app is not installed")
     from lookalike.cli import main
+    from lookalike.fakerun import make_fake_run
 
-    run = toyrun.make_toy_run(tmp_path / "run", per_person=45)
+    run = make_fake_run(tmp_path / "run", 48, faces="plain")
     for group, acc in (("pre", "0.5"), ("post", "0.9")):
         assert main(["study", "simulate", str(run.root), "--group", group, "--n", "3", "--accuracy", acc]) == 0
     exported = run.study / "trials.csv"

@@ -19,8 +19,8 @@ from lookalike.data.dataset import load_landmarks
 from lookalike.errors import LookalikeError
 from lookalike.face.regions import FEATURES, REGIONS, region_labels, region_masks
 from lookalike.face.template import TEMPLATE_68
+from lookalike.fakerun import make_fake_run
 from lookalike.io import read_json
-from lookalike.regions.planted import make_planted_run
 from lookalike.regions.scoring import score_maps
 from lookalike.runfolder import Run
 from lookalike.training.metrics import roc_auc
@@ -31,7 +31,7 @@ PLANTED = ("cheekbone_left", "cheekbone_right")
 @pytest.fixture(scope="module")
 def planted_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     """Cartoon faces whose two people differ only in brighter cheekbones, with the baseline trained."""
-    run = make_planted_run(tmp_path_factory.mktemp("planted"), n_per_identity=20, seed=3, planted=PLANTED,
+    run = make_fake_run(tmp_path_factory.mktemp("planted"), 20, seed=3, planted=PLANTED,
                            strength=0.3)
     train_embedding(run, {"val_pairs": 40, "test_pairs": 40}, seed=0, device="cpu")
     return run

@@ -6,14 +6,14 @@ import pytest
 
 from lookalike.errors import LookalikeError
 from lookalike.explain.selection import select
+from lookalike.fakerun import make_fake_run
 from lookalike.io import atomic_write_csv, read_csv
 from lookalike.models.siamese import DIFFERENT, SAME
-from lookalike.regions.planted import make_planted_run
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    return make_planted_run(tmp_path_factory.mktemp("sel") / "run", n_per_identity=10, seed=0)
+    return make_fake_run(tmp_path_factory.mktemp("sel") / "run", 10, seed=0)
 
 
 def test_pairs_are_half_same_half_different_and_deterministic(run):

@@ -7,7 +7,7 @@ import pytest
 
 from lookalike.face.regions import REGIONS, region_labels, region_masks, template_labels
 from lookalike.face.template import MIRROR_68, TEMPLATE_68
-from lookalike.regions.planted import jittered_landmarks
+from lookalike.fakerun import jittered_landmarks
 
 
 def _rotated(landmarks: np.ndarray, degrees: float) -> np.ndarray:

@@ -9,18 +9,18 @@ from fastapi.testclient import TestClient
 
 from lookalike.contract import TRIALS
 from lookalike.errors import LookalikeError
+from lookalike.fakerun import make_fake_run
 from lookalike.io import read_csv
 from lookalike.runfolder import Run
 from lookalike.study.app import create_app
 from lookalike.study.export import export_study
 from lookalike.study.setup import HINT_FALLBACK, open_study
 from lookalike.study.store import Design
-from lookalike.study.toyrun import make_toy_run
 
 
 @pytest.fixture()
 def study(tmp_path):
-    run = make_toy_run(tmp_path / "run")
+    run = make_fake_run(tmp_path / "run", 48, faces="plain")
     store = open_study(run, seed=3)
     client = TestClient(create_app(run, store))
     yield run, store, client
@@ -190,14 +190,14 @@ def test_plans_follow_the_paper_design(study):
 
 
 def test_a_small_test_split_is_topped_up_and_too_few_images_stop_clearly(tmp_path):
-    run = make_toy_run(tmp_path / "small", per_person=30)  # 30 test + 3 train images per person
+    run = make_fake_run(tmp_path / "small", 33, faces="plain")  # 30 test + 3 train images per person
     with pytest.raises(LookalikeError, match="needs at least 40 of each"):
         open_study(run)
     assert not (run.study / "study.sqlite").exists()
     store = open_study(run, design=Design(train_per_person=10, pairs=20))
     assert all(len(v) == 30 for v in store.stimuli().values()) and store.meta("stimuli_note") is None
     store.close()
-    run = make_toy_run(tmp_path / "topped", per_person=38)
+    run = make_fake_run(tmp_path / "topped", 41, faces="plain")
     store = open_study(run)
     assert all(len(v) == 40 for v in store.stimuli().values())
     assert "from train" in store.meta("stimuli_note")
@@ -206,7 +206,7 @@ def test_a_small_test_split_is_topped_up_and_too_few_images_stop_clearly(tmp_pat
 
 
 def test_stimuli_are_fixed_once_and_capped(tmp_path):
-    run = make_toy_run(tmp_path / "r", per_person=45)
+    run = make_fake_run(tmp_path / "r", 48, faces="plain")
     store = open_study(run, seed=1, per_person=41)
     first = store.stimuli()
     assert [len(v) for v in first.values()] == [41, 41]

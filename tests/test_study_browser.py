@@ -7,10 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from lookalike.fakerun import IDENTITIES as FAKE_IDENTITIES
+from lookalike.fakerun import make_fake_run
 from lookalike.study.app import create_app
 from lookalike.study.server import background_server
 from lookalike.study.setup import open_study
-from lookalike.study.toyrun import IDENTITIES, make_toy_run
+
+IDENTITIES = FAKE_IDENTITIES["plain"]
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.browser
@@ -26,7 +29,7 @@ def launch(p):
 @pytest.mark.timeout(240)
 def test_a_participant_completes_the_study_in_chromium(tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api")
-    run = make_toy_run(tmp_path / "run")
+    run = make_fake_run(tmp_path / "run", 48, faces="plain")
     (run.regions).mkdir(parents=True)
     (run.regions / "hint.txt").write_text("Look at the forehead.\n")
     store = open_study(run)

@@ -14,11 +14,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from lookalike.fakerun import make_fake_run
 from lookalike.io import read_csv
 from lookalike.study.server import free_socket
 from lookalike.study.setup import db_path, open_study
 from lookalike.study.simulate import simulate
-from lookalike.study.toyrun import make_toy_run
 
 
 def start_server(run_root: Path, port: int) -> subprocess.Popen:
@@ -71,7 +71,7 @@ def answer_until_killed(api: str, acked: list[int]) -> None:
 
 
 def test_answers_survive_kill_9_and_the_session_resumes(tmp_path):
-    run = make_toy_run(tmp_path / "run")
+    run = make_fake_run(tmp_path / "run", 48, faces="plain")
     store = open_study(run)
     token, busy = store.create_links("pre", 2)
     truth = store.truth_of(token)
@@ -126,7 +126,7 @@ def test_answers_survive_kill_9_and_the_session_resumes(tmp_path):
 @pytest.mark.slow
 @pytest.mark.timeout(400)
 def test_200_participants_at_once_lose_and_duplicate_nothing(tmp_path):
-    run = make_toy_run(tmp_path / "run")
+    run = make_fake_run(tmp_path / "run", 48, faces="plain")
     store = open_study(run)
     admin = store.admin_token()
     store.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import numpy as np
 import pytest
@@ -12,11 +11,11 @@ from safetensors.torch import load_file
 
 from lookalike.cli import main as cli_main
 from lookalike.errors import LookalikeError
+from lookalike.fakerun import make_fake_run
 from lookalike.pairs import as_tensors, make_pairs, pair_count, pair_indices, saved_test_pairs
-from lookalike.training import train
+from lookalike.training.loop import train
 from lookalike.training.metrics import binary_metrics, roc_auc
 from lookalike.training.presets import make_config, parse_sets
-from lookalike.training.toydata import make_toy_run
 
 QUICK = {"epochs": 2, "val_pairs": 60, "test_pairs": 60}
 
@@ -24,7 +23,7 @@ QUICK = {"epochs": 2, "val_pairs": 60, "test_pairs": 60}
 @pytest.fixture(scope="module")
 def toy_run(tmp_path_factory):
     """70 + 15 + 15 cartoon faces per person; person_b has clearly brighter cheeks."""
-    return make_toy_run(tmp_path_factory.mktemp("toy") / "run", n_per_class=100, seed=0, contrast=100.0)
+    return make_fake_run(tmp_path_factory.mktemp("toy") / "run", 100, faces="cheeks", seed=0, contrast=100.0)
 
 
 # presets ---------------------------------------------------------------------------
@@ -186,12 +185,17 @@ def test_cli_train_and_predict(toy_run, capsys, tmp_path, cli_error):
     cli_error(["predict", str(run), str(tmp_path / "missing.png")], "does not exist")
 
 
-def test_missing_data_and_embedding_fallback(tmp_path, monkeypatch):
+def test_missing_data_and_unknown_models_are_clear(tmp_path):
+    import lookalike as lk
+
     with pytest.raises(LookalikeError, match="lookalike prepare"):
         train(tmp_path / "empty", model="classifier", preset="tiny")
-    monkeypatch.setitem(sys.modules, "lookalike.baseline", None)
-    with pytest.raises(LookalikeError, match="not available"):
-        train(tmp_path / "empty", model="embedding", preset="tiny")
+    with pytest.raises(LookalikeError, match="lookalike prepare"):  # the baseline, through the API
+        lk.train(tmp_path / "empty", model="embedding", preset="tiny")
+    with pytest.raises(LookalikeError, match="choose classifier, siamese or embedding"):
+        lk.train(tmp_path / "empty", model="transformer")
+    with pytest.raises(LookalikeError, match="lookalike.baseline"):  # the loop trains the two networks only
+        train(tmp_path / "empty", model="embedding")
 
 
 @pytest.mark.slow

@@ -110,8 +110,8 @@ class ExplainSummary(Summary):
     seconds: float | None = shown("seconds", "seconds")
     networks: dict[str, NetworkRun] = {}
     maps: list[str] = []
-    trusted_methods: list[str] = shown("maps that pass the sanity check", "list", default_factory=list)
-    failed_methods: list[str] = shown("maps that fail it", "list", default_factory=list)
+    trusted_methods: list[str] = []  # maps that pass the sanity check (`<network>-<method>`)
+    failed_methods: list[str] = []
     statement: str | None = None
     method_info: dict[str, MethodInfo] = {}
     sanity_rule: str | None = None

@@ -190,6 +190,16 @@ class CsvFile(RunFile, Generic[R]):
         """The raw rows (at most `limit`), or the error to show; nothing when the file is absent."""
         return self.load_at(self.path(run, **parts), limit)
 
+    def load_records(self, run: Run | str | Path, **parts: str) -> Loaded[R]:
+        """The typed rows, or the error to show (unreadable file or a bad value); nothing when absent."""
+        path = self.path(run, **parts)
+        if not path.is_file():
+            return Loaded()
+        try:
+            return Loaded(self.read_at(path))
+        except InputError as exc:
+            return Loaded(error=f"{path.name} could not be read: {exc}")
+
     def load_at(self, path: Path, limit: int | None = None) -> Loaded[R]:
         if not path.is_file():
             return Loaded()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,7 +23,7 @@ from torch import nn
 
 from ..contract import METRICS, NETWORK_SUMMARY, PAPER_TEST_ACCURACY, NetworkSummary, write_config
 from ..data.dataset import FaceSet, load_split
-from ..errors import InputError, NotAvailable, SettingError
+from ..errors import InputError, SettingError
 from ..io import atomic_write_bytes
 from ..models import build_model, save_model, siamese_loss
 from ..models.registry import to_device
@@ -54,28 +53,11 @@ def train(run: str | Path | Run, model: str = "classifier", preset: str = "fast"
     `on_step(epoch, step)` is called after every optimiser step (tests use it to simulate a kill).
     """
     run = run if isinstance(run, Run) else Run(run)
-    if model == "embedding":
-        return _train_embedding(run, preset, overrides, config_file, seed, device)
     if model not in ("classifier", "siamese"):
-        raise SettingError(f"unknown model {model!r}; choose classifier, siamese or embedding")
+        raise SettingError(f"unknown network {model!r}; choose classifier or siamese (the embedding baseline "
+                           "is lookalike.baseline)")
     cfg = make_config(preset, overrides, config_file)
     return Trainer(run, model, cfg, seed, device).fit(resume=resume, on_step=on_step)
-
-
-def _train_embedding(run: Run, preset: str, overrides: dict[str, Any] | None, config_file: str | Path | None,
-                     seed: int, device: str) -> dict[str, Any]:
-    try:
-        from ..baseline import train_embedding
-    except ImportError as exc:
-        if exc.name is None or "baseline" in (exc.name or "") or "train_embedding" in str(exc):
-            raise NotAvailable("--model embedding is not available: lookalike.baseline is not installed "
-                               "in this version") from exc
-        raise
-    config: dict[str, Any] = {"preset": preset}
-    if config_file is not None:
-        config.update(json.loads(Path(config_file).read_text(encoding="utf-8")))
-    config.update(overrides or {})
-    return train_embedding(run, config, seed, device)
 
 
 class Trainer:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..errors import SettingError
-
 PREPARE_DESC = """Build the face data set of two people (paper §3): detect every face with dlib, align it
 to the 68-point template, crop 128x128, filter out faces that are not the two people
 (3-layer network on dlib embeddings, accept when the own-person score >= --threshold,
@@ -58,14 +56,11 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     r.set_defaults(func=run_review)
 
 
-def run_prepare(args: argparse.Namespace) -> dict[str, Any]:
-    from .prepare import PrepareOptions, prepare
+def run_prepare(args: argparse.Namespace) -> Any:
+    from .. import api
 
-    if args.workers < 0:
-        raise SettingError("--workers must be 0 (all cores) or a positive number")
-    opts = PrepareOptions(photos=args.photos, out=args.out, aligned=args.aligned, detector=args.detector,
-                          threshold=args.threshold, filter=args.filter, workers=args.workers, seed=args.seed)
-    summary = prepare(opts)
+    summary = api.prepare(args.out, photos=args.photos, seed=args.seed, device=args.device, aligned=args.aligned,
+                          detector=args.detector, threshold=args.threshold, filter=args.filter, workers=args.workers)
     if not args.json:
         _print_summary(summary, args.out)
     return summary
@@ -84,6 +79,6 @@ def _print_summary(s: dict[str, Any], out: str) -> None:
 
 
 def run_review(args: argparse.Namespace) -> dict[str, Any]:
-    from .review import serve
+    from ..data.review import serve
 
     return serve(args.run, host=args.host, port=args.port, open_browser=not args.no_browser)

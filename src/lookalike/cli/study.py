@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 from typing import Any
 
-from ..errors import SettingError
 from ..runfolder import Run
-from .analysis import add_analyze_arguments, run_analyze
+from .study_analysis import add_analyze_arguments, run_analyze
 
 DESCRIPTION = """\
 The human study (paper §6): participants learn the two faces from 20 named photos of each, then
@@ -80,119 +78,44 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(func=run_analyze)
 
 
-def _open(args: argparse.Namespace) -> tuple[Run, Any]:
-    from .setup import open_study
+def serve(args: argparse.Namespace) -> Any:
+    from .. import api
 
-    run = Run(args.run)
-    run.require(run.data, "prepare")
-    return run, open_study(run, seed=args.seed)
-
-
-def _write_links(run: Run, store: Any, base_url: str) -> None:
-    from ..contract import LINKS
-
-    LINKS.write(run, {"base_url": base_url, "links": [
-        {k: v for k, v in link.items() if k != "path"} | {"url": base_url + link["path"]} for link in store.links()]})
+    return api.study_serve(args.run, seed=args.seed, device=args.device, host=args.host, port=args.port,
+                           participants_per_group=args.participants_per_group, base_url=args.base_url,
+                           out=sys.stderr if args.json else sys.stdout)
 
 
-def serve(args: argparse.Namespace) -> dict[str, Any]:
-    from .app import create_app
-    from .design import GROUPS
-    from .export import export_study
-    from .server import free_socket, make_server
+def links(args: argparse.Namespace) -> Any:
+    from .. import api
 
-    run, store = _open(args)
-    for group in GROUPS:
-        have = sum(link["link_group"] == group for link in store.links())
-        if have < args.participants_per_group:
-            store.create_links(group, args.participants_per_group - have)
-    sock = free_socket(args.host, args.port)
-    port = sock.getsockname()[1]
-    base = (args.base_url or f"http://{'127.0.0.1' if args.host in ('0.0.0.0', '') else args.host}:{port}").rstrip("/")
-    _write_links(run, store, base)
-    out = sys.stderr if args.json else sys.stdout
-    for group in (*GROUPS, "random"):
-        rows = [link for link in store.links() if link["link_group"] == group]
-        if rows:
-            print(f"\n{group} ({sum(r['complete'] for r in rows)}/{len(rows)} complete):", file=out)
-            for link in rows:
-                state = "done" if link["complete"] else (f"{link['answered']} answers" if link["started"] else "new")
-                print(f"  {base}{link['path']}   [{link['participant']}, {state}]", file=out)
-    print(f"\nadmin token: {store.admin_token()}\n  progress: curl -H 'Authorization: Bearer TOKEN' "
-          f"{base}/api/admin/progress\nlinks are also in {run.study / 'links.json'}; stop with Ctrl-C", file=out)
-    if not (run.regions / "hint.txt").exists():
-        print("\nnote: regions/hint.txt is missing (run `lookalike regions` first); the post group gets the "
-              "paper's hint instead: forehead and cheekbones", file=out)
-    out.flush()
+    result = api.study_links(args.run, seed=args.seed, device=args.device, group=args.group, n=args.n,
+                             base_url=args.base_url)
+    if not args.json:
+        print("\n".join(result.links))
+    return result
 
-    def stop_on_term(*_: Any) -> None:
-        raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, stop_on_term)  # `kill` stops as cleanly as Ctrl-C (uvicorn re-raises it)
-    try:
-        make_server(create_app(run, store), log_level="info").run(sockets=[sock])
-    except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after its clean shutdown: export, then finish
-        pass
-    summary = export_study(run, store)
-    store.close()
+def export(args: argparse.Namespace) -> Any:
+    from .. import api
+
+    summary = api.study_export(args.run, seed=args.seed, device=args.device)
+    if not args.json:
+        print(f"{summary.answers} answers of {summary.participants} participants ({summary.complete} complete) "
+              f"-> {Run(args.run).study / 'trials.csv'}")
     return summary
 
 
-def links(args: argparse.Namespace) -> dict[str, Any]:
-    run, store = _open(args)
-    tokens = store.create_links(args.group, args.n)
-    base = args.base_url.rstrip("/")
-    _write_links(run, store, base)
-    urls = [f"{base}/p/{t}" for t in tokens]
-    if not args.json:
-        print("\n".join(urls))
-    store.close()
-    return {"group": args.group, "links": urls}
+def simulate(args: argparse.Namespace) -> Any:
+    from .. import api
 
-
-def export(args: argparse.Namespace) -> dict[str, Any]:
-    from .export import export_study
-    from .setup import db_path
-
-    run = Run(args.run)
-    run.require(db_path(run), "study serve")
-    run, store = _open(args)
-    summary = export_study(run, store)
-    store.close()
-    if not args.json:
-        print(f"{summary['answers']} answers of {summary['participants']} participants "
-              f"({summary['complete']} complete) -> {run.study / 'trials.csv'}")
-    return summary
-
-
-def simulate(args: argparse.Namespace) -> dict[str, Any]:
-    from .export import export_study
-    from .simulate import simulate as play
-
-    if args.n < 1:
-        raise SettingError("--n must be at least 1")
-    if not 0.0 <= args.accuracy <= 1.0:
-        raise SettingError(f"--accuracy must be a probability between 0 and 1, not {args.accuracy}")
-    if not 0.0 <= args.duplicate_rate <= 1.0:
-        raise SettingError(f"--duplicate-rate must be between 0 and 1, not {args.duplicate_rate}")
-    run, store = _open(args)
-    options = {"seed": args.seed, "concurrency": args.concurrency, "fetch_images": args.fetch_images,
-               "duplicate_rate": args.duplicate_rate}
-    token = args.admin_token or store.admin_token()
-    if args.url:
-        result = play(args.url.rstrip("/"), token, args.group, args.n, args.accuracy, **options)
-    else:
-        from .app import create_app
-        from .server import background_server
-
-        with background_server(create_app(run, store)) as url:
-            result = play(url, token, args.group, args.n, args.accuracy, **options)
-    export_study(run, store)
-    store.close()
-    result.pop("sessions")
-    if result["n_errors"]:
-        print(f"{result['n_errors']} simulated participants failed, e.g. {result['errors'][0]}", file=sys.stderr)
+    result = api.study_simulate(args.run, seed=args.seed, device=args.device, group=args.group, n=args.n,
+                                accuracy=args.accuracy, url=args.url, admin_token=args.admin_token,
+                                concurrency=args.concurrency, fetch_images=args.fetch_images,
+                                duplicate_rate=args.duplicate_rate)
+    if result.n_errors:
+        print(f"{result.n_errors} simulated participants failed, e.g. {result.errors[0]}", file=sys.stderr)
     elif not args.json:
-        print(f"{result['completed']} simulated {args.group} participants, {result['answers_sent']} answers "
-              f"(accuracy {result['accuracy_simulated']}), {result['seconds']} s -> {run.study / 'trials.csv'}")
+        print(f"{result.completed} simulated {args.group} participants, {result.answers_sent} answers "
+              f"(accuracy {result.accuracy_simulated}), {result.seconds} s -> {Run(args.run).study / 'trials.csv'}")
     return result

@@ -1,9 +1,10 @@
-"""The `lookalike` command: a thin argparse layer over the stage modules.
+"""The `lookalike` command: a thin argparse layer over the Python API (`lookalike.api`).
 
-Each stage module has a `cli.py` with `register(subparsers, common)` that adds
-its subcommand(s); the handler returns the stage summary (a dict) which we
-print as JSON with `--json`. The `cli.py` modules import their stages only
-when a command runs, so `lookalike --help` stays fast.
+Each module here has `register(subparsers, common)` that adds one stage's
+subcommand(s); its handler calls the API and returns the stage's summary,
+which `--json` prints. The API imports a stage only when it runs, so
+`lookalike --help` stays fast. `main` is the one place where a
+`LookalikeError` becomes a message and an exit status.
 """
 
 from __future__ import annotations
@@ -15,21 +16,21 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from . import __version__
-from .errors import LookalikeError
-from .io import to_json
+from .. import __version__
+from ..errors import LookalikeError
+from ..io import to_json
 
 # Order is the order of the pipeline; each module registers its own subcommands.
 STAGE_MODULES = [
-    "lookalike.synth.cli",      # synth
-    "lookalike.data.cli",       # prepare, review
-    "lookalike.training.cli",   # train, predict
-    "lookalike.fooling.cli",    # fool
-    "lookalike.explain.cli",    # explain
-    "lookalike.regions.cli",    # regions
-    "lookalike.study.cli",      # study serve|links|export|simulate|analyze
-    "lookalike.report.cli",     # report
-    "lookalike.demo",           # demo
+    "lookalike.cli.synth",      # synth
+    "lookalike.cli.data",       # prepare, review
+    "lookalike.cli.training",   # train, predict
+    "lookalike.cli.fooling",    # fool
+    "lookalike.cli.explain",    # explain
+    "lookalike.cli.regions",    # regions
+    "lookalike.cli.study",      # study serve|links|export|simulate|analyze
+    "lookalike.cli.report",     # report
+    "lookalike.cli.demo",       # demo
 ]
 
 
@@ -64,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_command(args: argparse.Namespace) -> Any:
     """Run a parsed command and return its result; errors propagate (see `main`)."""
-    from .runtime import set_seed
+    from ..runtime import set_seed
 
     set_seed(args.seed)
     return args.func(args)
