@@ -25,6 +25,8 @@ class TrainConfig:
     hidden: int = 256
     dropout: float = 0.3
     conv_bn: bool = False  # batch norm after each convolution (not in the paper)
+    logit_bn: bool = True  # classifier: the paper's batch norm on the two logits (caps confidence at ~93 %)
+    input_size: int = 0  # compute on an N×N copy of the 128×128 face (0 = 128; not in the paper)
     # optimisation
     epochs: int = 200
     batch_size: int = 30
@@ -34,6 +36,9 @@ class TrainConfig:
     schedule: str = "constant"  # constant | onecycle | cosine
     warmup: float = 0.2  # fraction of steps spent warming up (onecycle/cosine)
     grad_clip: float = 0.0  # 0 = off
+    # auto: bf16 mixed precision on CUDA and on CPUs with native bf16 (about 2x faster there), else fp32
+    precision: str = "auto"
+    ema: float = 0.0  # keep an exponential moving average of the weights with this decay per step (0 = off)
     label_smoothing: float = 0.0  # classifier only; the Siamese loss is L+ + L- as in the paper
     # Siamese only, not in the paper: for this fraction of the training steps the loss is blended from a
     # per-image identity loss on each branch's embedding (weight w falling linearly from 1 to 0) into
@@ -41,6 +46,7 @@ class TrainConfig:
     # afterwards the loss is L+ + L- alone. Pair training from scratch sits at a saddle: a pair of faces
     # tells "same" from "different" only once the branch already separates the two people.
     identity_warmup: float = 0.0
+    identity_floor: float = 0.0  # the identity loss keeps this weight after the warm-up (0 = the paper's loss)
     # augmentation, drawn per image and per epoch from seed + epoch
     flip: bool = False
     shift: float = 0.0  # max translation in pixels
@@ -49,18 +55,27 @@ class TrainConfig:
     brightness: float = 0.0  # max relative change
     contrast: float = 0.0
     saturation: float = 0.0
+    erase: float = 0.0  # probability of hiding a random rectangle of the face behind noise (random erasing)
+    # Siamese training pairs: "drawn" = balanced pairs drawn per epoch as in the paper; "batch" = every pair
+    # of the faces in each batch (each face embedded once; not in the paper)
+    pairs: str = "drawn"
     # data
     train_pairs: int = 0  # Siamese pairs per epoch (0 = one per training image)
     val_pairs: int = 1000
     test_pairs: int = 2000  # paper: 2000; fewer when the split is small
     limit_train: int = 0  # use only the first N training images (0 = all); for smoke runs
     eval_batch_size: int = 100
+    # after training, fit a temperature on the validation split so probabilities mean what they say
+    # (not in the paper; the answers do not change)
+    calibrate: bool = False
 
     def arch(self, model: str) -> dict[str, Any]:
         if model == "classifier":
-            return dict(width=self.width, dense=self.dense, dropout=self.dropout, conv_bn=self.conv_bn)
+            return dict(width=self.width, dense=self.dense, dropout=self.dropout, conv_bn=self.conv_bn,
+                        logit_bn=self.logit_bn, input_size=self.input_size)
         if model == "siamese":
-            return dict(width=self.width, hidden=self.hidden, dropout=self.dropout, conv_bn=self.conv_bn)
+            return dict(width=self.width, hidden=self.hidden, dropout=self.dropout, conv_bn=self.conv_bn,
+                        input_size=self.input_size)
         raise ValueError(f"no architecture for model {model!r}")
 
     def to_dict(self) -> dict[str, Any]:
@@ -205,6 +220,16 @@ def _validate(cfg: TrainConfig) -> None:
         problems.append("schedule must be constant, onecycle or cosine")
     if not 0 < cfg.warmup < 1:
         problems.append("warmup must be in (0, 1)")
+    if cfg.precision not in ("auto", "fp32", "bf16"):
+        problems.append("precision must be auto, fp32 or bf16")
+    if cfg.pairs not in ("drawn", "batch"):
+        problems.append("pairs must be drawn or batch")
+    if not 0 <= cfg.identity_floor < 1:
+        problems.append("identity_floor must be in [0, 1)")
+    if not 0 <= cfg.ema < 1:
+        problems.append("ema must be in [0, 1)")
+    if not 0 <= cfg.erase <= 1:
+        problems.append("erase must be in [0, 1]")
     if not 0 <= cfg.identity_warmup <= 1:
         problems.append("identity_warmup must be in [0, 1]")
     if problems:
