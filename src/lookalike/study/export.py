@@ -17,14 +17,9 @@ from typing import Any
 
 from ..io import atomic_write_csv
 from ..runfolder import Run, write_config, write_summary
+from .design import SESSION_COLUMNS, TRAINING_COLUMNS, TRIAL_COLUMNS
 from .store import Store
 
-TRIAL_COLUMNS = ["participant", "group", "complete", "trial", "image_a", "image_b", "truth", "answer",
-                 "correct", "response_ms", "shown_ms", "catch", "frame_ms"]
-TRAINING_COLUMNS = ["participant", "group", "position", "image", "label", "shown_ms", "frame_ms"]
-SESSION_COLUMNS = ["participant", "link_group", "group", "simulated", "platform", "platform_pid", "study_id",
-                   "session_id", "familiarity_a", "familiarity_b", "age_band", "country", "hint_seen", "frame_ms",
-                   "device_pixel_ratio", "window_w", "window_h", "started_at", "duration_s", "complete"]
 TOLERANCE_MS = 50.0
 
 
@@ -76,5 +71,6 @@ def export_study(run: Run, store: Store) -> dict[str, Any]:
         "files": {"trials": "study/trials.csv", "training": "study/training.csv", "sessions": "study/sessions.csv",
                   "psychds": psychds, "database": "study/study.sqlite"},
     }
-    write_config(run.study, {"design": design.__dict__, "seed": store.meta("seed"), "names": store.names()})
+    write_config(run.study, {"design": design.__dict__, "seed": store.meta("seed"), "names": store.names(),
+                             "rules": store.rules().to_dict(), "stimuli_sha256": store.meta("stimuli_sha256")})
     return write_summary(run.study, summary)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..io import atomic_write_csv, atomic_write_json, atomic_write_text
+from .design import SESSION_COLUMNS, TRAINING_COLUMNS, TRIAL_COLUMNS
 
 SCHEMA_VERSION = "1.5.0"
 STUDY_KEY = "lookalike"
@@ -85,8 +86,6 @@ def datafile_name(description: str) -> str:
 def write_psychds(folder: Path, trials: list[dict[str, Any]], training: list[dict[str, Any]],
                   sessions: list[dict[str, Any]], store: Any) -> dict[str, Any]:
     """Write the dataset (three data files, metadata, README) and check it; returns where and what was found."""
-    from .export import SESSION_COLUMNS, TRAINING_COLUMNS, TRIAL_COLUMNS
-
     session_columns = [c for c in SESSION_COLUMNS if c not in PRIVATE]
     tables = {"trials": (trials, TRIAL_COLUMNS), "training": (training, TRAINING_COLUMNS),
               "sessions": (sessions, session_columns)}

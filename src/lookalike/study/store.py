@@ -25,13 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .design import ANSWERS, LINK_GROUPS, OPEN_LINKS, RANDOM_GROUPS
 from .rules import AGE_BANDS, FAMILIARITY, UNCLASSIFIED, Recruitment, Rules
 
-GROUPS = ("pre", "post", "expert")
-LINK_GROUPS = (*GROUPS, "random")
-RANDOM_GROUPS = ("pre", "post")  # novices from a random or public link are balanced between these two
-OPEN_LINKS = ("random", "public")  # links whose group is decided by the questionnaire, not by the researcher
-ANSWERS = ("same", "different")
 PLATFORM_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")  # Prolific ids are 24 hex digits; others vary
 COUNTRY = re.compile(r"^[^\W\d_][\w .,'()-]{0,55}$")
 MAX_SHOWN_MS = 600_000.0  # a stimulus on screen while the tab was hidden is kept, not refused
