@@ -6,7 +6,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from ...io import atomic_write_csv
+from ...io import atomic_write_csv, read_json
 from ...runfolder import Run, write_config, write_summary
 from .. import stats
 from .exclusion import apply_rules, excluded_per_group
@@ -66,6 +66,21 @@ def label_groups(groups: dict[str, dict[str, Any]], decisions: list[Any],
             g["label"] += f" — {'all' if g['simulated'] == g['participants'] else g['simulated']} simulated"
 
 
+def check_preregistration(run: Run, config: dict[str, Any], groups: dict[str, dict[str, Any]],
+                          exclusions: dict[str, Any]) -> dict[str, Any] | None:
+    """The deviations from study/preregistration.json, or None when the study was not preregistered."""
+    from ..preregister import deviations
+    from .exclusion import study_settings
+
+    design, rules = study_settings(run.study)
+    settings = run.study / "config.json"
+    stimuli = (read_json(settings) if settings.is_file() else {}).get("stimuli_sha256")
+    analysed = {g: v["participants"] for g, v in groups.items()}
+    simulated = sum(v.get("simulated", 0) for v in groups.values())
+    return deviations(run, design, rules, config, analysed, exclusions["checked"], simulated,
+                      stimuli)
+
+
 def _check_settings(trials: int, n_boot: int, n_permutations: int) -> None:
     if trials < 1:
         raise SystemExit("--trials must be at least 1")
@@ -96,6 +111,9 @@ def analyze(
     by_group, groups = summarise_groups(scores, counts, trials, n_boot, seed)
     label_groups(groups, decisions, excluded_per_group(decisions, rows))
     comparisons = compare_all(by_group, trials, n_permutations, seed)
+    config = {"trials_csv": str(source), "trials_per_participant": trials, "bootstrap_resamples": n_boot,
+              "permutations": n_permutations, "seed": seed, "alpha": 0.05, "power": 0.8}
+    preregistration = check_preregistration(run, config, groups, exclusions)
     out = run.study / "analysis"
     atomic_write_csv(out / "participants.csv", [asdict(p) for p in scores],
                      list(ParticipantScore.__dataclass_fields__))
@@ -107,6 +125,7 @@ def analyze(
         "participants_analysed": len(scores),
         "simulated_participants": exclusions["simulated"],
         "exclusions": exclusions,
+        "preregistration": preregistration,
         "excluded_incomplete": sum(c["excluded_incomplete"] for c in counts.values()),
         "trials_per_participant": trials,
         "groups": groups,
@@ -115,6 +134,5 @@ def analyze(
         "figures": figures,
         "files": ["participants.csv", *figures.values()],
     }
-    write_config(out, {"trials_csv": str(source), "trials_per_participant": trials, "bootstrap_resamples": n_boot,
-                       "permutations": n_permutations, "seed": seed, "alpha": 0.05, "power": 0.8})
+    write_config(out, config)
     return write_summary(out, finite(summary))
