@@ -49,7 +49,7 @@ VARIABLES: dict[str, tuple[str, str | None]] = {
     "shown_ms": ("Time the photo(s) were on screen, measured by the browser from the first frame that showed "
                  "them to the first that did not", "ms"),
     "catch": ("1 for a catch trial (the same photo on both sides: an attention check, not in equation 1)", None),
-    "frame_ms": ("The browser's frame period, measured before the phase (median of 40 frames)", "ms"),
+    "frame_ms": ("The browser's frame period, measured before the phase (mean of the intervals near the median of 60 frames)", "ms"),
     "position": ("Position of the training photo in the participant's training sequence, from 0", None),
     "image": ("Training photo, as a path in the run's aligned data set", None),
     "label": ("Person shown: 0 or 1 (names in the description)", None),

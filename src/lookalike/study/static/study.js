@@ -60,12 +60,15 @@
       el("div", { class: "actions" }, el("button", { text: "Reload", onclick: () => location.reload() })));
   }
 
-  // The frame period: the median interval of 40 animation frames (robust to a few late ones).
+  // The frame period from 60 animation frames: the mean of the intervals near their median, so a
+  // few late frames do not count and the browser's coarse clock (0.1 ms steps) averages out.
   async function measureFrame() {
     const ts = [];
-    for (let i = 0; i < 41; i++) ts.push(await frame());
+    for (let i = 0; i < 61; i++) ts.push(await frame());
     const d = ts.slice(1).map((t, i) => t - ts[i]).sort((a, b) => a - b);
-    frameMs = Math.min(Math.max(d[Math.floor(d.length / 2)], 4), 50);
+    const median = d[Math.floor(d.length / 2)];
+    const near = d.filter((x) => Math.abs(x - median) <= 0.25 * median);
+    frameMs = Math.min(Math.max(near.reduce((a, b) => a + b, 0) / near.length, 4), 50);
     return frameMs;
   }
   const framesFor = (ms) => Math.max(1, Math.round(ms / frameMs));
