@@ -234,7 +234,7 @@
       el("p", { text: `You will see ${first.length} photos of ${first[0].name}, then ${second.length} photos ` +
         `of ${second[0].name}, each for a moment. Just watch and try to remember the two faces.` }),
       ...hint, el("div", { class: "bar" }, bar), el("div", { class: "actions" }, go));
-    const [images] = await Promise.all([preload(state.training.map((t) => t.img), bar), measureFrame()]);
+    const images = await preload(state.training.map((t) => t.img), bar);
     go.removeAttribute("disabled");
     await new Promise((r) => go.addEventListener("click", r, { once: true }));
     await displayCheck(state.design);
@@ -266,7 +266,7 @@
       el("p", { class: "muted", text: "Keys: Y for same, N for different." }),
       el("div", { class: "bar" }, bar), el("div", { class: "actions" }, go));
     const urls = state.test.flatMap((t) => [t.a, t.b]);
-    const [images] = await Promise.all([preload(urls, bar), measureFrame()]);
+    const images = await preload(urls, bar);
     go.removeAttribute("disabled");
     await new Promise((r) => go.addEventListener("click", r, { once: true }));
     await displayCheck(state.design);
