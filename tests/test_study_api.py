@@ -255,3 +255,30 @@ def test_stimuli_are_fixed_once_and_capped(tmp_path):
     assert [len(v) for v in first.values()] == [41, 41]
     store.close()
     assert open_study(Run(run.root), seed=99).stimuli() == first
+
+
+def test_the_public_link_enrols_resumes_by_platform_id_and_stops_when_full(study):
+    _, store, client = study
+    store.update_settings(recruitment={"max_participants": 3})
+    first = client.post("/api/join", json={"PROLIFIC_PID": "abc123", "STUDY_ID": "s1", "SESSION_ID": "x1",
+                                           "extra_param": "ignored"}).json()
+    assert first["resumed"] is False and first["path"].startswith("/p/")
+    again = client.get("/join?PROLIFIC_PID=abc123&STUDY_ID=s1", follow_redirects=False)
+    assert again.status_code == 303 and again.headers["location"] == first["path"]
+    assert client.post("/api/join", json={"PROLIFIC_PID": "abc123"}).json()["token"] == first["token"]
+    assert client.get("/join?PROLIFIC_PID=new1").status_code == 200  # the page that enrols
+    assert client.post("/api/join", json={"PROLIFIC_PID": "bad id!"}).status_code == 422
+    generic = client.post("/api/join", json={"pid": "abc123"}).json()  # another platform, another person
+    assert generic["token"] != first["token"]
+    rows = {r["platform"]: r for r in store.query("SELECT * FROM participants")}
+    assert (rows["prolific"]["platform_pid"], rows["prolific"]["study_id"], rows["generic"]["platform_pid"]) == (
+        "abc123", "s1", "abc123")
+    assert client.post("/api/join", json={}).status_code == 200  # no id at all: a class, a mailing list
+    full = client.post("/api/join", json={"pid": "late"})
+    assert full.status_code == 409 and "full" in full.json()["detail"]
+    token = first["token"]
+    assert store.participant(token)["grp"] is None  # the questions decide the group
+    from lookalike.study.rules import RuleError
+
+    with pytest.raises(RuleError, match="https://"):
+        store.update_settings(recruitment={"completion_url": "javascript:alert(1)"})

@@ -49,8 +49,6 @@ def apply_settings(store: Any, args: argparse.Namespace) -> dict[str, Any]:
              if getattr(args, k, None) is not None}
     recruitment = {k: getattr(args, k) for k in ("completion_url", "completion_code", "max_participants")
                    if getattr(args, k, None) is not None}
-    if "max_participants" in recruitment and recruitment["max_participants"] < 1:
-        raise SystemExit("--max-participants must be at least 1")
     try:
         return store.update_settings(rules, recruitment)
     except RuleError as exc:

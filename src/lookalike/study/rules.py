@@ -86,6 +86,15 @@ class Recruitment:
     completion_url: str = ""  # where to send a finished participant; {code} is replaced by the code
     max_participants: int = 1000  # the public link enrols at most this many
 
+    def __post_init__(self) -> None:
+        if self.completion_url and not self.completion_url.startswith(("https://", "http://")):
+            raise RuleError(f"the completion URL must start with https:// or http://, not {self.completion_url[:40]!r}")
+        if not isinstance(self.completion_code, str) or len(self.completion_code) > 64:
+            raise RuleError("the completion code must be text of at most 64 characters")
+        if isinstance(self.max_participants, bool) or not isinstance(self.max_participants, int) \
+                or self.max_participants < 1:
+            raise RuleError("max_participants must be a whole number >= 1")
+
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> Recruitment:
         known = {f.name for f in fields(cls)}

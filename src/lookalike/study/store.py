@@ -45,7 +45,6 @@ CREATE TABLE IF NOT EXISTS participants (
     created_at REAL NOT NULL,
     consent_at REAL, hint_at REAL, training_at REAL, completed_at REAL
 );
-
 CREATE TABLE IF NOT EXISTS images (
     participant INTEGER NOT NULL, img_id TEXT NOT NULL, path TEXT NOT NULL,
     PRIMARY KEY (participant, img_id)
