@@ -282,3 +282,16 @@ def test_the_public_link_enrols_resumes_by_platform_id_and_stops_when_full(study
 
     with pytest.raises(RuleError, match="https://"):
         store.update_settings(recruitment={"completion_url": "javascript:alert(1)"})
+
+
+def test_plans_fit_the_fewest_photos_the_design_says_it_needs():
+    import random
+
+    from lookalike.study.store import make_plan
+
+    design = Design()
+    need = design.images_needed()
+    stimuli = {lab: [f"{lab}/{i}.png" for i in range(need)] for lab in (0, 1)}
+    for seed in range(200):  # every draw of sides, catch photos and order fits
+        plan = make_plan(stimuli, design, random.Random(seed))
+        assert len(plan["pairs"]) == 22 and sum(c for *_, c in plan["pairs"]) == 2

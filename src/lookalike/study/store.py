@@ -548,7 +548,8 @@ def make_plan(stimuli: dict[int, list[str]], design: Design, rng: random.Random)
     n_diff = design.pairs - n_same
     same_label = [i % 2 for i in range(n_same)]
     rng.shuffle(same_label)
-    catch_label = [(i + rng.randrange(2)) % 2 for i in range(design.catch_trials)]
+    start = rng.randrange(2)  # catch photos alternate between the people: at most half (rounded up) each
+    catch_label = [(start + i) % 2 for i in range(design.catch_trials)]
     need = {lab: 2 * same_label.count(lab) + n_diff + catch_label.count(lab) for lab in (0, 1)}
     pools = {}
     for lab in (0, 1):
