@@ -13,7 +13,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-API = ("synth", "prepare", "train", "predict", "fool", "explain", "regions", "study_serve", "study_links",
+API = ("synth", "prepare", "train", "predict", "fool", "explain", "regions", "study_serve", "study_links", "study_preregister",
        "study_export", "study_simulate", "study_analyze", "report", "demo")
 ERRORS = ("LookalikeError", "StageMissing", "InputError", "SettingError", "NotAvailable")
 __all__ = [*API, *ERRORS, "Run", "__version__"]

@@ -114,8 +114,8 @@ def synth(run: RunLike, *, seed: int = 0, device: str = "auto", n_per_identity: 
 
 
 def prepare(run: RunLike, *, photos: str | Path, seed: int = 0, device: str = "auto", aligned: bool = False,
-            detector: str = "hog", threshold: float = 0.90, filter: str = "auto",
-            workers: int = 0) -> PrepareSummary:
+            detector: str = "hog", threshold: float = 0.90, filter: str = "auto", workers: int = 0,
+            val: int | None = None, val_fraction: float | None = None) -> PrepareSummary:
     """PHOTOS (one folder per person, optionally other/) → RUN/data/: aligned, filtered, deduplicated, split."""
     from .data.prepare import PrepareOptions
     from .data.prepare import prepare as run_prepare
@@ -127,7 +127,7 @@ def prepare(run: RunLike, *, photos: str | Path, seed: int = 0, device: str = "a
     _start(seed)
     return run_prepare(PrepareOptions(photos=str(photos), out=str(_run(run).root), aligned=aligned,
                                       detector=detector, threshold=threshold, filter=filter, workers=workers,
-                                      seed=seed))
+                                      seed=seed, val=val, val_fraction=val_fraction))
 
 
 # --- networks -------------------------------------------------------------------------------------------
@@ -216,14 +216,27 @@ def regions(run: RunLike, *, seed: int = 0, device: str = "auto") -> RegionsSumm
 # --- the human study --------------------------------------------------------------------------------------
 
 def study_serve(run: RunLike, *, seed: int = 0, device: str = "auto", host: str = "127.0.0.1", port: int = 8000,
-                participants_per_group: int = 15, base_url: str | None = None, out: Any = None) -> StudySummary:
+                participants_per_group: int = 15, base_url: str | None = None, out: Any = None,
+                **settings: Any) -> StudySummary:
     """Serve the study until Ctrl-C, printing every participant link (to `out`, default stdout); returns the
-    export made on the way out."""
+    export made on the way out. `settings` change the study's declared settings first (novice_max, expert_min,
+    catch_errors_allowed, completion_url, completion_code, max_participants)."""
     from .study.workflow import serve
 
     _start(seed)
     return serve(_run(run), host=host, port=port, participants_per_group=participants_per_group, base_url=base_url,
-                 seed=seed, out=out)
+                 seed=seed, out=out, settings=settings)
+
+
+def study_preregister(run: RunLike, *, seed: int = 0, device: str = "auto", effect_size: float | None = None,
+                      force: bool = False, trials: int = 20, bootstrap: int = 10_000, permutations: int = 20_000,
+                      **settings: Any) -> Record:
+    """study/preregistration.json and .md before any data: hypotheses, design, rules, sample size, analysis."""
+    from .study.workflow import preregister
+
+    plan = preregister(_run(run), effect_size=effect_size, trials=trials, n_boot=bootstrap,
+                       n_permutations=permutations, seed=seed, force=force, settings=settings)
+    return Record.model_validate(plan)
 
 
 def study_links(run: RunLike, *, seed: int = 0, device: str = "auto", group: str, n: int = 1,
@@ -304,5 +317,6 @@ def demo(run: RunLike = "runs/demo", *, seed: int = 0, device: str = "auto", qui
 
 
 STAGES = {"synth": synth, "prepare": prepare, "train": train, "fool": fool, "explain": explain,
-          "regions": regions, "study_serve": study_serve, "study_links": study_links, "study_export": study_export,
-          "study_simulate": study_simulate, "study_analyze": study_analyze, "report": report}
+          "regions": regions, "study_serve": study_serve, "study_links": study_links,
+          "study_preregister": study_preregister, "study_export": study_export, "study_simulate": study_simulate,
+          "study_analyze": study_analyze, "report": report}

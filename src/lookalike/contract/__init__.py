@@ -71,6 +71,7 @@ from .study import (
     ANALYSIS_SUMMARY,
     LINKS,
     PARTICIPANTS,
+    SESSIONS,
     STUDY_FILES,
     STUDY_SUMMARY,
     TRAINING,
@@ -80,6 +81,7 @@ from .study import (
     GroupResult,
     Links,
     ParticipantRow,
+    SessionRow,
     StudySummary,
     TrainingRow,
     TrialRow,
@@ -116,6 +118,8 @@ SUMMARIES: dict[str, JsonFile] = {  # the summary of each stage, by the report s
 }
 
 __all__ = [
+    "SESSIONS",
+    "SessionRow",
     "read_landmarks",
     "write_identities",
     "read_names",

@@ -81,6 +81,7 @@ class PrepareSummary(Summary):
     kept: int | None = shown("faces kept")
     kept_per_person: dict[str, int] = {}
     pending_review: int = shown("faces waiting for review", default=0)
+    pending_review_train_estimate: int | None = shown("training faces they would add if kept")
     review_decisions: int = 0
     duplicate_groups: dict[str, int] = {}
     split: dict[str, dict[str, int]] = {}

@@ -22,6 +22,8 @@ class TrialRow(Record):
     correct: int | None = None
     response_ms: float | None = None
     shown_ms: float | None = None  # measured display time of the pair
+    catch: int | None = None  # 1 for an attention check (left out of equation 1)
+    frame_ms: float | None = None  # the display's frame period, as the browser measured it
 
 
 class TrainingRow(Record):
@@ -33,6 +35,32 @@ class TrainingRow(Record):
     image: str
     label: int
     shown_ms: float | None = None
+    frame_ms: float | None = None
+
+
+class SessionRow(Record):
+    """One participant who consented: link, platform ids, questionnaire, display and timing."""
+
+    participant: str
+    link_group: str | None = None
+    group: str | None = None
+    simulated: int | None = None
+    platform: str | None = None
+    platform_pid: str | None = None
+    study_id: str | None = None
+    session_id: str | None = None
+    familiarity_a: str | None = None
+    familiarity_b: str | None = None
+    age_band: str | None = None
+    country: str | None = None
+    hint_seen: int | None = None
+    frame_ms: float | None = None
+    device_pixel_ratio: float | None = None
+    window_w: int | None = None
+    window_h: int | None = None
+    started_at: str | None = None
+    duration_s: float | None = None
+    complete: int | None = None
 
 
 class GroupProgress(Record):
@@ -41,6 +69,7 @@ class GroupProgress(Record):
     complete: int = 0
     answers: int = 0
     accuracy_complete: float | None = None
+    simulated: int | None = None
 
 
 class Timing(Record):
@@ -62,6 +91,8 @@ class StudySummary(Summary):
     design: dict[str, Any] = {}
     stimuli_per_person: dict[str, int] = {}
     stimuli_note: str | None = None
+    simulated_participants: int | None = shown("simulated participants (not real data)")
+    settings: dict[str, Any] = {}
     shown_test: Timing | None = None
     shown_training: Timing | None = None
     files: dict[str, str] = {}
@@ -90,6 +121,8 @@ class GroupResult(Record):
     median_shown_ms: float | None = None
     paper_accuracy: float | None = None
     paper_participants: int | None = None
+    simulated: int | None = None  # how many of the analysed participants were simulated
+    excluded: dict[str, int] = {}  # per declared rule: how many it excluded from this group
 
 
 class Comparison(Record):
@@ -124,6 +157,9 @@ class AnalysisSummary(Summary):
     trials_csv: str | None = None
     rows: int | None = None
     participants_analysed: int = shown("participants analysed", default=0)
+    simulated_participants: int | None = shown("of them simulated (not real data)")
+    exclusions: dict[str, Any] = {}  # who was assigned where and excluded by which declared rule
+    preregistration: dict[str, Any] | None = None  # the deviations from study/preregistration.json
     excluded_incomplete: int = shown("incomplete sessions excluded", default=0)
     trials_per_participant: int | None = None
     groups: dict[str, GroupResult] = {}
@@ -173,21 +209,33 @@ class Links(Record):
 
 
 STUDY_SUMMARY = JsonFile("study/summary.json", "study export", "participants, answers and display-time checks so "
-                         "far", record=StudySummary)
+                         "far (simulated_participants, settings, psychds check); config.json beside it has design, "
+                         "rules and stimuli_sha256 for the analysis", record=StudySummary)
 TRIALS = CsvFile("study/trials.csv", "study export", "one row per answered trial: participant,group,complete,trial,"
-                 "image_a,image_b,truth,answer,correct,response_ms,shown_ms (truth/answer ∈ same|different; "
-                 "image_a/b = paths relative to data/; complete = 1 when all pairs answered)", row=TrialRow)
-TRAINING = CsvFile("study/training.csv", "study export", "participant,group,position,image,label,shown_ms (measured "
-                   "training display)", row=TrainingRow)
+                 "image_a,image_b,truth,answer,correct,response_ms,shown_ms,catch,frame_ms (truth/answer ∈ same|different; "
+                 "image_a/b = paths relative to data/; complete = 1 when all pairs answered; catch = 1 for a catch "
+                 "trial, the same photo twice)", row=TrialRow)
+TRAINING = CsvFile("study/training.csv", "study export", "participant,group,position,image,label,shown_ms,frame_ms "
+                   "(measured training display)", row=TrainingRow)
+SESSIONS = CsvFile("study/sessions.csv", "study export", "one row per participant who consented: link, platform ids, "
+                   "questionnaire (familiarity_a/b ∈ never|seen|well), display and timing", row=SessionRow)
 LINKS = JsonFile("study/links.json", "study serve", "{base_url, links: [{participant, token, link_group, group, "
                  "url, …}]}", record=Links)
 ANALYSIS_SUMMARY = JsonFile("study/analysis/summary.json", "study analyze", "equation 1, intervals, tests, d′, "
-                            "power, and how each is computed", record=AnalysisSummary)
+                            "power, and how each is computed; exclusions: counts per rule of study/rules.py; "
+                            "preregistration: deviations or null; simulated counts per group", record=AnalysisSummary)
 PARTICIPANTS = CsvFile("study/analysis/participants.csv", "study analyze", "one row per participant who finished: "
                        "accuracy, hits, misses, false alarms, correct rejections, d′, criterion", row=ParticipantRow)
 STUDY_FILES: list[RunFile] = [
-    Artefact("study/study.sqlite", "study serve", "links, per-participant plans, every answer (WAL; safe to read "
-             "while serving)"),
-    LINKS, TRIALS, TRAINING, STUDY_SUMMARY, ANALYSIS_SUMMARY, PARTICIPANTS,
+    Artefact("study/study.sqlite", "study serve", "settings (rules, recruitment, settings_log), links, "
+             "per-participant plans, questionnaire, display, every answer (WAL; safe to read while serving)"),
+    LINKS,
+    Artefact("study/preregistration.json", "study preregister", "the plan before data (.md beside it; its SHA-256 "
+             "in the .md and in study.sqlite)"),
+    TRIALS, TRAINING, SESSIONS,
+    Artefact("study/psychds/", "study export", "the same data as a Psych-DS 1.5.0 dataset, without platform ids: "
+             "dataset_description.json, README.md, data/study-lookalike_description-{trials,training,sessions}"
+             "_data.csv"),
+    STUDY_SUMMARY, ANALYSIS_SUMMARY, PARTICIPANTS,
     Artefact("study/analysis/figure9.png", "study analyze", "Figure 9 (accuracy.png, dprime.png beside it)"),
 ]

@@ -27,6 +27,8 @@ class Scores(Record):
     confusion_matrix: list[list[int]] | None = None
     confusion_labels: dict[str, Any] | None = None
     loss: float | None = None
+    ece: float | None = None  # expected calibration error (15 bins)
+    ece_before_calibration: float | None = None
 
 
 class Epoch(Record):
@@ -65,7 +67,9 @@ class NetworkSummary(ModelSummary):
     """`lookalike train --model classifier|siamese`: the best epoch's network on the test split (or pairs)."""
 
     preset: str | None = shown("preset", "text")
+    precision: str | None = None
     world_size: int | None = None
+    calibration: dict[str, Any] | None = None  # temperature scaling on the validation split
     epochs: int | None = shown("epochs")
     best_epoch: int | None = shown("best epoch (validation)")
     best_val_accuracy: float | None = shown("best validation accuracy", "percent")

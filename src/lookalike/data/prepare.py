@@ -53,6 +53,8 @@ class PrepareOptions:
     filter: str = "auto"  # auto | on | off
     workers: int = 0  # 0 = all cores
     seed: int = 0
+    val: int | None = None  # validation faces (None: the paper's proportion)
+    val_fraction: float | None = None  # or their share of the kept faces
 
 
 @dataclass
@@ -346,7 +348,11 @@ def split_faces(plan: Plan, final: list[Candidate], groups_of: dict[int, int]) -
     from .split import assign_splits
 
     _, dense = np.unique(np.array([groups_of[id(c)] for c in final]), return_inverse=True)
-    splits, split_plan = assign_splits(np.array([c.label for c in final]), dense, plan.opts.seed)
+    try:
+        splits, split_plan = assign_splits(np.array([c.label for c in final]), dense, plan.opts.seed, plan.opts.val,
+                                           plan.opts.val_fraction)
+    except ValueError as exc:
+        raise SettingError(f"cannot split {len(final)} faces: {exc}") from exc
     plan.messages.append(split_plan.message)
     for c, s, g in zip(final, splits, dense):
         c.split, c.group = str(s), f"g{int(g):05d}"
@@ -382,9 +388,12 @@ def summarise(plan: Plan, results: dict[str, FileResult], cands: list[Candidate]
               filter_info: dict[str, Any], seconds: float) -> PrepareSummary:
     layout = plan.layout
     pending = [c for c in people if c.outcome == "review"]
+    # a face kept after review joins a split like any other: about this many would be training faces
+    gain = int(round(len(pending) * split_plan.train / max(len(final), 1)))
     if pending:
-        plan.messages.append(f"{len(pending)} faces wait for review: run `lookalike review {plan.run.root}`, "
-                             "then rerun this command (or press Apply on the page)")
+        plan.messages.append(f"{len(pending)} faces wait for review (kept, they would add about {gain} training "
+                             f"faces): run `lookalike review {plan.run.root}`, then rerun this command (or press "
+                             "Apply on the page)")
     return PrepareSummary(
         input=str(layout.root),
         mode="run folder" if layout.runfolder else ("aligned" if plan.aligned else "photos"),
@@ -392,7 +401,7 @@ def summarise(plan: Plan, results: dict[str, FileResult], cands: list[Candidate]
         file_outcomes=_count(r.outcome for r in results.values()),
         faces_found=len(cands), face_outcomes=_count(c.outcome for c in cands), kept=len(final),
         kept_per_person={p: sum(1 for c in final if c.label == i) for i, p in enumerate(layout.persons)},
-        pending_review=len(pending), review_decisions=len(decisions),
+        pending_review=len(pending), pending_review_train_estimate=gain, review_decisions=len(decisions),
         duplicate_groups={"groups": n_groups, "faces_in_shared_groups": int(len(final) - n_groups)},
         split={p: {s: sum(1 for c in final if c.label == i and c.split == s) for s in ("train", "val", "test")}
                for i, p in enumerate(layout.persons)},

@@ -62,8 +62,42 @@ def _top_up(store: Store, per_group: int) -> None:
             store.create_links(group, per_group - have)
 
 
-def print_links(run: Run, store: Store, base: str, out: TextIO) -> None:
-    """Every link by group with its state, the admin token, and a note when the run has no hint yet."""
+SETTINGS = {"rules": ("novice_max", "expert_min", "catch_errors_allowed"),
+            "recruitment": ("completion_url", "completion_code", "max_participants")}
+
+
+def apply_settings(store: Store, settings: dict[str, Any]) -> dict[str, Any]:
+    """Change the study's declared settings (`SETTINGS`; kept in the database, every change logged)."""
+    from .rules import RuleError
+
+    unknown = set(settings) - {k for keys in SETTINGS.values() for k in keys}
+    if unknown:
+        raise SettingError(f"unknown study setting(s) {', '.join(sorted(unknown))}")
+    parts = {part: {k: v for k, v in settings.items() if k in keys and v is not None}
+             for part, keys in SETTINGS.items()}
+    try:
+        return store.update_settings(parts["rules"], parts["recruitment"])
+    except RuleError as exc:
+        raise SettingError(str(exc)) from None
+
+
+def print_public_link(run: Run, base: str, recruitment: dict[str, Any], out: TextIO) -> None:
+    """The one link for everyone (recruitment platforms), and whether the study is preregistered."""
+    from .preregister import json_path
+
+    print(f"\npublic study link (one for everyone; give it to your recruitment platform):\n  {base}/join\n"
+          f"  Prolific: {base}/join?PROLIFIC_PID={{{{%PROLIFIC_PID%}}}}&STUDY_ID={{{{%STUDY_ID%}}}}"
+          f"&SESSION_ID={{{{%SESSION_ID%}}}}\n  others: {base}/join?pid=PARTICIPANT_ID\n"
+          f"  completion code {recruitment['completion_code']}; "
+          + (f"finished participants go to {recruitment['completion_url']}" if recruitment["completion_url"]
+             else "shown at the end (set --completion-url to send participants back)"), file=out)
+    if not json_path(run).exists():
+        print(f"note: not preregistered; `lookalike study preregister {run.root}` writes the plan before data",
+              file=out)
+
+
+def print_links(run: Run, store: Store, base: str, recruitment: dict[str, Any], out: TextIO) -> None:
+    """Every link by group with its state, the public link, the admin token, and a note when there is no hint."""
     for group in (*GROUPS, "random"):
         rows = [link for link in store.links() if link["link_group"] == group]
         if rows:
@@ -71,6 +105,7 @@ def print_links(run: Run, store: Store, base: str, out: TextIO) -> None:
             for link in rows:
                 state = "done" if link["complete"] else (f"{link['answered']} answers" if link["started"] else "new")
                 print(f"  {base}{link['path']}   [{link['participant']}, {state}]", file=out)
+    print_public_link(run, base, recruitment, out)
     print(f"\nadmin token: {store.admin_token()}\n  progress: curl -H 'Authorization: Bearer TOKEN' "
           f"{base}/api/admin/progress\nlinks are also in {LINKS.path(run)}; stop with Ctrl-C", file=out)
     if not (run.regions / "hint.txt").exists():
@@ -80,19 +115,23 @@ def print_links(run: Run, store: Store, base: str, out: TextIO) -> None:
 
 
 def serve(run: Run, host: str = "127.0.0.1", port: int = 8000, participants_per_group: int = 15,
-          base_url: str | None = None, seed: int = 0, out: TextIO | None = None) -> StudySummary:
-    """Serve the study until Ctrl-C or SIGTERM, then export the answers; returns the export's summary."""
+          base_url: str | None = None, seed: int = 0, out: TextIO | None = None,
+          settings: dict[str, Any] | None = None) -> StudySummary:
+    """Serve the study until Ctrl-C or SIGTERM, then export the answers; returns the export's summary.
+
+    `settings`: study settings to change first (see `SETTINGS`)."""
     from .app import create_app
     from .export import export_study
     from .server import free_socket, make_server
 
     store = open_run(run, seed)
+    recruitment = apply_settings(store, settings or {})["recruitment"]
     _top_up(store, participants_per_group)
     sock = free_socket(host, port)
     base = (base_url or f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{sock.getsockname()[1]}")
     base = base.rstrip("/")
     write_links(run, store, base)
-    print_links(run, store, base, out or sys.stdout)
+    print_links(run, store, base, recruitment, out or sys.stdout)
 
     def stop_on_term(*_: Any) -> None:
         raise KeyboardInterrupt
@@ -104,6 +143,24 @@ def serve(run: Run, host: str = "127.0.0.1", port: int = 8000, participants_per_
         pass
     try:
         return export_study(run, store)
+    finally:
+        store.close()
+
+
+def preregister(run: Run, effect_size: float | None = None, trials: int = 20, n_boot: int = 10_000,
+                n_permutations: int = 20_000, seed: int = 0, force: bool = False,
+                settings: dict[str, Any] | None = None) -> dict[str, Any]:
+    """study/preregistration.json and .md, written before any data (after changing `settings`)."""
+    from .preregister import PreregistrationError
+    from .preregister import preregister as write_plan
+
+    store = open_run(run, seed)
+    try:
+        apply_settings(store, settings or {})
+        return write_plan(run, store, effect_size=effect_size, trials=trials, n_boot=n_boot,
+                          n_permutations=n_permutations, seed=seed, force=force)
+    except PreregistrationError as exc:
+        raise SettingError(str(exc)) from None
     finally:
         store.close()
 
