@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 import lookalike as lk
+from lookalike import contract as c
 from lookalike import demo
 from lookalike.cli import main
 from lookalike.errors import LookalikeError
+from lookalike.runfolder import Run
 
 
 @pytest.fixture
@@ -70,18 +72,31 @@ def test_only_selects_steps_and_rejects_unknown_names(tiny_profile: None, tmp_pa
 
 @pytest.mark.slow
 def test_quick_demo_runs_end_to_end(tmp_path: Path) -> None:
-    """Every stage that exists runs on fresh synthetic faces (skipped stages are not built yet)."""
+    """Every stage runs on fresh synthetic faces, and each one's summary reads back through the contract."""
     run = tmp_path / "demo"
     assert main(["demo", str(run), "--quick"]) == 0
-    record = json.loads((run / "demo.json").read_text())
-    failed = {s["name"]: s.get("error") for s in record["steps"] if s["status"] == "failed"}
+    record = c.DEMO.read(Run(run))
+    failed = {s.name: s.error for s in record.steps if s.status != "ok"}
     assert not failed, failed
-    ran = {s["name"] for s in record["steps"] if s["status"] == "ok"}
-    assert {"synth", "prepare"} <= ran
-    assert (run / "synth" / "summary.json").exists() and (run / "data" / "split.csv").exists()
-    for name, folder in [("train-classifier", "models/classifier"), ("fool", "fooling"), ("explain", "explain"),
-                         ("regions", "regions"), ("study-analyze", "study")]:
-        if name in ran:
-            assert (run / folder / "summary.json").exists(), name
-    if "report" in ran:
-        assert (run / "report.html").exists()
+    assert [s.name for s in record.steps] == [name for name, _, _, _ in demo.STEPS]  # every stage ran
+    r = Run(run)
+    assert c.SYNTH_SUMMARY.read(r).images == 2 * demo.PROFILES["quick"]["n_per_identity"]
+    data = c.DATA_SUMMARY.read(r)
+    assert data.kept == len(c.SPLIT.read(r)) > 0
+    for kind in ("classifier", "siamese"):
+        net = c.NETWORK_SUMMARY.read(r, kind=kind)
+        assert net.model == kind and net.epochs == 1 and 0 <= net.test_accuracy <= 1 and net.test.n > 0
+    fooled = c.FOOLING_SUMMARY.read(r)
+    assert fooled.n == demo.PROFILES["quick"]["fool_n"] == len(c.RESULTS.read(r))
+    explained = c.EXPLAIN_SUMMARY.read(r)
+    assert set(explained.networks) >= {"classifier", "siamese"} and c.SANITY.read(r).methods
+    assert set(c.SANITY.read(r).methods) == set(explained.trusted_methods) | set(explained.failed_methods)
+    hint = c.REGIONS_SUMMARY.read(r)
+    assert hint.hint == c.HINT.read(r) and hint.sources and len(c.RANKING.read(r)) > 0
+    study = c.STUDY_SUMMARY.read(r)
+    assert study.answers == len(c.TRIALS.read(r)) > 0
+    analysis = c.ANALYSIS_SUMMARY.read(r)
+    assert set(analysis.groups) == {"pre", "post", "expert"} and analysis.simulated_participants
+    html = (run / "report.html").read_text()
+    for sid in ("overview", "data", "training", "fooling", "explain", "regions", "study", "appendix"):
+        assert f'id="{sid}" data-status="present"' in html or sid in ("overview", "appendix"), sid
