@@ -20,13 +20,16 @@ def test_docs_run_folder_is_written_from_the_contract():
         "docs/run-folder.md is out of date: python -m lookalike.contract.docs > docs/run-folder.md")
 
 
-def test_every_file_is_named_once_and_every_summary_is_documented():
+def test_every_file_is_named_once_and_every_record_is_listed_with_its_fields():
+    from lookalike.contract.docs import records
+
     patterns = [f.pattern for f in c.FILES]
     assert len(patterns) == len(set(patterns))
-    text = DOC.read_text(encoding="utf-8")
+    text = records()
     for f in c.FILES:
         if isinstance(f, c.JsonFile) and f.record.model_fields:
             assert f"`{f.pattern}`" in text and f.record.__name__ in text
+    assert "| `success_rate` ★ | float (optional) |" in text  # a field the report shows, with its type
 
 
 def test_a_summary_writes_only_what_its_stage_set_and_reads_back_typed(tmp_path):

@@ -1,7 +1,9 @@
 """docs/run-folder.md, written from the contract: `python -m lookalike.contract.docs > docs/run-folder.md`.
 
 A test checks that the file in the repository is what this writes, so the
-documentation cannot drift from what the stages write.
+documentation cannot drift from what the stages write. The page lists every
+file; the fields of each record are in its contract module (typed and
+commented), and `python -m lookalike.contract.docs --fields` prints them all.
 """
 
 from __future__ import annotations
@@ -38,8 +40,9 @@ Every file below is defined once, in `lookalike.contract`, with its one writer
 and its one reader: stages write through it (`FOOLING_SUMMARY.write(run, summary)`),
 and the report, the benchmarks and the tests read through it
 (`FOOLING_SUMMARY.read(run)`, or `.load(run)` where a reader must not fail).
-A JSON file holds only the fields its stage set; fields marked ★ are listed in
-the report's key numbers of their stage.
+A JSON file holds only the fields its stage set. The fields of every record, with
+their types, are in `src/lookalike/contract/<stage>.py`; `python -m lookalike.contract.docs
+--fields` prints them (fields marked ★ are listed among the report's key numbers).
 """
 
 FOLDER_TITLES = {
@@ -144,8 +147,10 @@ def _file_record(f: RunFile) -> type[BaseModel] | None:
 
 
 def render() -> str:
-    return INTRO + "\n" + tree() + "\n\n" + records()
+    return INTRO + "\n" + tree() + "\n"
 
 
 if __name__ == "__main__":  # pragma: no cover
-    print(render(), end="")
+    import sys
+
+    print(records() if "--fields" in sys.argv[1:] else render(), end="")
