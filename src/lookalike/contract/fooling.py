@@ -33,6 +33,7 @@ class FoolingSummary(Summary):
     success_rate_initially_correct: float | None = shown("success rate on images it got right", "percent")
     n_already_fooled: int | None = None
     n_gave_up: int | None = shown("gave up")
+    budget_used: float | None = shown("largest pixel change, share of the budget ε", "percent")
     directions: dict[str, Direction] = {}
     steps: Spread = Spread()
     confidence: Spread = Spread()

@@ -312,6 +312,7 @@ def _summary(s: FoolSettings, device: str, items: list[Item], rows: list[dict[st
                   "mean": float(np.mean(steps)) if steps else None},
         "confidence": _stats([float(r["p_target_saved"]) for r in ok]),
         "linf": _stats([float(r["linf"]) for r in ok]),
+        "budget_used": max(float(r["linf"]) for r in ok) / s.epsilon if ok else None,
         "l2": _stats([float(r["l2"]) for r in ok]),
         "n_in_aggregate": figures["n_in_aggregate"],
         "seconds": round(seconds, 2),
