@@ -14,7 +14,6 @@ On a machine without CUDA it says so and exits 0. Writes benchmarks/results/gpu_
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -76,6 +75,7 @@ def main() -> int:
         print("gpu_paper: needs a CUDA GPU (PyTorch sees none); nothing measured.")
         return 0
 
+    from lookalike.contract import METRICS
     from lookalike.fakerun import make_fake_run
     from lookalike.training.loop import train
     from lookalike.training.presets import make_config
@@ -93,7 +93,7 @@ def main() -> int:
         summary = train(run, model=kind, preset="paper", overrides={"epochs": args.epochs}, seed=args.seed,
                         device="cuda")
         seconds = time.perf_counter() - t
-        records = [json.loads(line) for line in (run.model(kind) / "metrics.jsonl").read_text().splitlines() if line]
+        records = METRICS.read(run, kind=kind)
         steady = records[1:] or records  # the first epoch pays for cuDNN autotuning and warm-up
         ips = sum(r["images_per_s"] for r in steady) / len(steady)
         fpi = flops_per_image(kind, int(summary.get("batch_size") or make_config("paper").batch_size))

@@ -10,6 +10,7 @@ from statistics import NormalDist
 
 import pytest
 
+from lookalike import contract as c
 from lookalike.cli.study_analysis import add_analyze_arguments, run_analyze
 from lookalike.errors import LookalikeError
 from lookalike.io import read_csv, read_json
@@ -107,7 +108,7 @@ def test_analyze_writes_equation1_histogram_dprime_and_exclusions(tmp_path):
     write_trials(tmp_path, study_rows())
     summary = analyze(tmp_path, n_boot=500, n_permutations=1000)
     out = tmp_path / "study" / "analysis"
-    assert read_json(out / "summary.json")["groups"] == summary.to_json()["groups"]
+    assert c.ANALYSIS_SUMMARY.read(tmp_path).groups == summary.groups
     pre, post, expert = (summary["groups"][g] for g in ("pre", "post", "expert"))
     assert pre["participants"] == 2 and pre["excluded_incomplete"] == 1 and summary["excluded_incomplete"] == 1
     assert pre["accuracy"] == pytest.approx((13 + 11) / 40)

@@ -12,6 +12,7 @@ import torch
 from PIL import Image, ImageOps
 
 from conftest import shared_data
+from lookalike import contract as c
 from lookalike.baseline import explain_embedding, linear, saliency, train_embedding
 from lookalike.baseline.explain import chip_footprint
 from lookalike.baseline.train import load_head
@@ -20,7 +21,6 @@ from lookalike.errors import LookalikeError
 from lookalike.face.regions import FEATURES, REGIONS, region_labels, region_masks
 from lookalike.face.template import TEMPLATE_68
 from lookalike.fakerun import make_fake_run
-from lookalike.io import read_json
 from lookalike.regions.scoring import score_maps
 from lookalike.runfolder import Run
 from lookalike.training.metrics import roc_auc
@@ -112,7 +112,7 @@ def test_chip_footprint_covers_the_inner_face_not_the_forehead() -> None:
 
 def test_baseline_trains_on_synthetic_faces(planted_run: Run) -> None:
     out = planted_run.model("embedding")
-    s = read_json(out / "summary.json")
+    s = c.BASELINE_SUMMARY.read(planted_run)
     for key in ("test_accuracy", "accuracy", "balanced_accuracy", "roc_auc", "confusion_matrix", "pair_accuracy",
                 "pair_roc_auc", "pair_threshold", "n_test_pairs", "test", "pair_test"):
         assert key in s, key
@@ -132,7 +132,7 @@ def test_baseline_trains_on_synthetic_faces(planted_run: Run) -> None:
 
 
 def test_retraining_reuses_cached_embeddings_and_siamese_pairs(planted_run: Run) -> None:
-    before = read_json(planted_run.model("embedding") / "summary.json")
+    before = c.BASELINE_SUMMARY.read(planted_run)
     test = [r for r in csv.DictReader(planted_run.split_csv.open()) if r["split"] == "test"]
     a = [r for r in test if r["label"] == "0"]
     b = [r for r in test if r["label"] == "1"]

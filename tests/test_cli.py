@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from lookalike import contract as c
 from lookalike.cli import build_parser, main
 
 
@@ -57,7 +58,7 @@ def test_synth_from_the_command_line_prints_its_summary(tmp_path: Path, capsys: 
     assert main(["synth", str(out), "--n-per-identity", "2", "--workers", "1", "--json", "--seed", "7"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["images"] == 4 and summary["seed"] == 7
-    assert json.loads((out / "summary.json").read_text())["images"] == 4
+    assert c.SYNTH_SUMMARY.read_at(out / "summary.json").images == 4
     assert len(list((out / "faces" / "person_b").glob("*.png"))) == 2
 
 

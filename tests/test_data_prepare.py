@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from conftest import shared_data
+from lookalike import contract as c
 from lookalike.data import extract as extract_mod
 from lookalike.data.dataset import load_landmarks, load_split
 from lookalike.data.prepare import PrepareOptions, prepare
@@ -195,7 +196,7 @@ def test_apply_button_rebuilds_the_data_set_with_the_decisions(prepared, tmp_pat
     assert applied["kept"] == summary["kept"] + 1
     assert applied["pending_review"] == summary["pending_review"] - 1
     assert first["path"] in {r["path"] for r in read_csv(work / "data" / "split.csv")}
-    assert read_json(run.root / "data" / "summary.json")["kept"] == summary["kept"], "the original run is untouched"
+    assert c.DATA_SUMMARY.read(run).kept == summary.kept, "the original run is untouched"
 
 
 def test_people_without_faces_stop_with_a_manifest_and_leave_earlier_results(tmp_path):

@@ -18,6 +18,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from lookalike import contract as c
 from lookalike.cli import main
 from lookalike.data.dataset import load_split
 from lookalike.fakerun import make_fake_run
@@ -131,9 +132,9 @@ def test_explaining_one_network_keeps_the_other_networks_checks(tmp_path):
             "--faithfulness-steps", "2", "--region-n", "4"]
     assert main(["explain", str(run.root), "--model", "siamese", *opts]) == 0
     assert main(["explain", str(run.root), "--model", "classifier", *opts]) == 0
-    sanity = read_json(run.explain / "sanity.json")["methods"]
+    sanity = c.SANITY.read(run).methods
     assert set(sanity) == {"siamese-grad_cam", "classifier-grad_cam"}
-    assert set(read_json(run.explain / "faithfulness.json")["methods"]) == set(sanity)
-    assert set(read_json(run.explain / "region_test.json")["networks"]) == {"siamese", "classifier"}
-    summary = read_json(run.explain / "summary.json")
+    assert set(c.FAITHFULNESS.read(run).methods) == set(sanity)
+    assert set(c.REGION_TEST.read(run).networks) == {"siamese", "classifier"}
+    summary = c.EXPLAIN_SUMMARY.read(run)
     assert set(summary["trusted_methods"]) | set(summary["failed_methods"]) == set(sanity)

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 
+from lookalike import contract as c
 from lookalike.data.dataset import load_split
 from lookalike.errors import LookalikeError
 from lookalike.fooling.attack import AttackSettings, attack, classifier_forward, siamese_forward, to_float
@@ -278,7 +279,7 @@ def test_fool_stage_writes_contract_files_and_resumes(trained, tmp_path) -> None
     assert agg.shape == (SIZE, SIZE) and agg.dtype == np.float32 and agg.max() <= 0.15 + 1e-6
     for name in ("grid.png", "aggregate.png", "summary.json", "config.json"):
         assert (out / name).exists()
-    assert json.loads((out / "summary.json").read_text())["steps"]["max"] <= 60
+    assert c.FOOLING_SUMMARY.read_at(out / "summary.json").steps.max <= 60
     # a second run with the same settings and more images attacks only the new ones
     before = {r["id"]: r for r in rows}
     stamps = {i: (out / "fooled" / f"{i}.png").stat().st_mtime_ns for i in before}

@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from lookalike import contract as c
 from lookalike.contract import MapFile, save_maps
 from lookalike.errors import LookalikeError
 from lookalike.face.regions import FEATURES, REGIONS, region_labels
 from lookalike.face.template import TEMPLATE_68
 from lookalike.fakerun import make_fake_run
 from lookalike.intervals import bootstrap_mean
-from lookalike.io import atomic_write_json, read_csv, read_json
+from lookalike.io import atomic_write_json, read_csv
 from lookalike.regions import hint
 from lookalike.regions.scoring import agreement, score_maps
 from lookalike.regions.stage import FEATURE_GROUPS, REGION_GROUPS, run_regions
@@ -140,7 +141,7 @@ def test_regions_stage_ranks_trusted_maps_and_leaves_out_failed_methods(tmp_path
     assert (run.regions / "hint.txt").read_text().strip() == summary["hint"]
     for name in ("regions.png", "ranking.png", "hint.png", "agreement.png", "features.csv"):
         assert (run.regions / name).stat().st_size > 1000
-    assert read_json(run.regions / "summary.json")["hint"] == summary["hint"]
+    assert c.REGIONS_SUMMARY.read(run).hint == summary["hint"]
     assert summary["agreement"]["siamese-good"]["siamese-edges"] < 0.5
 
 

@@ -53,6 +53,16 @@ def _problem(exc: ValidationError) -> str:
     return f"{where}: {first['msg']}{more}"
 
 
+def _loaded(path: Path, read: Any) -> Loaded[Any]:
+    """`read(path)` for a reader that must not fail: nothing when absent, the message when unusable."""
+    if not path.is_file():
+        return Loaded()
+    try:
+        return Loaded(read(path))
+    except InputError as exc:
+        return Loaded(error=f"{path.name} could not be read: {exc}")
+
+
 @dataclass(frozen=True)
 class RunFile:
     """A file of the run folder: `pattern` relative to the run, the command that writes it, what it holds."""
@@ -132,12 +142,7 @@ class JsonFile(RunFile, Generic[T]):
         return self.load_at(self.path(run, **parts))
 
     def load_at(self, path: Path) -> Loaded[T]:
-        if not path.is_file():
-            return Loaded()
-        try:
-            return Loaded(self.read_at(path))
-        except InputError as exc:
-            return Loaded(error=f"{path.name} could not be read: {exc}")
+        return _loaded(path, self.read_at)
 
 
 @dataclass(frozen=True)
@@ -192,21 +197,10 @@ class CsvFile(RunFile, Generic[R]):
 
     def load_records(self, run: Run | str | Path, **parts: str) -> Loaded[R]:
         """The typed rows, or the error to show (unreadable file or a bad value); nothing when absent."""
-        path = self.path(run, **parts)
-        if not path.is_file():
-            return Loaded()
-        try:
-            return Loaded(self.read_at(path))
-        except InputError as exc:
-            return Loaded(error=f"{path.name} could not be read: {exc}")
+        return _loaded(self.path(run, **parts), self.read_at)
 
     def load_at(self, path: Path, limit: int | None = None) -> Loaded[R]:
-        if not path.is_file():
-            return Loaded()
-        try:
-            return Loaded(read_table(path, limit))
-        except InputError as exc:
-            return Loaded(error=f"{path.name} could not be read: {exc}")
+        return _loaded(path, lambda p: read_table(p, limit))
 
 
 @dataclass(frozen=True)
