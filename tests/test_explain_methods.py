@@ -16,11 +16,7 @@ from lookalike.models import SiameseNet, VGGClassifier
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-@pytest.fixture(autouse=True)
-def cheap_methods(monkeypatch):
-    monkeypatch.setattr(M, "IG_STEPS", 4)
-    monkeypatch.setattr(M, "OCCLUSION_WINDOW", 32)
-    monkeypatch.setattr(M, "OCCLUSION_STRIDE", 32)
+CHEAP = {"steps": 4, "window": 32, "stride": 32}  # method settings, passed as arguments
 
 
 def _nets():
@@ -34,7 +30,7 @@ def test_every_method_gives_one_nonnegative_map_per_input(kind):
     inputs = tuple(torch.rand(2, 3, 128, 128) for _ in range(model.n_inputs))
     target = torch.tensor([0, 1])
     for name, method in M.METHODS.items():
-        maps = M.attribute_maps(method, model, inputs, target)
+        maps = M.attribute_maps(method, model, inputs, target, settings=CHEAP)
         assert len(maps) == model.n_inputs, name
         for m in maps:
             assert m.shape == (2, 128, 128) and m.dtype == torch.float32, name
