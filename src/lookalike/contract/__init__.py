@@ -47,8 +47,9 @@ from .explain import (
     RegionTestResult,
     Sanity,
     SanityResult,
-    network_of,
+    map_name,
     sanity_verdicts,
+    split_map_name,
 )
 from .files import Artefact, CsvFile, JsonFile, JsonlFile, Loaded, RunFile, TextFile, write_config
 from .fooling import FOOLING_FILES, FOOLING_SUMMARY, RESULTS, FoolingSummary, FoolResult, fooling_folder
@@ -229,7 +230,8 @@ __all__ = [
     "load_maps",
     "map_path",
     "model_summary",
-    "network_of",
+    "map_name",
+    "split_map_name",
     "sanity_verdicts",
     "save_maps",
     "shown",

@@ -118,9 +118,15 @@ class ExplainSummary(Summary):
     log: list[str] = []
 
 
-def network_of(source: str) -> str:
-    """The network of a map source named `<network>-<method>` (the names the explain stage gives)."""
-    return source.split("-", 1)[0]
+def map_name(network: str, method: str) -> str:
+    """How the explain stage names one network's maps of one method (files, sanity.json keys): `<network>-<method>`."""
+    return f"{network}-{method}"
+
+
+def split_map_name(name: str) -> tuple[str, str]:
+    """`<network>-<method>` → (network, method); a name without a network gives ("", name)."""
+    network, _, method = name.partition("-")
+    return (network, method) if method else ("", name)
 
 
 EXPLAIN_SUMMARY = JsonFile("explain/summary.json", "explain", "trusted_methods, failed_methods, statement",

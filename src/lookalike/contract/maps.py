@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..io import atomic_write_bytes
+from .explain import map_name, split_map_name
 
 
 @dataclass
@@ -33,7 +34,7 @@ class MapFile:
 
     @property
     def name(self) -> str:
-        return f"{self.model}-{self.method}"
+        return map_name(self.model, self.method)
 
     @property
     def is_pairs(self) -> bool:
@@ -41,7 +42,7 @@ class MapFile:
 
 
 def map_path(explain_dir: Path, model: str, method: str) -> Path:
-    return Path(explain_dir) / "maps" / f"{model}-{method}.npz"
+    return Path(explain_dir) / "maps" / f"{map_name(model, method)}.npz"
 
 
 def save_maps(path: str | Path, mf: MapFile) -> Path:
@@ -70,7 +71,7 @@ def load_maps(path: str | Path) -> MapFile:
             raise InputError(f"{path} lacks the arrays `maps` and `paths` (see docs/run-folder.md)")
         maps = z["maps"].astype(np.float32)
         n = len(maps)
-        stem = path.stem.split("-", 1)
+        network, method_name = split_map_name(path.stem)
 
         def get(key: str, default: np.ndarray) -> np.ndarray:
             if key not in z:
@@ -78,8 +79,8 @@ def load_maps(path: str | Path) -> MapFile:
             value = z[key]
             return np.full(n, value.item()) if value.ndim == 0 else value
 
-        model = str(z["model"]) if "model" in z else stem[0]
-        method = str(z["method"]) if "method" in z else stem[-1]
+        model = str(z["model"]) if "model" in z else network
+        method = str(z["method"]) if "method" in z else method_name
         return MapFile(
             maps=maps, paths=[str(p) for p in z["paths"]], model=model, method=method,
             target=get("target", np.full(n, -1)).astype(np.int64),

@@ -131,9 +131,9 @@ def explain_network(run: Run, kind: str, methods: list[str], opts: dict[str, Any
             faith = faithfulness.summarise(mine, random_curves)
             _store(checks / f"{kind}-{name}.faithfulness.json", f_key, faith)
         result["faithfulness"] = faith
-        figure7(mf, run.data, run.explain / f"figure7_{kind}-{name}.png", method.label, sanity["passed"],
+        figure7(mf, run.data, run.explain / f"figure7_{mf.name}.png", method.label, sanity["passed"],
                 _identities(run))
-        result["figure"] = f"explain/figure7_{kind}-{name}.png"
+        result["figure"] = f"explain/figure7_{mf.name}.png"
         verdict = "passes" if sanity["passed"] else "FAILS"
         log.append(f"{kind}/{name}: {verdict} the sanity check (ρ={sanity['final_spearman']:.2f}); "
                    f"deletion AUC {faith['deletion_auc']:.3f} vs random {faith['random_deletion_auc']:.3f}")
@@ -251,8 +251,8 @@ def finish(run: Run, networks: dict[str, Any], log: list[str], seconds: float) -
     faith: dict[str, Any] = {}
     for kind, res in networks.items():
         for name, r in res.get("methods", {}).items():
-            sanity[f"{kind}-{name}"] = r["sanity"]
-            faith[f"{kind}-{name}"] = r["faithfulness"]
+            sanity[map_name(kind, name)] = r["sanity"]
+            faith[map_name(kind, name)] = r["faithfulness"]
     # keep what an earlier call wrote for maps not redone now (e.g. `--model siamese`, then `--model classifier`)
     earlier_sanity, earlier_faith = SANITY.load(run).value, FAITHFULNESS.load(run).value
     for earlier, merged in ((earlier_sanity, sanity), (earlier_faith, faith)):

@@ -37,6 +37,7 @@ from ..contract import (
     SplitRow,
     model_summary,
     read_names,
+    split_map_name,
 )
 from ..contract import FOOLING_SUMMARY as FOOLING
 from ..errors import InputError
@@ -252,12 +253,6 @@ def fooling_section(run: Run) -> Section:
 
 # --- explain --------------------------------------------------------------------------------------
 
-def split_name(name: str) -> tuple[str, str]:
-    """`<network>-<method>` (how the explain stage names a map) → (method, network)."""
-    network, _, method = name.partition("-")
-    return (method, network) if method else (name, "")
-
-
 def failing_methods(run: Run) -> set[str]:
     """Maps (`<network>-<method>`) the sanity check marks as failing: they barely depend on the weights."""
     sanity, summary = SANITY.load(run).value, EXPLAIN_SUMMARY.load(run).value
@@ -268,7 +263,7 @@ def sanity_rows(run: Run, failing: set[str]) -> list[dict[str, Any]]:
     sanity = SANITY.load(run).value
     rows = []
     for name, r in (sanity.methods if sanity else {}).items():
-        method, network = split_name(name)
+        network, method = split_map_name(name)
         rows.append({"method": method, "network": network, "passed": r.passed,
                      "ρ with all weights randomised": r.final_spearman, "maps": r.n_maps,
                      "weight layers": r.weight_layers, "_class": "fail" if not r.passed or name in failing else ""})
@@ -279,7 +274,7 @@ def faithfulness_rows(run: Run, failing: set[str]) -> list[dict[str, Any]]:
     faith = FAITHFULNESS.load(run).value
     rows = []
     for name, r in (faith.methods if faith else {}).items():
-        method, network = split_name(name)
+        network, method = split_map_name(name)
         rows.append({"method": method, "network": network, "deletion AUC": r.deletion_auc,
                      "random deletion AUC": r.random_deletion_auc, "insertion AUC": r.insertion_auc,
                      "random insertion AUC": r.random_insertion_auc, "beats random": r.beats_random,
