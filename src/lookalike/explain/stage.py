@@ -23,6 +23,7 @@ from ..contract import (
     ExplainSummary,
     MapFile,
     load_maps,
+    map_name,
     map_path,
     read_identities,
     save_maps,
