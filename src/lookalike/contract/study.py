@@ -95,7 +95,7 @@ class StudySummary(Summary):
     settings: dict[str, Any] = {}
     shown_test: Timing | None = None
     shown_training: Timing | None = None
-    files: dict[str, str] = {}
+    files: dict[str, Any] = {}  # where each export is; psychds: its folder and the result of its validation
 
 
 class GroupResult(Record):
