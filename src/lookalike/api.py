@@ -100,7 +100,6 @@ def synth(run: RunLike, *, seed: int = 0, device: str = "auto", n_per_identity: 
           regions: list[str] | tuple[str, ...] | None = None, strength: float = 1.0, workers: int | None = None,
           force: bool = False, folder: str | Path | None = None) -> SynthSummary:
     """Synthetic look-alikes with ground truth in RUN/synth/ (or `folder`); `device` is unused (CPU only)."""
-    from .errors import SettingError as _Setting
     from .synth.generate import generate
     from .synth.params import DEFAULT_REGIONS
 
@@ -110,7 +109,7 @@ def synth(run: RunLike, *, seed: int = 0, device: str = "auto", n_per_identity: 
         return generate(out, n_per_identity, seed=seed, regions=list(regions or DEFAULT_REGIONS), workers=workers,
                         strength=strength, force=force)
     except ValueError as exc:
-        raise _Setting(f"lookalike synth: {exc}") from None
+        raise SettingError(f"lookalike synth: {exc}") from None
 
 
 def prepare(run: RunLike, *, photos: str | Path, seed: int = 0, device: str = "auto", aligned: bool = False,
