@@ -19,6 +19,7 @@ from ..contract import (
     DATA_SUMMARY,
     EXPLAIN_SUMMARY,
     FAITHFULNESS,
+    FOOLING_SUMMARY,
     HINT,
     IDENTITIES,
     MANIFEST,
@@ -39,7 +40,6 @@ from ..contract import (
     read_names,
     split_map_name,
 )
-from ..contract import FOOLING_SUMMARY as FOOLING
 from ..errors import InputError
 from ..runfolder import Run
 from .html import Cell, fmt, number, pct
@@ -242,7 +242,7 @@ def fooling_section(run: Run) -> Section:
     folder = run.fooling
     if not folder.is_dir():
         return not_run("fooling", title, "Fooling", f"lookalike fool {run.root}")
-    s = FOOLING.load(run)
+    s = FOOLING_SUMMARY.load(run)
     panels = informative_panels(folder)
     facts = {"success_rate": s.value.success_rate} if s.ok else {}
     ctx = {"loaded": [s], "summary": s.value, "bits": fooling_facts(s.value) if s.ok else [], "table1": TABLE1,
