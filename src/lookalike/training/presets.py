@@ -38,7 +38,6 @@ class TrainConfig:
     grad_clip: float = 0.0  # 0 = off
     # auto: bf16 mixed precision on CUDA and on CPUs with native bf16 (about 2x faster there), else fp32
     precision: str = "auto"
-    ema: float = 0.0  # keep an exponential moving average of the weights with this decay per step (0 = off)
     label_smoothing: float = 0.0  # classifier only; the Siamese loss is L+ + L- as in the paper
     # Siamese only, not in the paper: for this fraction of the training steps the loss is blended from a
     # per-image identity loss on each branch's embedding (weight w falling linearly from 1 to 0) into
@@ -232,8 +231,6 @@ def _validate(cfg: TrainConfig) -> None:
         problems.append("pairs must be drawn or batch")
     if not 0 <= cfg.identity_floor < 1:
         problems.append("identity_floor must be in [0, 1)")
-    if not 0 <= cfg.ema < 1:
-        problems.append("ema must be in [0, 1)")
     if not 0 <= cfg.erase <= 1:
         problems.append("erase must be in [0, 1]")
     if not 0 <= cfg.identity_warmup <= 1:
