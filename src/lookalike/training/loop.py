@@ -273,10 +273,31 @@ class Trainer:
         mine = self._my_slice(len(idx))
         x = self._to_input(self.train_set.images[idx], gen)[mine]
         y = self.train_set.labels[idx][mine].to(self.device)
+        mix = self._mixup(len(idx), gen)
+        if mix is not None:
+            lam, partner = mix
+            x = lam * x + (1 - lam) * x[partner[mine] - mine.start]
         with self._autocast():
             logits = self.model(x)
         loss = F.cross_entropy(logits.float(), y, label_smoothing=self.cfg.label_smoothing)
+        if mix is not None:
+            other = y[partner[mine] - mine.start]
+            loss = lam * loss + (1 - lam) * F.cross_entropy(logits.float(), other,
+                                                            label_smoothing=self.cfg.label_smoothing)
         return StepOut(loss, logits, y)
+
+    def _mixup(self, n: int, gen: torch.Generator) -> tuple[float, torch.Tensor] | None:
+        """Mixup (Zhang et al. 2018): one weight λ ~ Beta(α, α) per batch and, for every face of this rank's
+        slice, a partner from the same slice; None when the recipe does not mix. Drawn from the epoch's
+        generator, so a resumed epoch mixes the same faces."""
+        if self.cfg.mixup <= 0:
+            return None
+        lam = float(np.random.default_rng(int(torch.randint(2**31, (1,), generator=gen))).beta(
+            self.cfg.mixup, self.cfg.mixup))
+        mine = self._my_slice(n)
+        partner = torch.arange(n)
+        partner[mine] = torch.randperm(mine.stop - mine.start, generator=gen) + mine.start
+        return lam, partner
 
     def drawn_pairs_step(self, batch: tuple[torch.Tensor, ...], gen: torch.Generator, identity: float) -> StepOut:
         """L+ + L− on a batch of drawn balanced pairs (the paper's pairs), blended with the identity warm-up."""

@@ -38,6 +38,7 @@ class TrainConfig:
     grad_clip: float = 0.0  # 0 = off
     # auto: bf16 mixed precision on CUDA and on CPUs with native bf16 (about 2x faster there), else fp32
     precision: str = "auto"
+    mixup: float = 0.0  # classifier: mixup's Beta(α, α) parameter (0 = off)
     label_smoothing: float = 0.0  # classifier only; the Siamese loss is L+ + L- as in the paper
     # Siamese only, not in the paper: for this fraction of the training steps the loss is blended from a
     # per-image identity loss on each branch's embedding (weight w falling linearly from 1 to 0) into
@@ -231,6 +232,8 @@ def _validate(cfg: TrainConfig) -> None:
         problems.append("pairs must be drawn or batch")
     if not 0 <= cfg.identity_floor < 1:
         problems.append("identity_floor must be in [0, 1)")
+    if cfg.mixup < 0:
+        problems.append("mixup must be ≥ 0")
     if not 0 <= cfg.erase <= 1:
         problems.append("erase must be in [0, 1]")
     if not 0 <= cfg.identity_warmup <= 1:
