@@ -121,3 +121,13 @@ def test_mixup_blends_each_face_with_a_partner_of_the_same_batch(toy_run):
     assert torch.isfinite(out.loss) and out.logits.shape == (8, 2)
     plain = Trainer(toy_run, "classifier", make_config("tiny", quick), 0, "cpu")
     assert plain._mixup(8, torch.Generator()) is None
+
+
+def test_each_network_has_its_own_working_resolution():
+    fast = make_config("fast")
+    assert fast.arch("classifier")["input_size"] == 64 and fast.arch("siamese")["input_size"] == 0
+    follow = make_config("fast", {"siamese_input_size": "-1", "input_size": "96"})
+    assert follow.arch("siamese")["input_size"] == follow.arch("classifier")["input_size"] == 96
+    assert make_config("paper").arch("siamese")["input_size"] == 0
+    with pytest.raises(SystemExit, match="at least 32"):
+        make_config("fast", {"input_size": "16"})
