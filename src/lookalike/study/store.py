@@ -1,33 +1,39 @@
 """The study's SQLite store: links, per-participant plans and every answer.
 
-WAL mode with `synchronous=FULL`: each answer is its own committed transaction,
-so a crash (even `kill -9`) or a power cut never loses an answer that the
-server acknowledged. One connection per process guarded by a lock keeps the
-web server's worker threads from fighting over SQLite's write lock; other
-processes (`lookalike study links|export`) wait through `busy_timeout`.
+WAL mode with `synchronous=FULL`: a write is on disk (fsync) before it is
+acknowledged, so a crash (even `kill -9`) or a power cut never loses an answer
+that the server acknowledged. Writes go through one connection guarded by a
+lock; the web server hands them to `GroupCommit`, which commits the writes that
+arrive together in one transaction (one fsync for many answers). Reads use a
+connection per thread and never wait for a write (WAL). Other processes
+(`lookalike study links|export`) wait through `busy_timeout`. The database holds
+the admin token and every participant's link, so it is owner-only (0600).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
-import math
+import os
+import queue
 import random
 import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import validation
+
 GROUPS = ("pre", "post", "expert")
 LINK_GROUPS = (*GROUPS, "random")
 RANDOM_GROUPS = ("pre", "post")  # a random link makes a novice: experts are chosen, not drawn
 ANSWERS = ("same", "different")
-MAX_SHOWN_MS = 600_000.0  # a stimulus on screen while the tab was hidden is kept, not refused
-MAX_RESPONSE_MS = 3_600_000.0
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -39,7 +45,8 @@ CREATE TABLE IF NOT EXISTS participants (
     grp TEXT,
     first_label INTEGER NOT NULL,
     created_at REAL NOT NULL,
-    consent_at REAL, hint_at REAL, training_at REAL, completed_at REAL
+    consent_at REAL, hint_at REAL, training_at REAL, completed_at REAL,
+    simulated INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS images (
     participant INTEGER NOT NULL, img_id TEXT NOT NULL, path TEXT NOT NULL,
@@ -81,24 +88,55 @@ def _new_id() -> str:
     return secrets.token_urlsafe(12)
 
 
+def _private_file(path: Path) -> None:
+    """Create `path` owner-only (SQLite gives its -wal and -shm files the same mode), or make it so."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(fd)
+    for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if p.exists():
+            os.chmod(p, 0o600)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
+    db.row_factory = sqlite3.Row
+    db.execute("PRAGMA busy_timeout=30000")
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")  # docs/study.md promises no acknowledged answer lost on a power cut
+    return db
+
+
 class Store:
-    """All reads and writes of `study.sqlite` go through here."""
+    """All reads and writes of `study.sqlite` go through here.
+
+    Each write exists twice: `x_op(db, ...)` does it inside a transaction its caller
+    holds (`GroupCommit` batches these), and `x(...)` runs it in a transaction of its own.
+    """
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        _private_file(self.path)
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=30000")
+        self._db = _connect(self.path)
+        self._readers = threading.local()
+        self._all_readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._known_tokens: set[str] = set()
+        self._design: Design | None = None
         with self.transaction() as db:
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     db.execute(statement)
+            columns = {r["name"] for r in db.execute("PRAGMA table_info(participants)")}
+            if "simulated" not in columns:  # a database made before links could be marked simulated
+                db.execute("ALTER TABLE participants ADD COLUMN simulated INTEGER NOT NULL DEFAULT 0")
 
     def close(self) -> None:
+        with self._readers_lock:
+            for db in self._all_readers:
+                db.close()
+            self._all_readers.clear()
         with self._lock:
             self._db.close()
 
@@ -114,9 +152,29 @@ class Store:
                 raise
             self._db.execute("COMMIT")
 
+    def write(self, op: Callable[..., Any], *args: Any) -> Any:
+        """Run one `*_op` in a transaction of its own."""
+        with self.transaction() as db:
+            return op(db, *args)
+
+    def _reader(self) -> sqlite3.Connection:
+        db = getattr(self._readers, "db", None)
+        if db is None:
+            db = self._readers.db = _connect(self.path)
+            with self._readers_lock:
+                self._all_readers.append(db)
+        return db
+
     def query(self, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
+        """A read on this thread's own connection: it never waits for a write in progress (WAL)."""
+        return self._reader().execute(sql, params).fetchall()
+
+    def pragma(self, name: str) -> Any:
+        """A setting as the writing connection runs it (the tests read `synchronous` here)."""
+        if not name.isidentifier():
+            raise ValueError(f"not a pragma name: {name!r}")
         with self._lock:
-            return self._db.execute(sql, params).fetchall()
+            return self._db.execute(f"PRAGMA {name}").fetchone()[0]
 
     # settings --------------------------------------------------------------
     def meta(self, key: str, default: Any = None) -> Any:
@@ -142,7 +200,10 @@ class Store:
                 db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (key, json.dumps(value)))
 
     def design(self) -> Design:
-        return Design(**self.meta("design"))
+        """Fixed once the study is initialised, so read once."""
+        if self._design is None:
+            self._design = Design(**self.meta("design"))
+        return self._design
 
     def names(self) -> list[str]:
         return list(self.meta("names"))
@@ -157,8 +218,11 @@ class Store:
         return out
 
     # links -----------------------------------------------------------------
-    def create_links(self, group: str, n: int) -> list[str]:
-        """Make `n` participants of `group` (or `random`), each with a fresh plan; returns their tokens."""
+    def create_links(self, group: str, n: int, simulated: bool = False) -> list[str]:
+        """Make `n` participants of `group` (or `random`), each with a fresh plan; returns their tokens.
+
+        `simulated` marks links played by `lookalike study simulate`: they are not held to the pace rule.
+        """
         if group not in LINK_GROUPS:
             raise Refused(422, f"group must be one of {', '.join(LINK_GROUPS)}, not {group!r}")
         if not 1 <= n <= 10_000:
@@ -171,8 +235,10 @@ class Store:
                 rng = random.Random(f"{seed}:{token}")
                 plan = make_plan(stimuli, design, rng)
                 cur = db.execute(
-                    "INSERT INTO participants (token, link_group, grp, first_label, created_at) VALUES (?,?,?,?,?)",
-                    (token, group, None if group == "random" else group, plan["first_label"], time.time()))
+                    "INSERT INTO participants (token, link_group, grp, first_label, created_at, simulated) "
+                    "VALUES (?,?,?,?,?,?)",
+                    (token, group, None if group == "random" else group, plan["first_label"], time.time(),
+                     int(simulated)))
                 pid = cur.lastrowid
                 for pos, (path, label) in enumerate(plan["training"]):
                     db.execute("INSERT INTO training (participant, pos, img_id, label) VALUES (?,?,?,?)",
@@ -206,20 +272,40 @@ class Store:
             raise Refused(404, "unknown participant link")
         return rows[0]
 
-    def assign_group(self, token: str) -> str:
+    def known(self, token: str) -> bool:
+        """Whether `token` is a participant's link: checked before a request body is read.
+
+        Links are never deleted, so a token once found is remembered; an unknown one is
+        looked up each time (another process, `study links`, may have just made it).
+        """
+        if token in self._known_tokens:
+            return True
+        if len(token) > 64 or not self.query("SELECT 1 FROM participants WHERE token = ?", (token,)):
+            return False
+        self._known_tokens.add(token)
+        return True
+
+    @staticmethod
+    def _row(db: sqlite3.Connection, token: str) -> sqlite3.Row:
+        row = db.execute("SELECT * FROM participants WHERE token = ?", (token,)).fetchone()
+        if row is None:
+            raise Refused(404, "unknown participant link")
+        return row
+
+    def assign_group_op(self, db: sqlite3.Connection, token: str) -> str:
         """A random link becomes pre or post on first use, keeping the two groups balanced."""
-        with self.transaction() as db:
-            row = db.execute("SELECT id, grp FROM participants WHERE token = ?", (token,)).fetchone()
-            if row is None:
-                raise Refused(404, "unknown participant link")
-            if row["grp"]:
-                return str(row["grp"])
-            counts = {g: db.execute("SELECT COUNT(*) FROM participants WHERE link_group = 'random' AND grp = ?",
-                                    (g,)).fetchone()[0] for g in RANDOM_GROUPS}
-            fewest = min(counts.values())
-            group = secrets.choice([g for g in RANDOM_GROUPS if counts[g] == fewest])
-            db.execute("UPDATE participants SET grp = ? WHERE id = ?", (group, row["id"]))
-            return group
+        row = self._row(db, token)
+        if row["grp"]:
+            return str(row["grp"])
+        counts = {g: db.execute("SELECT COUNT(*) FROM participants WHERE link_group = 'random' AND grp = ?",
+                                (g,)).fetchone()[0] for g in RANDOM_GROUPS}
+        fewest = min(counts.values())
+        group = secrets.choice([g for g in RANDOM_GROUPS if counts[g] == fewest])
+        db.execute("UPDATE participants SET grp = ? WHERE id = ?", (group, row["id"]))
+        return group
+
+    def assign_group(self, token: str) -> str:
+        return self.write(self.assign_group_op, token)
 
     def phase(self, row: sqlite3.Row) -> str:
         if row["completed_at"] is not None:
@@ -232,19 +318,19 @@ class Store:
             return "training"
         return "test"
 
-    def mark(self, token: str, step: str, needed_phase: str) -> None:
-        """Move a participant past consent or hint; repeating a finished step is harmless."""
+    def mark_op(self, db: sqlite3.Connection, token: str, step: str, needed_phase: str) -> str:
+        """Move a participant past consent or hint (repeating a finished step is harmless); returns the phase."""
         column = {"consent": "consent_at", "hint": "hint_at"}[step]
-        with self.transaction() as db:
-            row = db.execute("SELECT * FROM participants WHERE token = ?", (token,)).fetchone()
-            if row is None:
-                raise Refused(404, "unknown participant link")
-            if row[column] is not None:
-                return
+        row = self._row(db, token)
+        if row[column] is None:
             if self.phase(row) != needed_phase:
                 raise Refused(409, f"this step belongs to the {needed_phase} screen; the session is at "
                                    f"{self.phase(row)}")
             db.execute(f"UPDATE participants SET {column} = ? WHERE id = ?", (time.time(), row["id"]))
+        return self.phase(self._row(db, token))
+
+    def mark(self, token: str, step: str, needed_phase: str) -> str:
+        return self.write(self.mark_op, token, step, needed_phase)
 
     def training_plan(self, pid: int) -> list[sqlite3.Row]:
         return self.query("SELECT pos, img_id, label FROM training WHERE participant = ? ORDER BY pos", (pid,))
@@ -252,54 +338,60 @@ class Store:
     def test_plan(self, pid: int) -> list[sqlite3.Row]:
         return self.query("SELECT * FROM trials WHERE participant = ? ORDER BY trial", (pid,))
 
-    def finish_training(self, token: str, shown_ms: list[float]) -> None:
-        """Store the measured display time of every training picture, once."""
-        with self.transaction() as db:
-            row = db.execute("SELECT * FROM participants WHERE token = ?", (token,)).fetchone()
-            if row is None:
-                raise Refused(404, "unknown participant link")
-            if row["training_at"] is not None:
-                return
+    def finish_training_op(self, db: sqlite3.Connection, token: str, shown_ms: list[float]) -> str:
+        """Store the measured display time of every training picture, once; returns the phase."""
+        row = self._row(db, token)
+        if row["training_at"] is None:
             if self.phase(row) != "training":
                 raise Refused(409, f"training comes after consent (and the hint); the session is at {self.phase(row)}")
             n = db.execute("SELECT COUNT(*) FROM training WHERE participant = ?", (row["id"],)).fetchone()[0]
             if len(shown_ms) != n:
                 raise Refused(422, f"expected {n} display times, got {len(shown_ms)}")
-            for value in shown_ms:
-                check_ms(value, MAX_SHOWN_MS, "shown_ms")
+            try:
+                validation.check_training(shown_ms, self.design().train_ms)
+            except validation.TimingRefused as exc:
+                raise Refused(422, str(exc)) from None
             db.executemany("UPDATE training SET shown_ms = ? WHERE participant = ? AND pos = ?",
                            [(v, row["id"], pos) for pos, v in enumerate(shown_ms)])
             db.execute("UPDATE participants SET training_at = ? WHERE id = ?", (time.time(), row["id"]))
+        return self.phase(self._row(db, token))
 
-    def answer(self, token: str, trial: int, answer: str, response_ms: float, shown_ms: float) -> dict[str, Any]:
-        """Store one answer in its own transaction; the same answer sent again is acknowledged, not stored."""
+    def finish_training(self, token: str, shown_ms: list[float]) -> str:
+        return self.write(self.finish_training_op, token, shown_ms)
+
+    def answer_op(self, db: sqlite3.Connection, token: str, trial: int, answer: str, response_ms: float,
+                  shown_ms: float) -> dict[str, Any]:
+        """Store one answer; the same answer sent again is acknowledged, not stored."""
         if answer not in ANSWERS:
             raise Refused(422, f"answer must be one of {', '.join(ANSWERS)}")
-        check_ms(response_ms, MAX_RESPONSE_MS, "response_ms")
-        check_ms(shown_ms, MAX_SHOWN_MS, "shown_ms")
-        with self.transaction() as db:
-            row = db.execute("SELECT * FROM participants WHERE token = ?", (token,)).fetchone()
-            if row is None:
-                raise Refused(404, "unknown participant link")
-            pid, n = row["id"], db.execute("SELECT COUNT(*) FROM trials WHERE participant = ?", (row["id"],)).fetchone()[0]
-            if not 0 <= trial < n:
-                raise Refused(422, f"trial must be between 0 and {n - 1}")
-            stored = db.execute("SELECT answer FROM trials WHERE participant = ? AND trial = ?", (pid, trial)).fetchone()
-            if stored["answer"] is not None:
-                if stored["answer"] != answer:
-                    raise Refused(409, f"trial {trial} was already answered differently; answers cannot change")
-                return self._progress(db, pid, n, duplicate=True)
-            if self.phase(row) != "test":
-                raise Refused(409, f"answers come after training; the session is at {self.phase(row)}")
-            expected = db.execute("SELECT COUNT(*) FROM trials WHERE participant = ? AND answer IS NOT NULL",
-                                  (pid,)).fetchone()[0]
-            if trial != expected:
-                raise Refused(409, f"trial {trial} is out of order: the next trial is {expected}")
-            db.execute("UPDATE trials SET answer = ?, response_ms = ?, shown_ms = ?, answered_at = ? "
-                       "WHERE participant = ? AND trial = ?", (answer, response_ms, shown_ms, time.time(), pid, trial))
-            if trial == n - 1:
-                db.execute("UPDATE participants SET completed_at = ? WHERE id = ?", (time.time(), pid))
-            return self._progress(db, pid, n, duplicate=False)
+        try:
+            validation.check_answer(response_ms, shown_ms, self.design().pair_ms)
+        except validation.TimingRefused as exc:
+            raise Refused(422, str(exc)) from None
+        row = self._row(db, token)
+        pid, n = row["id"], db.execute("SELECT COUNT(*) FROM trials WHERE participant = ?", (row["id"],)).fetchone()[0]
+        if not 0 <= trial < n:
+            raise Refused(422, f"trial must be between 0 and {n - 1}")
+        stored = db.execute("SELECT answer FROM trials WHERE participant = ? AND trial = ?", (pid, trial)).fetchone()
+        if stored["answer"] is not None:
+            if stored["answer"] != answer:
+                raise Refused(409, f"trial {trial} was already answered differently; answers cannot change")
+            return self._progress(db, pid, n, duplicate=True)
+        if self.phase(row) != "test":
+            raise Refused(409, f"answers come after training; the session is at {self.phase(row)}")
+        expected = db.execute("SELECT COUNT(*) FROM trials WHERE participant = ? AND answer IS NOT NULL",
+                              (pid,)).fetchone()[0]
+        if trial != expected:
+            raise Refused(409, f"trial {trial} is out of order: the next trial is {expected}")
+        now = time.time()
+        db.execute("UPDATE trials SET answer = ?, response_ms = ?, shown_ms = ?, answered_at = ? "
+                   "WHERE participant = ? AND trial = ?", (answer, response_ms, shown_ms, now, pid, trial))
+        if trial == n - 1:
+            db.execute("UPDATE participants SET completed_at = ? WHERE id = ?", (now, pid))
+        return {"stored": True, "duplicate": False, "next_trial": trial + 1, "done": trial == n - 1}
+
+    def answer(self, token: str, trial: int, answer: str, response_ms: float, shown_ms: float) -> dict[str, Any]:
+        return self.write(self.answer_op, token, trial, answer, response_ms, shown_ms)
 
     @staticmethod
     def _progress(db: sqlite3.Connection, pid: int, n: int, duplicate: bool) -> dict[str, Any]:
@@ -356,10 +448,87 @@ class Store:
         return out
 
 
-def check_ms(value: float, upper: float, name: str) -> None:
-    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value) \
-            or not 0 <= value <= upper:
-        raise Refused(422, f"{name} must be a number of milliseconds between 0 and {upper:.0f}")
+class GroupCommit:
+    """One writer thread: the writes that arrive together are committed in one transaction.
+
+    With `synchronous=FULL` every COMMIT waits for the disk (fsync); committing the
+    answers of many participants together costs one such wait instead of one each. A
+    caller learns its result only after the COMMIT that holds its write, so nothing
+    acknowledged is lost; each write runs in its own SAVEPOINT, so a refused one is
+    undone alone. The event loop never waits for the disk: it awaits `run`.
+    """
+
+    MAX_BATCH = 500
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.batches = 0
+        self.writes = 0
+        self._queue: queue.SimpleQueue[tuple[Callable[..., Any], tuple, Future] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._loop, name="study-commit", daemon=True)
+        self._thread.start()
+
+    def submit(self, op: Callable[..., Any], *args: Any) -> Future:
+        """Queue `op(db, *args)` (a Store `*_op`); the future completes once it is committed."""
+        if not self._thread.is_alive():
+            raise RuntimeError("the commit thread has stopped")
+        future: Future = Future()
+        self._queue.put((op, args, future))
+        return future
+
+    async def run(self, op: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.wrap_future(self.submit(op, *args))
+
+    def close(self) -> None:
+        """Commit what is queued, then stop the thread."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+    def _loop(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            batch = [item]
+            stop = False
+            while len(batch) < self.MAX_BATCH:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                    break
+                batch.append(item)
+            self._commit(batch)
+            if stop:
+                return
+
+    def _commit(self, batch: list[tuple[Callable[..., Any], tuple, Future]]) -> None:
+        live = [(op, args, f) for op, args, f in batch if f.set_running_or_notify_cancel()]
+        outcomes: list[tuple[bool, Any]] = []
+        try:
+            with self.store.transaction() as db:
+                for op, args, _ in live:
+                    db.execute("SAVEPOINT one_write")
+                    try:
+                        outcomes.append((True, op(db, *args)))
+                    except Exception as exc:  # noqa: BLE001 - handed to the caller of this write only
+                        db.execute("ROLLBACK TO one_write")
+                        outcomes.append((False, exc))
+                    db.execute("RELEASE one_write")
+        except Exception as exc:  # noqa: BLE001 - the COMMIT failed (disk full …): nothing of the batch is stored
+            for _, _, future in live:
+                future.set_exception(exc)
+            return
+        self.batches += 1
+        self.writes += len(live)
+        for (ok, value), (_, _, future) in zip(outcomes, live):
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
 
 
 def make_plan(stimuli: dict[int, list[str]], design: Design, rng: random.Random) -> dict[str, Any]:
