@@ -29,11 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from . import validation
-
-GROUPS = ("pre", "post", "expert")
-LINK_GROUPS = (*GROUPS, "random")
-RANDOM_GROUPS = ("pre", "post")  # a random link makes a novice: experts are chosen, not drawn
-ANSWERS = ("same", "different")
+from .design import ANSWERS, LINK_GROUPS, RANDOM_GROUPS
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
