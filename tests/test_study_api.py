@@ -5,25 +5,13 @@ from __future__ import annotations
 import math
 
 import pytest
-from fastapi.testclient import TestClient
 
 from lookalike.io import read_csv
 from lookalike.runfolder import Run
-from lookalike.study.app import create_app
 from lookalike.study.export import TRIAL_COLUMNS, export_study
 from lookalike.study.setup import HINT_FALLBACK, open_study
 from lookalike.study.store import Design
 from lookalike.study.toyrun import make_toy_run
-
-
-@pytest.fixture()
-def study(tmp_path):
-    run = make_toy_run(tmp_path / "run")
-    store = open_study(run, seed=3)
-    client = TestClient(create_app(run, store))
-    yield run, store, client
-    client.close()
-    store.close()
 
 
 def admin(store):
@@ -38,6 +26,7 @@ def start(client, store, group):
         assert client.post(f"{api}/hint").status_code == 200
     state = client.get(f"{api}/state").json()
     assert state["phase"] == "training"
+    store.clock.advance(20)  # the 40 training pictures take 16 s
     assert client.post(f"{api}/training", json={"shown_ms": [400.0] * len(state["training"])}).status_code == 200
     return token, api
 
@@ -60,6 +49,7 @@ def test_a_whole_session_is_stored_answer_by_answer_and_exported(study):
     assert set(names) == {"Anna Example", "Bella Example"}
     assert answer(client, api, 0).status_code == 409  # no answers before training
     client.post(f"{api}/consent")
+    store.clock.advance(20)
     assert client.post(f"{api}/training", json={"shown_ms": [400.0] * 39}).status_code == 422
     assert client.post(f"{api}/training", json={"shown_ms": [401.0] * 40}).status_code == 200
     state = client.get(f"{api}/state").json()

@@ -43,6 +43,7 @@ def _groups_table(groups: dict[str, Any]) -> str:
         rows.append({
             "group": f"{name}: {g.get('label', '')}", "M": g.get("participants"),
             "excluded (incomplete)": g.get("excluded_incomplete"),
+            "excluded (too fast)": g.get("excluded_too_fast", 0),
             "correct / trials": f"{g.get('correct')} / {g.get('trials')}",
             "accuracy (eq. 1)": pct(g.get("accuracy")), "Wilson 95%": _ci(g.get("wilson_95")),
             "bootstrap 95%": _ci(g.get("bootstrap_95")),
@@ -113,7 +114,9 @@ def study_section(run: Run) -> Section:
         facts["accuracy"] = {g: v.get("accuracy") for g, v in groups.items()}
         parts.append(EQUATION1 + _groups_table(groups))
         parts.append(f'<p class="small">{fmt(summary.get("participants_analysed"))} participants analysed; '
-                     f'{fmt(summary.get("excluded_incomplete"))} incomplete sessions excluded.</p>')
+                     f'{fmt(summary.get("excluded_incomplete"))} incomplete sessions and '
+                     f'{fmt(summary.get("excluded_too_fast", 0))} sessions faster than the design allows '
+                     f'excluded.</p>')
         figs = summary.get("figures") or {}
         if "figure9" in figs:
             parts.append(figure(folder / figs["figure9"], "Figure 9: correct answers per participant — pre-test "

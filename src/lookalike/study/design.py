@@ -8,5 +8,7 @@ RANDOM_GROUPS = ("pre", "post")  # a random link makes a novice: experts are cho
 ANSWERS = ("same", "different")
 
 TRIAL_COLUMNS = ["participant", "group", "complete", "trial", "image_a", "image_b", "truth", "answer",
-                 "correct", "response_ms", "shown_ms"]
+                 "correct", "response_ms", "shown_ms", "too_fast"]
+# Columns a trials.csv from elsewhere (or from an older version) may lack; too_fast is then 0.
+OPTIONAL_TRIAL_COLUMNS = ("too_fast",)
 TRAINING_COLUMNS = ["participant", "group", "position", "image", "label", "shown_ms"]

@@ -2,7 +2,9 @@
 
 Reads the database through SQLite's WAL, so it is safe while the server runs.
 `trials.csv` has one row per answered trial; `complete` marks participants
-who answered every pair (the analysis keeps only those).
+who answered every pair, `too_fast` those whose session went faster than the
+design allows (study/validation.py); the analysis keeps complete sessions that
+were not too fast.
 """
 
 from __future__ import annotations
@@ -45,12 +47,14 @@ def export_study(run: Run, store: Store) -> dict[str, Any]:
     atomic_write_csv(run.study / "training.csv", training, TRAINING_COLUMNS)
     groups = store.progress()
     for name, g in groups.items():
-        done = [t for t in trials if t["group"] == name and t["complete"]]
+        done = [t for t in trials if t["group"] == name and t["complete"] and not t["too_fast"]]
         g["accuracy_complete"] = round(sum(t["correct"] for t in done) / len(done), 4) if done else None
+    ids = {int(link["participant"][1:]): link["participant"] for link in store.links()}
     summary = {
         "participants": sum(g["links"] for g in groups.values()),
         "complete": sum(g["complete"] for g in groups.values()),
         "answers": len(trials),
+        "too_fast": {ids[pid]: why for pid, why in sorted(store.pace_flags().items())},
         "groups": groups,
         "design": design.__dict__,
         "stimuli_per_person": {str(k): len(v) for k, v in store.stimuli().items()},

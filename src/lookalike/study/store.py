@@ -109,6 +109,8 @@ class Store:
     holds (`GroupCommit` batches these), and `x(...)` runs it in a transaction of its own.
     """
 
+    clock: Callable[[], float] = staticmethod(time.time)  # the server's clock, which the pace rule trusts
+
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -120,6 +122,7 @@ class Store:
         self._readers_lock = threading.Lock()
         self._known_tokens: set[str] = set()
         self._design: Design | None = None
+        self._commits: GroupCommit | None = None
         with self.transaction() as db:
             for statement in SCHEMA.split(";"):
                 if statement.strip():
@@ -128,7 +131,16 @@ class Store:
             if "simulated" not in columns:  # a database made before links could be marked simulated
                 db.execute("ALTER TABLE participants ADD COLUMN simulated INTEGER NOT NULL DEFAULT 0")
 
+    def commits(self) -> GroupCommit:
+        """The writer thread that batches this store's writes (started on first use, stopped by close)."""
+        with self._readers_lock:
+            if self._commits is None:
+                self._commits = GroupCommit(self)
+            return self._commits
+
     def close(self) -> None:
+        if self._commits is not None:
+            self._commits.close()
         with self._readers_lock:
             for db in self._all_readers:
                 db.close()
@@ -233,7 +245,7 @@ class Store:
                 cur = db.execute(
                     "INSERT INTO participants (token, link_group, grp, first_label, created_at, simulated) "
                     "VALUES (?,?,?,?,?,?)",
-                    (token, group, None if group == "random" else group, plan["first_label"], time.time(),
+                    (token, group, None if group == "random" else group, plan["first_label"], self.clock(),
                      int(simulated)))
                 pid = cur.lastrowid
                 for pos, (path, label) in enumerate(plan["training"]):
@@ -322,7 +334,7 @@ class Store:
             if self.phase(row) != needed_phase:
                 raise Refused(409, f"this step belongs to the {needed_phase} screen; the session is at "
                                    f"{self.phase(row)}")
-            db.execute(f"UPDATE participants SET {column} = ? WHERE id = ?", (time.time(), row["id"]))
+            db.execute(f"UPDATE participants SET {column} = ? WHERE id = ?", (self.clock(), row["id"]))
         return self.phase(self._row(db, token))
 
     def mark(self, token: str, step: str, needed_phase: str) -> str:
@@ -349,7 +361,7 @@ class Store:
                 raise Refused(422, str(exc)) from None
             db.executemany("UPDATE training SET shown_ms = ? WHERE participant = ? AND pos = ?",
                            [(v, row["id"], pos) for pos, v in enumerate(shown_ms)])
-            db.execute("UPDATE participants SET training_at = ? WHERE id = ?", (time.time(), row["id"]))
+            db.execute("UPDATE participants SET training_at = ? WHERE id = ?", (self.clock(), row["id"]))
         return self.phase(self._row(db, token))
 
     def finish_training(self, token: str, shown_ms: list[float]) -> str:
@@ -379,7 +391,7 @@ class Store:
                               (pid,)).fetchone()[0]
         if trial != expected:
             raise Refused(409, f"trial {trial} is out of order: the next trial is {expected}")
-        now = time.time()
+        now = self.clock()
         db.execute("UPDATE trials SET answer = ?, response_ms = ?, shown_ms = ?, answered_at = ? "
                    "WHERE participant = ? AND trial = ?", (answer, response_ms, shown_ms, now, pid, trial))
         if trial == n - 1:
@@ -408,8 +420,30 @@ class Store:
         row = self.participant(token)
         return [r["truth"] for r in self.test_plan(row["id"])]
 
+    def pace_flags(self) -> dict[int, str]:
+        """Participant id -> why the session went faster than the design allows (validation.pace_problem).
+
+        Links made for `study simulate` are not held to the rule.
+        """
+        design = self.design()
+        rows = self.query(
+            "SELECT p.id, p.consent_at, p.hint_at, p.training_at, "
+            "(SELECT COUNT(*) FROM training t WHERE t.participant = p.id) AS pictures, "
+            "(SELECT COUNT(*) FROM trials t WHERE t.participant = p.id AND t.answer IS NOT NULL) AS answers, "
+            "(SELECT MAX(t.answered_at) FROM trials t WHERE t.participant = p.id) AS last_answer "
+            "FROM participants p WHERE p.simulated = 0 AND p.training_at IS NOT NULL")
+        flags = {}
+        for r in rows:
+            started = max((v for v in (r["consent_at"], r["hint_at"]) if v is not None), default=None)
+            why = validation.pace_problem(started, r["training_at"], r["last_answer"], r["answers"], r["pictures"],
+                                          design.train_ms, design.pair_ms)
+            if why:
+                flags[r["id"]] = why
+        return flags
+
     def trial_rows(self) -> list[dict[str, Any]]:
         """Every answered trial, one row each, in the column order of `trials.csv`."""
+        too_fast = self.pace_flags()
         rows = self.query(
             "SELECT p.id, p.grp, p.completed_at, t.trial, t.truth, t.answer, t.response_ms, t.shown_ms, "
             "ia.path AS path_a, ib.path AS path_b FROM trials t "
@@ -420,7 +454,8 @@ class Store:
         return [{"participant": f"p{r['id']:04d}", "group": r["grp"], "complete": int(r["completed_at"] is not None),
                  "trial": r["trial"], "image_a": r["path_a"], "image_b": r["path_b"], "truth": r["truth"],
                  "answer": r["answer"], "correct": int(r["answer"] == r["truth"]),
-                 "response_ms": round(r["response_ms"], 1), "shown_ms": round(r["shown_ms"], 1)} for r in rows]
+                 "response_ms": round(r["response_ms"], 1), "shown_ms": round(r["shown_ms"], 1),
+                 "too_fast": int(r["id"] in too_fast)} for r in rows]
 
     def training_rows(self) -> list[dict[str, Any]]:
         rows = self.query(

@@ -11,7 +11,7 @@ from typing import Any
 
 from ...io import read_csv
 from ...runfolder import Run, StageMissing
-from ..design import ANSWERS, TRIAL_COLUMNS
+from ..design import ANSWERS, OPTIONAL_TRIAL_COLUMNS, TRIAL_COLUMNS
 
 COLUMNS = TRIAL_COLUMNS
 
@@ -58,6 +58,7 @@ def parse_trial(row: dict[str, str], path: Path, line: int) -> dict[str, Any]:
     truth = _choice(row, "truth", ANSWERS, path, line, "same or different")
     answer = _choice(row, "answer", (*ANSWERS, ""), path, line, "same, different or empty")
     complete = _choice(row, "complete", ("0", "1"), path, line, "0 or 1")
+    too_fast = _choice({"too_fast": row.get("too_fast") or "0"}, "too_fast", ("0", "1"), path, line, "0 or 1")
     correct = _correct(row, truth, answer, path, line)
     try:
         trial = int(row["trial"])
@@ -65,7 +66,7 @@ def parse_trial(row: dict[str, str], path: Path, line: int) -> dict[str, Any]:
         raise _bad(path, line, f"trial={row['trial']!r} is not an integer") from None
     return {
         "participant": (row["participant"] or "").strip(), "group": group, "complete": complete == "1",
-        "trial": trial, "truth": truth, "answer": answer, "correct": correct,
+        "too_fast": too_fast == "1", "trial": trial, "truth": truth, "answer": answer, "correct": correct,
         "response_ms": _number(row["response_ms"], path, line, "response_ms"),
         "shown_ms": _number(row["shown_ms"], path, line, "shown_ms"), "line": line,
     }
@@ -79,7 +80,7 @@ def load_trials(path: Path) -> list[dict[str, Any]]:
     except (OSError, UnicodeDecodeError) as exc:
         raise SystemExit(f"cannot read {path}: {exc}") from None
     if rows:
-        missing = [c for c in COLUMNS if c not in rows[0]]
+        missing = [c for c in COLUMNS if c not in rows[0] and c not in OPTIONAL_TRIAL_COLUMNS]
         if missing:
             raise SystemExit(f"{path} lacks the column(s) {', '.join(missing)}; expected: {','.join(COLUMNS)}")
     return [parse_trial(row, path, line) for line, row in enumerate(rows, start=2)]

@@ -35,7 +35,9 @@ def conventions(n_boot: int) -> dict[str, str]:
         "power": "participants per group for a two-sided two-sample t-test, alpha 0.05, power 0.8, "
                  "at the observed Cohen's d",
         "dprime": DPRIME_CONVENTION,
-        "excluded": "participants who did not answer all pairs or whose session is not marked complete",
+        "excluded": "participants who did not answer all pairs or whose session is not marked complete "
+                    "(excluded_incomplete), and those whose session went faster than the design allows "
+                    "(excluded_too_fast: trials.csv too_fast = 1; rule in docs/study.md)",
     }
 
 
@@ -91,6 +93,7 @@ def analyze(
         "rows": len(rows),
         "participants_analysed": len(scores),
         "excluded_incomplete": sum(c["excluded_incomplete"] for c in counts.values()),
+        "excluded_too_fast": sum(c.get("excluded_too_fast", 0) for c in counts.values()),
         "trials_per_participant": trials,
         "groups": groups,
         "comparisons": comparisons,
