@@ -171,9 +171,17 @@ def all_of(*checks: Check | None) -> Check:
     return check
 
 
-def _short_errors(errors: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{"loc": list(e.get("loc", ())), "msg": short(e.get("msg", ""), 200), "type": e.get("type"),
-             **({"input": short(e["input"])} if "input" in e else {})} for e in errors]
+MAX_ERRORS = 10
+
+
+def _short_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Validation errors with every echoed part (field names too) cut short, and at most MAX_ERRORS of them."""
+    out = [{"loc": [p if isinstance(p, int) else short(str(p), 40) for p in e.get("loc", ())],
+            "msg": short(e.get("msg", ""), 200), "type": e.get("type"),
+            **({"input": short(e["input"])} if "input" in e else {})} for e in errors[:MAX_ERRORS]]
+    if len(errors) > MAX_ERRORS:
+        out.append({"msg": f"and {len(errors) - MAX_ERRORS} more errors"})
+    return out
 
 
 def install_error_handlers(app: Any) -> None:
@@ -186,7 +194,7 @@ def install_error_handlers(app: Any) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Any, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"detail": _short_errors(exc.errors())}, status_code=422, headers=headers)
+        return JSONResponse({"detail": _short_errors(list(exc.errors()))}, status_code=422, headers=headers)
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Any, exc: HTTPException) -> JSONResponse:
