@@ -76,9 +76,11 @@ def _print_summary(s: dict[str, Any], out: str) -> None:
     per = ", ".join(f"{k} {v}" for k, v in s["kept_per_person"].items())
     sizes = {name: sum(p[name] for p in s["split"].values()) for name in ("train", "val", "test")}
     files = ", ".join(f"{v} {k}" for k, v in s["file_outcomes"].items())
+    not_read = s.get("not_read") or {}
+    skipped = f"; not read: {', '.join(f'{v} {k}' for k, v in not_read.items())}" if not_read else ""
     print(f"kept {s['kept']} faces ({per}) in {out}/data/faces; split train {sizes['train']}, val {sizes['val']}, "
-          f"test {sizes['test']}\nfiles: {files}; {s['pending_review']} faces wait for review; "
-          f"every file is explained in {out}/data/manifest.csv", file=sys.stderr)
+          f"test {sizes['test']}\nfiles: {files}{skipped}; {s['pending_review']} faces wait for review; "
+          f"every path under the photos folder has a row in {out}/data/manifest.csv", file=sys.stderr)
 
 
 def run_review(args: argparse.Namespace) -> dict[str, Any]:

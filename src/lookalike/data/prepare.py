@@ -86,7 +86,7 @@ def read_decisions(data_dir: Path) -> dict[str, str]:
 def _jobs(layout: Layout, aligned: bool) -> tuple[list[Job], list[str]]:
     jobs, notes = [], []
     for f in layout.files:
-        if f.hidden or not f.folder:
+        if f.hidden or f.unread or not f.folder:
             continue
         if layout.runfolder:
             given = layout.landmarks.get(f.source)
@@ -323,6 +323,7 @@ def prepare(opts: PrepareOptions) -> dict[str, Any]:
         "identities": layout.persons,
         "files": len(layout.files),
         "file_outcomes": counts,
+        "not_read": _not_read(layout),
         "faces_found": len(cands),
         "face_outcomes": face_counts,
         "kept": len(final),
@@ -389,6 +390,15 @@ def _write_dataset(run: Run, layout: Layout, final: list[Candidate]) -> None:
     atomic_write_csv(run.landmarks_csv, lm_rows, ["path", *cols])
 
 
+def _not_read(layout: Layout) -> dict[str, int]:
+    """How many paths could not be read, by kind (the manifest has the row and reason of each)."""
+    kinds: dict[str, int] = {}
+    for f in layout.files:
+        if f.unread:
+            kinds[f.unread_kind] = kinds.get(f.unread_kind, 0) + 1
+    return kinds
+
+
 def _write_manifest(run: Run, layout: Layout, results: dict[str, FileResult], cands: list[Candidate]) -> None:
     """One row per input file and one per face in it: what happened and why."""
     by_file: dict[str, list[Candidate]] = {}
@@ -398,6 +408,9 @@ def _write_manifest(run: Run, layout: Layout, results: dict[str, FileResult], ca
     for f in layout.files:
         res = results.get(f.source)
         base = {"source": f.source, "folder": f.folder}
+        if f.unread:
+            rows.append({**base, "outcome": "not_read", "reason": f.unread})
+            continue
         if f.hidden:
             rows.append({**base, "outcome": "ignored", "reason": "hidden file"})
             continue
