@@ -3,10 +3,11 @@ on disk, durability, and the group commit that keeps it fast without giving dura
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import sqlite3
 import stat
-import threading
 import time
 
 import pytest
@@ -165,20 +166,33 @@ def test_group_commit_batches_writes_and_refuses_one_alone(tmp_path):
     store = open_study(make_toy_run(tmp_path / "run"))
     tokens = store.create_links("expert", 40)
     commits = GroupCommit(store)
-    gate = threading.Event()
-    first = commits.submit(lambda db: gate.wait(5))  # holds the writer so the rest queue up together
-    futures = [commits.submit(store.mark_op, t, "consent", "consent") for t in tokens]
-    bad = commits.submit(store.mark_op, "not-a-link", "consent", "consent")
-    time.sleep(0.1)
-    assert not any(f.done() for f in futures)  # nothing acknowledged before its COMMIT
-    gate.set()
-    assert first.result(10) is True
-    assert [f.result(10) for f in futures] == ["training"] * 40
-    with pytest.raises(Refused, match="unknown participant link"):
-        bad.result(10)
-    assert commits.writes == 42 and commits.batches <= 3  # 41 writes that queued together: one COMMIT
-    assert all(link["started"] for link in store.links())
+    seen: list[bool] = []
+
+    async def together():
+        writes = [commits.run(store.mark_op, t, "consent", "consent") for t in tokens]
+        writes.append(commits.run(store.mark_op, "not-a-link", "consent", "consent"))
+        writes.append(commits.run(lambda db: seen.append(db.in_transaction) or "looked"))
+        return await asyncio.gather(*writes, return_exceptions=True)
+
+    results = asyncio.run(together())
+    assert results[:40] == ["training"] * 40 and results[-1] == "looked" and seen == [True]
+    assert isinstance(results[40], Refused) and "unknown participant link" in str(results[40])
+    assert commits.writes == 42 and commits.batches == 1  # 42 writes that arrived together: one COMMIT
+    assert all(link["started"] for link in store.links())  # on disk, seen by another connection
+
+    async def while_another_process_writes():
+        other = sqlite3.connect(store.path, timeout=5)
+        other.execute("BEGIN IMMEDIATE")  # `study links` in another process holds SQLite's write lock
+        write = asyncio.ensure_future(commits.run(store.assign_group_op, tokens[0]))
+        t0 = time.perf_counter()
+        await asyncio.sleep(0.3)
+        assert not write.done() and time.perf_counter() - t0 < 0.5  # the loop kept running meanwhile
+        other.execute("COMMIT")
+        other.close()
+        return await write
+
+    assert asyncio.run(while_another_process_writes()) == "expert"
     commits.close()
     with pytest.raises(RuntimeError, match="stopped"):
-        commits.submit(store.mark_op, tokens[0], "consent", "consent")
+        asyncio.run(commits.run(store.mark_op, tokens[0], "consent", "consent"))
     store.close()

@@ -15,14 +15,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import queue
 import random
 import secrets
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,12 +113,13 @@ class Store:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         _private_file(self.path)
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()  # the writing connection; GroupCommit takes it on one thread, frees it on another
         self._db = _connect(self.path)
         self._readers = threading.local()
         self._all_readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._known_tokens: set[str] = set()
+        self._plans: dict[str, tuple[int, int]] = {}
         self._design: Design | None = None
         self._commits: GroupCommit | None = None
         with self.transaction() as db:
@@ -376,10 +375,26 @@ class Store:
             validation.check_answer(response_ms, shown_ms, self.design().pair_ms)
         except validation.TimingRefused as exc:
             raise Refused(422, str(exc)) from None
-        row = self._row(db, token)
-        pid, n = row["id"], db.execute("SELECT COUNT(*) FROM trials WHERE participant = ?", (row["id"],)).fetchone()[0]
+        pid, n = self._plan_size(db, token)
         if not 0 <= trial < n:
             raise Refused(422, f"trial must be between 0 and {n - 1}")
+        now = self.clock()
+        stored_now = db.execute(  # the usual case in one statement: the next trial of a session in its test
+            "UPDATE trials SET answer = ?, response_ms = ?, shown_ms = ?, answered_at = ? "
+            "WHERE participant = ? AND trial = ? AND answer IS NULL "
+            "AND trial = (SELECT COUNT(*) FROM trials WHERE participant = ? AND answer IS NOT NULL) "
+            "AND EXISTS (SELECT 1 FROM participants WHERE id = ? AND training_at IS NOT NULL AND completed_at IS NULL)",
+            (answer, response_ms, shown_ms, now, pid, trial, pid, pid)).rowcount == 1
+        if stored_now:
+            if trial == n - 1:
+                db.execute("UPDATE participants SET completed_at = ? WHERE id = ?", (now, pid))
+            return {"stored": True, "duplicate": False, "next_trial": trial + 1, "done": trial == n - 1}
+        return self._answer_not_stored(db, token, pid, n, trial, answer)
+
+    def _answer_not_stored(self, db: sqlite3.Connection, token: str, pid: int, n: int, trial: int,
+                           answer: str) -> dict[str, Any]:
+        """Why an answer was not stored: a duplicate (acknowledged), a change, a wrong phase or order (refused)."""
+        row = self._row(db, token)
         stored = db.execute("SELECT answer FROM trials WHERE participant = ? AND trial = ?", (pid, trial)).fetchone()
         if stored["answer"] is not None:
             if stored["answer"] != answer:
@@ -389,14 +404,15 @@ class Store:
             raise Refused(409, f"answers come after training; the session is at {self.phase(row)}")
         expected = db.execute("SELECT COUNT(*) FROM trials WHERE participant = ? AND answer IS NOT NULL",
                               (pid,)).fetchone()[0]
-        if trial != expected:
-            raise Refused(409, f"trial {trial} is out of order: the next trial is {expected}")
-        now = self.clock()
-        db.execute("UPDATE trials SET answer = ?, response_ms = ?, shown_ms = ?, answered_at = ? "
-                   "WHERE participant = ? AND trial = ?", (answer, response_ms, shown_ms, now, pid, trial))
-        if trial == n - 1:
-            db.execute("UPDATE participants SET completed_at = ? WHERE id = ?", (now, pid))
-        return {"stored": True, "duplicate": False, "next_trial": trial + 1, "done": trial == n - 1}
+        raise Refused(409, f"trial {trial} is out of order: the next trial is {expected}")
+
+    def _plan_size(self, db: sqlite3.Connection, token: str) -> tuple[int, int]:
+        """(participant id, number of pairs) of a link; fixed when the link is made, so remembered."""
+        if token not in self._plans:
+            pid = self._row(db, token)["id"]
+            self._plans[token] = pid, db.execute("SELECT COUNT(*) FROM trials WHERE participant = ?",
+                                                 (pid,)).fetchone()[0]
+        return self._plans[token]
 
     def answer(self, token: str, trial: int, answer: str, response_ms: float, shown_ms: float) -> dict[str, Any]:
         return self.write(self.answer_op, token, trial, answer, response_ms, shown_ms)
@@ -480,86 +496,112 @@ class Store:
 
 
 class GroupCommit:
-    """One writer thread: the writes that arrive together are committed in one transaction.
+    """The writes that arrive together are committed in one transaction: one fsync for many answers.
 
-    With `synchronous=FULL` every COMMIT waits for the disk (fsync); committing the
-    answers of many participants together costs one such wait instead of one each. A
-    caller learns its result only after the COMMIT that holds its write, so nothing
-    acknowledged is lost; each write runs in its own SAVEPOINT, so a refused one is
-    undone alone. The event loop never waits for the disk: it awaits `run`.
+    With `synchronous=FULL` every COMMIT waits for the disk. Each write (a Store `*_op`) is a
+    few indexed statements, run on the event loop itself, each in its own SAVEPOINT so that a
+    refused one is undone alone; the waits (the write lock, which another process may hold,
+    and the COMMIT's fsync) happen on one database thread, while the loop goes on serving.
+    Writes that arrive during a COMMIT form the next batch. A caller's `await run(...)`
+    returns only after the COMMIT that holds its write, so nothing acknowledged is lost.
     """
 
-    MAX_BATCH = 500
+    MAX_BATCH = 1000
 
     def __init__(self, store: Store):
+        from concurrent.futures import ThreadPoolExecutor
+
         self.store = store
         self.batches = 0
         self.writes = 0
-        self._queue: queue.SimpleQueue[tuple[Callable[..., Any], tuple, Future] | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._loop, name="study-commit", daemon=True)
-        self._thread.start()
-
-    def submit(self, op: Callable[..., Any], *args: Any) -> Future:
-        """Queue `op(db, *args)` (a Store `*_op`); the future completes once it is committed."""
-        if not self._thread.is_alive():
-            raise RuntimeError("the commit thread has stopped")
-        future: Future = Future()
-        self._queue.put((op, args, future))
-        return future
+        self._pending: list[tuple[Callable[..., Any], tuple, asyncio.Future]] = []
+        self._wake: asyncio.Event | None = None
+        self._task: asyncio.Task | None = None
+        self._disk = ThreadPoolExecutor(max_workers=1, thread_name_prefix="study-commit")
+        self._closed = False
 
     async def run(self, op: Callable[..., Any], *args: Any) -> Any:
-        return await asyncio.wrap_future(self.submit(op, *args))
+        """`op(db, *args)` in the next group transaction; its result once that transaction is on disk."""
+        if self._closed:
+            raise RuntimeError("the group commit has stopped")
+        loop = asyncio.get_running_loop()
+        if self._task is None or self._task.done() or self._task.get_loop() is not loop:
+            self._wake = asyncio.Event()
+            self._task = loop.create_task(self._committer(), name="study-group-commit")
+        future = loop.create_future()
+        self._pending.append((op, args, future))
+        self._wake.set()
+        return await future
 
     def close(self) -> None:
-        """Commit what is queued, then stop the thread."""
-        if self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join()
+        """Stop taking writes (those already acknowledged are on disk) and let the database thread go."""
+        self._closed = True
+        self._disk.shutdown(wait=True)
 
-    def _loop(self) -> None:
+    async def _committer(self) -> None:
+        assert self._wake is not None
         while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            batch = [item]
-            stop = False
-            while len(batch) < self.MAX_BATCH:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    stop = True
-                    break
-                batch.append(item)
-            self._commit(batch)
-            if stop:
-                return
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                batch, self._pending = self._pending[:self.MAX_BATCH], self._pending[self.MAX_BATCH:]
+                await self._commit([item for item in batch if not item[2].done()])  # done = caller gone
 
-    def _commit(self, batch: list[tuple[Callable[..., Any], tuple, Future]]) -> None:
-        live = [(op, args, f) for op, args, f in batch if f.set_running_or_notify_cancel()]
+    async def _commit(self, batch: list[tuple[Callable[..., Any], tuple, asyncio.Future]]) -> None:
+        if not batch:
+            return
+        loop, db, lock = asyncio.get_running_loop(), self.store._db, self.store._lock
         outcomes: list[tuple[bool, Any]] = []
         try:
-            with self.store.transaction() as db:
-                for op, args, _ in live:
-                    db.execute("SAVEPOINT one_write")
-                    try:
-                        outcomes.append((True, op(db, *args)))
-                    except Exception as exc:  # noqa: BLE001 - handed to the caller of this write only
-                        db.execute("ROLLBACK TO one_write")
-                        outcomes.append((False, exc))
-                    db.execute("RELEASE one_write")
-        except Exception as exc:  # noqa: BLE001 - the COMMIT failed (disk full …): nothing of the batch is stored
-            for _, _, future in live:
-                future.set_exception(exc)
+            await loop.run_in_executor(self._disk, self._begin)
+        except Exception as exc:  # noqa: BLE001 - the database cannot be written now: every caller hears so
+            self._finish(batch, [(False, exc)] * len(batch))
             return
+        try:
+            for op, args, _ in batch:
+                db.execute("SAVEPOINT one_write")
+                try:
+                    outcomes.append((True, op(db, *args)))
+                except Exception as exc:  # noqa: BLE001 - handed to the caller of this write only
+                    db.execute("ROLLBACK TO one_write")
+                    outcomes.append((False, exc))
+                db.execute("RELEASE one_write")
+            await loop.run_in_executor(self._disk, db.execute, "COMMIT")
+        except BaseException as exc:  # the COMMIT failed (disk full …): nothing of the batch is stored
+            await loop.run_in_executor(self._disk, _rollback, db)
+            lock.release()
+            self._finish(batch, [(False, exc if isinstance(exc, Exception) else RuntimeError(str(exc)))] * len(batch))
+            if not isinstance(exc, Exception):
+                raise
+            return
+        lock.release()
         self.batches += 1
-        self.writes += len(live)
-        for (ok, value), (_, _, future) in zip(outcomes, live):
+        self.writes += len(batch)
+        self._finish(batch, outcomes)
+
+    def _begin(self) -> None:
+        """Take the write lock and SQLite's (waiting out another process's transaction, off the event loop)."""
+        self.store._lock.acquire()
+        try:
+            self.store._db.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self.store._lock.release()
+            raise
+
+    @staticmethod
+    def _finish(batch: list[tuple[Callable[..., Any], tuple, asyncio.Future]], outcomes: list[tuple[bool, Any]]) -> None:
+        for (ok, value), (_, _, future) in zip(outcomes, batch):
+            if future.done():
+                continue
             if ok:
                 future.set_result(value)
             else:
                 future.set_exception(value)
+
+
+def _rollback(db: sqlite3.Connection) -> None:
+    if db.in_transaction:
+        db.execute("ROLLBACK")
 
 
 def make_plan(stimuli: dict[int, list[str]], design: Design, rng: random.Random) -> dict[str, Any]:
