@@ -15,7 +15,7 @@ Every input file ends in RUN/data/manifest.csv with what happened to it. Rerun t
 command to resume an interrupted run or to apply review decisions."""
 
 REVIEW_DESC = """Open a local page that shows the faces the filter did not accept, each with its source
-photo. Keep or drop each with the mouse or the keyboard (k/d or arrows; u undecided);
+photo. Its address holds a secret (printed at start): only whoever has it can change the data set. Keep or drop each with the mouse or the keyboard (k/d or arrows; u undecided);
 every decision is saved at once in RUN/data/review.json. Press Apply (or rerun
 `lookalike prepare`) to rebuild the data set with them."""
 
