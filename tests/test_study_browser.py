@@ -66,6 +66,7 @@ def test_a_participant_completes_the_study_in_chromium(tmp_path):
     assert [r["trial"] for r in rows] == list(range(20))
     assert [r["answer"] for r in rows] == ["different" if t % 3 == 0 else "same" for t in range(20)]
     assert all(r["group"] == "post" and r["complete"] == 1 for r in rows)
+    assert all(r["too_fast"] == 0 for r in rows)  # a real browser at the design's pace passes the pace rule
     shown = [r["shown_ms"] for r in rows]
     assert all(abs(s - 1200) <= 50 for s in shown), shown
     assert all(r["response_ms"] > 0 for r in rows)

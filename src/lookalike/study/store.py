@@ -131,7 +131,7 @@ class Store:
                 db.execute("ALTER TABLE participants ADD COLUMN simulated INTEGER NOT NULL DEFAULT 0")
 
     def commits(self) -> GroupCommit:
-        """The writer thread that batches this store's writes (started on first use, stopped by close)."""
+        """The group commit that batches this store's writes from the web server (made on first use)."""
         with self._readers_lock:
             if self._commits is None:
                 self._commits = GroupCommit(self)
