@@ -30,36 +30,3 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
-
-
-class Clock:
-    """The store's clock: each reading is 2 s after the last (a pair takes at least 1.2 s), and `advance`
-    moves it on, so sessions here take as long as a person's would, without the wait."""
-
-    def __init__(self):
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        self.now += 2.0
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@pytest.fixture()
-def study(tmp_path):
-    """A toy run's study (seed 3) on a hand-moved clock, and a test client of its app: (run, store, client)."""
-    from fastapi.testclient import TestClient
-
-    from lookalike.study.app import create_app
-    from lookalike.study.setup import open_study
-    from lookalike.study.toyrun import make_toy_run
-
-    run = make_toy_run(tmp_path / "run")
-    store = open_study(run, seed=3)
-    store.clock = Clock()
-    client = TestClient(create_app(run, store))
-    yield run, store, client
-    client.close()
-    store.close()

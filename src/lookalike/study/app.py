@@ -19,7 +19,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Header, Request
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,6 +34,7 @@ from ..runfolder import IMAGE_SIZE, Run
 from ..web import Guard, Refusal, Scope, header, install_error_handlers, short
 from .design import LINK_GROUPS, TRIAL_COLUMNS
 from .export import csv_text
+from .rules import AGE_BANDS, FAMILIARITY, FAMILIARITY_LABELS
 from .setup import hint
 from .store import Refused, Store
 from .validation import Answer, Training
@@ -35,11 +43,38 @@ STATIC = Path(__file__).parent / "static"
 NO_STORE = {"Cache-Control": "no-store"}
 
 
+class Questionnaire(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    familiarity_a: Literal[FAMILIARITY]  # type: ignore[valid-type]
+    familiarity_b: Literal[FAMILIARITY]  # type: ignore[valid-type]
+    age_band: str | None = Field(default=None, max_length=10)
+    country: str | None = Field(default=None, max_length=56)
+
+
+class Join(BaseModel):
+    """The recruitment platform's URL parameters, as the public link received them."""
+
+    model_config = ConfigDict(extra="ignore")  # platforms add parameters of their own
+    PROLIFIC_PID: str | None = Field(default=None, max_length=64)
+    STUDY_ID: str | None = Field(default=None, max_length=64)
+    SESSION_ID: str | None = Field(default=None, max_length=64)
+    pid: str | None = Field(default=None, max_length=64)
+
+
 class LinkRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     group: Literal[LINK_GROUPS]  # type: ignore[valid-type]
     n: int = Field(default=1, ge=1, le=10_000)
-    simulated: bool = False  # links for `lookalike study simulate`: not held to the pace rule
+    simulated: bool = False  # made by `study simulate`: the analysis and the report say so
+
+
+def platform_of(join: Join) -> tuple[str | None, str | None]:
+    """Which platform sent the participant and its id for them: Prolific's, a generic `pid`, or none."""
+    if join.PROLIFIC_PID:
+        return "prolific", join.PROLIFIC_PID
+    if join.pid:
+        return "generic", join.pid
+    return None, None
 
 
 class ImageCache:
@@ -109,18 +144,23 @@ def who_may(store: Store) -> Callable[[Scope], Refusal]:
 def participant_state(run: Run, store: Store, token: str) -> dict[str, Any]:
     """What the study page needs to resume a session: its phase, design, names, hint and remaining pictures."""
     row = store.participant(token)
-    if row["grp"] is None:
-        store.assign_group(token)
-        row = store.participant(token)
     phase, design, names = store.phase(row), store.design(), store.names()
     base = f"/api/p/{token}/img/"
     out: dict[str, Any] = {"phase": phase, "names": names,
                            "design": {"train_ms": design.train_ms, "pair_ms": design.pair_ms,
-                                      "pairs": design.pairs, "train_per_person": design.train_per_person}}
-    if row["grp"] == "post":
+                                      "pairs": design.pairs + design.catch_trials,
+                                      "train_per_person": design.train_per_person, "face_px": design.face_px,
+                                      "image_px": IMAGE_SIZE}}
+    if phase == "questionnaire":
+        out["questionnaire"] = {"familiarity": [{"value": v, "label": FAMILIARITY_LABELS[v]} for v in FAMILIARITY],
+                                "age_bands": list(AGE_BANDS)}
+    if phase == "done":
+        recruitment = store.recruitment()
+        out["completion"] = {"code": recruitment.completion_code, "redirect": recruitment.redirect()}
+    if shows_hint(row):
         text, picture = hint(run)
         out["hint"] = {"text": text, "picture": f"/api/p/{token}/hint.png" if picture else None}
-    if phase in ("consent", "hint", "training"):
+    if phase in ("consent", "questionnaire", "hint", "training"):
         out["training"] = [{"img": base + t["img_id"], "name": names[t["label"]]}
                            for t in store.training_plan(row["id"])]
     if phase == "test":
@@ -129,6 +169,11 @@ def participant_state(run: Run, store: Store, token: str) -> dict[str, Any]:
         out["test"] = [{"trial": t["trial"], "a": base + t["img_a"], "b": base + t["img_b"]}
                        for t in plan if t["answer"] is None]
     return out
+
+
+def shows_hint(row: Any) -> bool:
+    """Only the hint group sees the hint, and only once the questions have said who they are."""
+    return row["grp"] == "post" and row["questionnaire_at"] is not None
 
 
 def add_pages(app: FastAPI, store: Store) -> None:
@@ -149,6 +194,24 @@ def add_pages(app: FastAPI, store: Store) -> None:
             return HTMLResponse(text, status_code=404, headers=NO_STORE)
         return HTMLResponse((STATIC / "study.html").read_text(encoding="utf-8"), headers=NO_STORE)
 
+    @app.get("/join", response_class=HTMLResponse)
+    def join_page(request: Request) -> Response:
+        """The one public link: a returning platform id resumes its session; anyone else gets the page that enrols."""
+        join = Join(**{k: v[:64] for k, v in request.query_params.items()})
+        platform, platform_pid = platform_of(join)
+        if platform_pid is not None:
+            rows = store.query("SELECT token FROM participants WHERE platform = ? AND platform_pid = ?",
+                               (platform, platform_pid))
+            if rows:
+                return RedirectResponse(f"/p/{rows[0]['token']}", status_code=303, headers=NO_STORE)
+        return HTMLResponse((STATIC / "study.html").read_text(encoding="utf-8"), headers=NO_STORE)
+
+    @app.post("/api/join")
+    async def join(body: Join) -> JSONResponse:
+        platform, platform_pid = platform_of(body)
+        token, resumed = store.enrol(platform, platform_pid, body.STUDY_ID, body.SESSION_ID)
+        return JSONResponse({"token": token, "path": f"/p/{token}", "resumed": resumed}, headers=NO_STORE)
+
     @app.get("/api/health")
     async def health() -> dict[str, Any]:
         return {"ok": True}
@@ -161,13 +224,17 @@ def add_session_steps(app: FastAPI, run: Run, store: Store) -> None:
 
     @app.get("/api/p/{token}/state")
     async def state(token: str) -> JSONResponse:
-        if store.participant(token)["grp"] is None:
-            await commits.run(store.assign_group_op, token)
         return JSONResponse(participant_state(run, store, token), headers=NO_STORE)
 
     @app.post("/api/p/{token}/consent")
     async def consent(token: str) -> dict[str, Any]:
         return {"phase": await commits.run(store.mark_op, token, "consent", "consent")}
+
+    @app.post("/api/p/{token}/questionnaire")
+    async def questionnaire(token: str, body: Questionnaire) -> dict[str, Any]:
+        await commits.run(store.questionnaire_op, token, body.familiarity_a, body.familiarity_b, body.age_band,
+                          body.country)
+        return {"phase": store.phase(store.participant(token))}
 
     @app.post("/api/p/{token}/hint")
     async def hint_seen(token: str) -> dict[str, Any]:
@@ -177,12 +244,13 @@ def add_session_steps(app: FastAPI, run: Run, store: Store) -> None:
 
     @app.post("/api/p/{token}/training")
     async def training(token: str, body: Training) -> dict[str, Any]:
-        return {"phase": await commits.run(store.finish_training_op, token, body.shown_ms)}
+        display = body.model_dump(exclude={"shown_ms"}, exclude_none=True)
+        return {"phase": await commits.run(store.finish_training_op, token, body.shown_ms, display)}
 
     @app.post("/api/p/{token}/answer")
     async def answer(token: str, body: Answer) -> JSONResponse:
         result = await commits.run(store.answer_op, token, body.trial, body.answer, body.response_ms,
-                                   body.shown_ms)
+                                   body.shown_ms, body.frame_ms)
         return JSONResponse(result, headers=NO_STORE)
 
 
@@ -192,7 +260,7 @@ def add_pictures(app: FastAPI, run: Run, store: Store) -> None:
 
     @app.get("/api/p/{token}/hint.png")
     def hint_picture(token: str) -> FileResponse:
-        if store.participant(token)["grp"] != "post":
+        if not shows_hint(store.participant(token)):
             raise Refused(404, "no hint for this link")
         picture = hint(run)[1]
         if picture is None:
@@ -224,15 +292,17 @@ def add_admin(app: FastAPI, store: Store) -> None:
 
     @app.get("/api/admin/truth/{token}", dependencies=admin)
     async def truth(token: str) -> dict[str, Any]:
-        return {"truth": store.truth_of(token)}
+        row = store.participant(token)
+        plan = store.test_plan(row["id"])
+        return {"truth": [t["truth"] for t in plan], "catch": [bool(t["catch"]) for t in plan]}
 
 
 def create_app(run: Run, store: Store) -> FastAPI:
     """The whole study server for one run; `store` is the run's opened study database.
 
     The small JSON endpoints are `async`: their reads are a few SQLite statements (well
-    under a millisecond in WAL mode), and their writes are awaited from the commit
-    thread. Image encoding and the export stay synchronous and run in the pool.
+    under a millisecond in WAL mode), and their writes are awaited from the group commit.
+    Image encoding and the export stay synchronous and run in the pool.
     """
     app = FastAPI(title="lookalike study", docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

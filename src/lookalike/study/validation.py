@@ -1,6 +1,6 @@
-"""What the study accepts from a participant's browser, in one place: request bodies, timings and pace.
+"""What the study accepts from a participant's browser, in one place: request bodies and timings.
 
-Three layers, from the cheapest to the one that needs the whole session:
+Two layers, checked before anything is stored:
 
 1. The request bodies (pydantic, strict): a timing is a finite JSON number, never a
    boolean or a string, and above 0 ms; unknown fields are refused.
@@ -8,15 +8,10 @@ Three layers, from the cheapest to the one that needs the whole session:
    `check_training`): a picture cannot have been on screen for less than half its
    planned time (the browser counts painted frames), nor for more than ten minutes;
    a response comes after the pair and within an hour.
-3. The pace of a whole session (`pace_problem`), measured on the server's clock, which a
-   page cannot forge: training shows 2 × `train_per_person` pictures of `train_ms` each,
-   and each pair stays `pair_ms` on screen before it can be answered, so a session
-   that went faster than `PACE_FRACTION` of that did not see what the design shows. Such a
-   session is stored (nothing is thrown away) but marked `too_fast` in trials.csv, and
-   the analysis leaves it out of equation (1). Links made for `lookalike study simulate`
-   are marked simulated and are not held to the pace rule.
 
-docs/study.md states these rules for researchers; change both together.
+Whole sessions faster than the design allows are stored and left out of the analysis
+by the `too_fast` rule of study/rules.py (server clock). docs/study.md states these
+rules for researchers; change both together.
 """
 
 from __future__ import annotations
@@ -29,10 +24,13 @@ from pydantic import BaseModel, ConfigDict, Field
 MAX_SHOWN_MS = 600_000.0  # a stimulus on screen while the tab was hidden is kept, not refused
 MAX_RESPONSE_MS = 3_600_000.0
 MIN_SHOWN_FRACTION = 0.5  # of the planned display time: less means the picture was not shown as designed
-PACE_FRACTION = 0.9  # of the design's minimum duration, leaving room for clock and network jitter
 MAX_TRAINING_PICTURES = 1000
 
 Milliseconds = Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0.0)]
+
+
+Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]  # ranges: store.check_display
+Count = Annotated[int, Field(strict=True)]
 
 
 class Answer(BaseModel):
@@ -43,13 +41,19 @@ class Answer(BaseModel):
     answer: Literal["same", "different"]
     response_ms: Milliseconds
     shown_ms: Milliseconds
+    frame_ms: Number | None = None
 
 
 class Training(BaseModel):
-    """Body of POST /api/p/TOKEN/training: the measured display time of every training picture, in order."""
+    """Body of POST /api/p/TOKEN/training: the measured display time of every training picture, in order,
+    and the display they were shown on."""
 
     model_config = ConfigDict(extra="forbid")
     shown_ms: list[Milliseconds] = Field(max_length=MAX_TRAINING_PICTURES)
+    frame_ms: Number | None = None  # the frame period the browser measured before the photos
+    device_pixel_ratio: Number | None = None
+    window_w: Count | None = None
+    window_h: Count | None = None
 
 
 class TimingRefused(ValueError):
@@ -76,22 +80,3 @@ def check_training(shown_ms: Sequence[object], train_ms: float) -> None:
     for value in shown_ms:
         _check(value, MIN_SHOWN_FRACTION * train_ms, MAX_SHOWN_MS, "shown_ms",
                f"each training picture is planned for {train_ms:g} ms")
-
-
-def pace_problem(training_started: float | None, training_done: float | None, last_answer: float | None,
-                 answers: int, pictures: int, train_ms: float, pair_ms: float) -> str | None:
-    """Why a session went faster than the design allows (server clock, seconds), or None.
-
-    `training_started` is when the participant left the consent (or hint) screen,
-    `training_done` when the training times arrived, `last_answer` when the last of
-    `answers` answers arrived; `pictures` is the number of training pictures.
-    """
-    if training_started is not None and training_done is not None:
-        took, need = training_done - training_started, PACE_FRACTION * pictures * train_ms / 1000
-        if took < need:
-            return f"training took {took:.2f} s; showing its {pictures} pictures takes at least {need:.1f} s"
-    if training_done is not None and last_answer is not None and answers:
-        took, need = last_answer - training_done, PACE_FRACTION * answers * pair_ms / 1000
-        if took < need:
-            return f"{answers} pairs were answered in {took:.2f} s; showing them takes at least {need:.1f} s"
-    return None

@@ -11,9 +11,10 @@ from typing import Any
 
 from ...io import read_csv
 from ...runfolder import Run, StageMissing
-from ..design import ANSWERS, OPTIONAL_TRIAL_COLUMNS, TRIAL_COLUMNS
+from ..design import ANSWERS, TRIAL_COLUMNS
 
-COLUMNS = TRIAL_COLUMNS
+OPTIONAL = ("catch", "frame_ms")  # added with catch trials and frame timing; older exports lack them
+COLUMNS = [c for c in TRIAL_COLUMNS if c not in OPTIONAL]
 
 
 def _bad(path: Path, line: int, msg: str) -> SystemExit:
@@ -58,17 +59,21 @@ def parse_trial(row: dict[str, str], path: Path, line: int) -> dict[str, Any]:
     truth = _choice(row, "truth", ANSWERS, path, line, "same or different")
     answer = _choice(row, "answer", (*ANSWERS, ""), path, line, "same, different or empty")
     complete = _choice(row, "complete", ("0", "1"), path, line, "0 or 1")
-    too_fast = _choice({"too_fast": row.get("too_fast") or "0"}, "too_fast", ("0", "1"), path, line, "0 or 1")
     correct = _correct(row, truth, answer, path, line)
     try:
         trial = int(row["trial"])
     except (TypeError, ValueError):
         raise _bad(path, line, f"trial={row['trial']!r} is not an integer") from None
+    catch = _choice(row, "catch", ("0", "1", ""), path, line, "0, 1 or empty") if "catch" in row else "0"
+    frame = _number(row.get("frame_ms") or "", path, line, "frame_ms")
+    if catch == "1" and truth != "same":
+        raise _bad(path, line, "a catch trial shows one photo twice: its truth must be same")
     return {
         "participant": (row["participant"] or "").strip(), "group": group, "complete": complete == "1",
-        "too_fast": too_fast == "1", "trial": trial, "truth": truth, "answer": answer, "correct": correct,
+        "trial": trial, "truth": truth, "answer": answer, "correct": correct,
         "response_ms": _number(row["response_ms"], path, line, "response_ms"),
         "shown_ms": _number(row["shown_ms"], path, line, "shown_ms"), "line": line,
+        "catch": catch == "1", "frame_ms": frame if frame == frame else None,
     }
 
 
@@ -80,7 +85,7 @@ def load_trials(path: Path) -> list[dict[str, Any]]:
     except (OSError, UnicodeDecodeError) as exc:
         raise SystemExit(f"cannot read {path}: {exc}") from None
     if rows:
-        missing = [c for c in COLUMNS if c not in rows[0] and c not in OPTIONAL_TRIAL_COLUMNS]
+        missing = [c for c in COLUMNS if c not in rows[0]]
         if missing:
             raise SystemExit(f"{path} lacks the column(s) {', '.join(missing)}; expected: {','.join(COLUMNS)}")
     return [parse_trial(row, path, line) for line, row in enumerate(rows, start=2)]

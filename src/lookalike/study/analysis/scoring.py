@@ -105,20 +105,16 @@ def score_one(pid: str, group: str, answered: list[dict[str, Any]]) -> Participa
 def score_participants(
     rows: list[dict[str, Any]], trials_per_participant: int, path: Path | str = "trials.csv",
 ) -> tuple[list[ParticipantScore], dict[str, dict[str, int]]]:
-    """Score each participant who finished at the pace the design allows; count, per group, those left out."""
+    """Score each participant who finished; count, per group, those who did not."""
     by_person: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         by_person[row["participant"]].append(row)
     scores: list[ParticipantScore] = []
-    counts: dict[str, dict[str, int]] = defaultdict(
-        lambda: {"complete": 0, "excluded_incomplete": 0, "excluded_too_fast": 0})
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: {"complete": 0, "excluded_incomplete": 0})
     for pid, trials in by_person.items():
         group, answered = _check_participant(pid, trials, trials_per_participant, path)
         if not (all(t["complete"] for t in trials) and len(answered) >= trials_per_participant):
             counts[group]["excluded_incomplete"] += 1
-            continue
-        if any(t["too_fast"] for t in trials):
-            counts[group]["excluded_too_fast"] += 1
             continue
         counts[group]["complete"] += 1
         scores.append(score_one(pid, group, answered))
@@ -155,7 +151,6 @@ def summarise_group(
         "label": GROUP_LABELS.get(group, group),
         "participants": len(members),
         "excluded_incomplete": counts.get("excluded_incomplete", 0),
-        "excluded_too_fast": counts.get("excluded_too_fast", 0),
         "correct": sum(correct),
         "trials": len(members) * trials,
         "accuracy": stats.equation1_accuracy(correct, trials),
