@@ -130,18 +130,19 @@ def test_a_script_faster_than_the_design_is_stored_and_left_out_of_equation_1(st
     """Regression: training and 20 answers in 0.06 s counted as a complete participant in equation (1)."""
     run, store, client = study
     admin = {"Authorization": f"Bearer {store.admin_token()}"}
-    honest, _ = to_test(client, store)
-    script, _ = to_test(client, store, clock_advance=0)
+    honest, _ = to_test(client, store)  # on the test's clock: as long as a person takes
+    pairs = len(client.get(f"/api/p/{honest}/state").json()["test"])
+    for trial in range(pairs):
+        assert client.post(f"/api/p/{honest}/answer", json={**GOOD, "trial": trial}).status_code == 200
+    store.clock = time.time  # from here on the real clock: the script and the simulation run at machine speed
+    script = store.create_links("pre", 1)[0]
     simulated = client.post("/api/admin/links", json={"group": "pre", "n": 1, "simulated": True},
                             headers=admin).json()["tokens"][0]
-    to_training(client, simulated)
-    client.post(f"/api/p/{simulated}/training", json={"shown_ms": [400.0] * 40})
-    pairs = len(client.get(f"/api/p/{honest}/state").json()["test"])
-    for token in (honest, script, simulated):
-        if token == script:
-            store.clock = time.time  # the script: every answer at machine speed, by the real clock
+    for token in (script, simulated):
+        api = to_training(client, token)
+        assert client.post(f"{api}/training", json={"shown_ms": [400.0] * 40}).status_code == 200
         for trial in range(pairs):
-            assert client.post(f"/api/p/{token}/answer", json={**GOOD, "trial": trial}).status_code == 200
+            assert client.post(f"{api}/answer", json={**GOOD, "trial": trial}).status_code == 200
     export_study(run, store)
     ids = {link["token"]: link["participant"] for link in store.links()}
     rules = {r["id"]: r["participants"] for r in analyze(run, n_boot=100, n_permutations=100)["exclusions"]["rules"]}
@@ -194,7 +195,7 @@ def test_group_commit_batches_writes_and_refuses_one_alone(tmp_path):
         return await asyncio.gather(*writes, return_exceptions=True)
 
     results = asyncio.run(together())
-    assert results[:40] == ["training"] * 40 and results[-1] == "looked" and seen == [True]
+    assert results[:40] == ["questionnaire"] * 40 and results[-1] == "looked" and seen == [True]
     assert isinstance(results[40], Refused) and "unknown participant link" in str(results[40])
     assert commits.writes == 42 and commits.batches == 1  # 42 writes that arrived together: one COMMIT
     assert all(link["started"] for link in store.links())  # on disk, seen by another connection
@@ -202,7 +203,7 @@ def test_group_commit_batches_writes_and_refuses_one_alone(tmp_path):
     async def while_another_process_writes():
         other = sqlite3.connect(store.path, timeout=5)
         other.execute("BEGIN IMMEDIATE")  # `study links` in another process holds SQLite's write lock
-        write = asyncio.ensure_future(commits.run(store.assign_group_op, tokens[0]))
+        write = asyncio.ensure_future(commits.run(store.questionnaire_op, tokens[0], "well", "well"))
         t0 = time.perf_counter()
         await asyncio.sleep(0.3)
         assert not write.done() and time.perf_counter() - t0 < 0.5  # the loop kept running meanwhile
