@@ -203,11 +203,14 @@ def one_load(name: str, n: int) -> dict[str, Any]:
                                  str(port), "--participants-per-group", "0"], stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, env=os.environ | {"LOOKALIKE_QUIET": "1"})
         try:
-            for _ in range(300):
+            deadline = time.monotonic() + 600  # a loaded machine may take minutes to import the server
+            while True:
                 try:
                     asyncio.run(Connection(port).request("GET", "/api/health"))
                     break
                 except OSError:
+                    if time.monotonic() > deadline or proc.poll() is not None:
+                        raise SystemExit("the study server did not start") from None
                     time.sleep(0.2)
             load_before, cpu_before = os.getloadavg(), cpu_seconds(proc.pid)
             result = asyncio.run(play(port, admin, n, pace=name == "human"))
