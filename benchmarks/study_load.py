@@ -2,7 +2,7 @@
 
 Starts the real server (`lookalike study serve`, synchronous=FULL) as its own process on
 a free loopback port over a toy run, and plays N participants through the HTTP API:
-state, consent, training, then every answer (20 % of them sent twice, as a flaky
+state, consent, questions, (hint,) training, then every answer (20 % of them sent twice, as a flaky
 network would). Two loads, each on a fresh database:
 
 - human: each participant waits 1-2 s (uniform) before every request; goal p99 < 50 ms.
@@ -104,9 +104,11 @@ async def participant(port: int, token: str, truth: list[str], rng: random.Rando
 
     state = await call("GET", "/state")
     await call("POST", "/consent")
-    if state.get("hint"):
-        await call("POST", "/hint")
+    await call("POST", "/questionnaire", {"familiarity_a": "never", "familiarity_b": "never"})
     state = await call("GET", "/state")
+    if state["phase"] == "hint":
+        await call("POST", "/hint")
+        state = await call("GET", "/state")
     await call("POST", "/training", {"shown_ms": [rng.gauss(400, 4) for _ in state["training"]]})
     state = await call("GET", "/state")
     await start.wait()
@@ -203,11 +205,14 @@ def one_load(name: str, n: int) -> dict[str, Any]:
                                  str(port), "--participants-per-group", "0"], stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, env=os.environ | {"LOOKALIKE_QUIET": "1"})
         try:
-            for _ in range(300):
+            deadline = time.monotonic() + 600  # a loaded machine may take minutes to import the server
+            while True:
                 try:
                     asyncio.run(Connection(port).request("GET", "/api/health"))
                     break
                 except OSError:
+                    if time.monotonic() > deadline or proc.poll() is not None:
+                        raise SystemExit("the study server did not start") from None
                     time.sleep(0.2)
             load_before, cpu_before = os.getloadavg(), cpu_seconds(proc.pid)
             result = asyncio.run(play(port, admin, n, pace=name == "human"))
