@@ -76,6 +76,7 @@ class PrepareSummary(Summary):
     identities: list[str] = []
     files: int | None = shown("input files")
     file_outcomes: dict[str, int] = {}
+    not_read: dict[str, int] = {}  # paths under the photos folder that could not be read, by kind
     faces_found: int | None = shown("faces found")
     face_outcomes: dict[str, int] = {}
     kept: int | None = shown("faces kept")
@@ -156,8 +157,10 @@ DATA_SUMMARY = JsonFile("data/summary.json", "prepare PHOTOS --out", "counts of 
                         "and the filter", record=PrepareSummary)
 SPLIT = CsvFile("data/split.csv", "prepare PHOTOS --out", "path,identity,label,split,group (split ∈ train|val|test; "
                 "group = near-duplicate group, never in two splits)", row=SplitRow)
-MANIFEST = CsvFile("data/manifest.csv", "prepare PHOTOS --out", "one row per input file (and per face found in it): "
-                   "outcome, reason", row=ManifestRow)
+MANIFEST = CsvFile("data/manifest.csv", "prepare PHOTOS --out", "one row per path under PHOTOS (and per face found "
+                   "in it): outcome, reason; outcome not_read for what cannot be read as a photo, with why: symlink "
+                   "loop, dangling symlink, link to a folder (not followed), not a regular file (FIFO, device), a "
+                   "folder that cannot be listed, a hidden folder", row=ManifestRow)
 LANDMARKS = CsvFile("data/landmarks.csv", "prepare PHOTOS --out", "path,x0,y0,…,x67,y67 on the aligned face",
                     row=LandmarkRow, extra_columns=LANDMARK_COLUMNS)
 IDENTITIES = Artefact("data/identities.json", "prepare PHOTOS --out", '["person_a", "person_b"] (label order)')

@@ -71,6 +71,7 @@ class RunFile:
     writer: str
     about: str
     readers: tuple[str, ...] = field(default=())
+    private: bool = False  # owner-only (0600): the file holds secrets (links, tokens)
 
     @property
     def placeholders(self) -> list[str]:
@@ -108,7 +109,7 @@ class JsonFile(RunFile, Generic[T]):
         record = self.validate(value)
         if isinstance(record, Summary) and record.info is None:
             record.info = Provenance.now()
-        atomic_write_json(path, record.to_json())
+        atomic_write_json(path, record.to_json(), private=self.private)
         return record
 
     def validate(self, value: T | Mapping[str, Any]) -> T:

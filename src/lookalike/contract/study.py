@@ -217,10 +217,12 @@ TRIALS = CsvFile("study/trials.csv", "study export", "one row per answered trial
                  "trial, the same photo twice)", row=TrialRow)
 TRAINING = CsvFile("study/training.csv", "study export", "participant,group,position,image,label,shown_ms,frame_ms "
                    "(measured training display)", row=TrainingRow)
-SESSIONS = CsvFile("study/sessions.csv", "study export", "one row per participant who consented: link, platform ids, "
-                   "questionnaire (familiarity_a/b ∈ never|seen|well), display and timing", row=SessionRow)
+SESSIONS = CsvFile("study/sessions.csv", "study export", "one row per participant who consented: participant, "
+                   "link_group, group, simulated, platform, platform_pid, study_id, session_id, familiarity_a, "
+                   "familiarity_b (never|seen|well), age_band, country, hint_seen, frame_ms, device_pixel_ratio, "
+                   "window_w, window_h, started_at, duration_s, complete", row=SessionRow)
 LINKS = JsonFile("study/links.json", "study serve", "{base_url, links: [{participant, token, link_group, group, "
-                 "url, …}]}", record=Links)
+                 "url, …}]} (owner-only: every participant's link)", record=Links, private=True)
 ANALYSIS_SUMMARY = JsonFile("study/analysis/summary.json", "study analyze", "equation 1, intervals, tests, d′, "
                             "power, and how each is computed; exclusions: counts per rule of study/rules.py; "
                             "preregistration: deviations or null; simulated counts per group", record=AnalysisSummary)
@@ -228,7 +230,8 @@ PARTICIPANTS = CsvFile("study/analysis/participants.csv", "study analyze", "one 
                        "accuracy, hits, misses, false alarms, correct rejections, d′, criterion", row=ParticipantRow)
 STUDY_FILES: list[RunFile] = [
     Artefact("study/study.sqlite", "study serve", "settings (rules, recruitment, settings_log), links, "
-             "per-participant plans, questionnaire, display, every answer (WAL; safe to read while serving)"),
+             "per-participant plans, questionnaire, display, every answer (WAL, synchronous=FULL; safe to read "
+             "while serving; owner-only: it holds the admin token)"),
     LINKS,
     Artefact("study/preregistration.json", "study preregister", "the plan before data (.md beside it; its SHA-256 "
              "in the .md and in study.sqlite)"),

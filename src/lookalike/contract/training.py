@@ -45,6 +45,15 @@ class Epoch(Record):
     identity_accuracy: float | None = None  # Siamese identity warm-up: the probe on the embedding
 
 
+class Calibration(Record):
+    """Temperature scaling fitted on the validation split (saved with the network); answers stay the same."""
+
+    method: str | None = None
+    temperature: float | None = None
+    val_ece_before: float | None = None  # expected calibration error on the validation split, before
+    val_ece_after: float | None = None  # and after scaling
+
+
 class ModelSummary(Summary):
     """What every trained model reports; `test` holds the test metrics of its own task."""
 
@@ -69,7 +78,7 @@ class NetworkSummary(ModelSummary):
     preset: str | None = shown("preset", "text")
     precision: str | None = None
     world_size: int | None = None
-    calibration: dict[str, Any] | None = None  # temperature scaling on the validation split
+    calibration: Calibration | None = None
     epochs: int | None = shown("epochs")
     best_epoch: int | None = shown("best epoch (validation)")
     best_val_accuracy: float | None = shown("best validation accuracy", "percent")

@@ -12,8 +12,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
-import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -35,7 +33,7 @@ from ..contract import (
 )
 from ..errors import InputError, SettingError
 from ..face.template import landmark_columns
-from ..io import atomic_write_bytes, atomic_write_json, read_json, save_png
+from ..io import atomic_copy, atomic_write_bytes, atomic_write_json, read_json, save_png
 from ..runfolder import Run
 from ..runtime import cpu_count
 from .dedup import find_groups, thumbnail
@@ -98,7 +96,7 @@ def read_decisions(data_dir: Path) -> dict[str, str]:
 def _jobs(layout: Layout, aligned: bool) -> tuple[list[Job], list[str]]:
     jobs, notes = [], []
     for f in layout.files:
-        if f.hidden or not f.folder:
+        if f.hidden or f.unread or not f.folder:
             continue
         if layout.runfolder:
             given = layout.landmarks.get(f.source)
@@ -398,7 +396,7 @@ def summarise(plan: Plan, results: dict[str, FileResult], cands: list[Candidate]
         input=str(layout.root),
         mode="run folder" if layout.runfolder else ("aligned" if plan.aligned else "photos"),
         identities=layout.persons, files=len(layout.files),
-        file_outcomes=_count(r.outcome for r in results.values()),
+        file_outcomes=_count(r.outcome for r in results.values()), not_read=_not_read(layout),
         faces_found=len(cands), face_outcomes=_count(c.outcome for c in cands), kept=len(final),
         kept_per_person={p: sum(1 for c in final if c.label == i) for i, p in enumerate(layout.persons)},
         pending_review=len(pending), pending_review_train_estimate=gain, review_decisions=len(decisions),
@@ -434,17 +432,6 @@ def prepare(opts: PrepareOptions) -> PrepareSummary:
     return DATA_SUMMARY.write(plan.run, summary)
 
 
-def _copy_verbatim(src: Path, dst: Path) -> None:
-    """Place an already-correct PNG by copy + rename: atomic, and ~100× faster than re-encoding it."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
-    try:
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, dst)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def _write_faces(data: Path, root: Path, final: list[Candidate], review: list[Candidate],
                  prune: bool = True) -> None:
     """Write kept crops (only those that changed) and review crops; remove crops no longer kept."""
@@ -461,7 +448,7 @@ def _write_faces(data: Path, root: Path, final: list[Candidate], review: list[Ca
         target = data / rel
         if stamps.get(rel) != digest or not target.exists():
             if c.file.verbatim:
-                _copy_verbatim(root / c.file.source, target)
+                atomic_copy(root / c.file.source, target)  # ~100× faster than re-encoding
             else:
                 save_png(target, crop)
         new_stamps[rel] = digest
@@ -490,6 +477,15 @@ def _write_dataset(run: Run, layout: Layout, final: list[Candidate]) -> None:
     LANDMARKS.write(run, lm_rows)
 
 
+def _not_read(layout: Layout) -> dict[str, int]:
+    """How many paths could not be read, by kind (the manifest has the row and reason of each)."""
+    kinds: dict[str, int] = {}
+    for f in layout.files:
+        if f.unread:
+            kinds[f.unread_kind] = kinds.get(f.unread_kind, 0) + 1
+    return kinds
+
+
 def _write_manifest(run: Run, layout: Layout, results: dict[str, FileResult], cands: list[Candidate]) -> None:
     """One row per input file and one per face in it: what happened and why."""
     by_file: dict[str, list[Candidate]] = {}
@@ -499,6 +495,9 @@ def _write_manifest(run: Run, layout: Layout, results: dict[str, FileResult], ca
     for f in layout.files:
         res = results.get(f.source)
         base = {"source": f.source, "folder": f.folder}
+        if f.unread:
+            rows.append({**base, "outcome": "not_read", "reason": f.unread})
+            continue
         if f.hidden:
             rows.append({**base, "outcome": "ignored", "reason": "hidden file"})
             continue

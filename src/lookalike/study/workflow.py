@@ -22,7 +22,8 @@ def open_run(run: Run, seed: int = 0) -> Store:
 
 
 def write_links(run: Run, store: Store, base_url: str) -> None:
-    """study/links.json: every participant link with its full address."""
+    """study/links.json: every participant link with its full address, so owner-only (anyone with a link can
+    answer as that person)."""
     LINKS.write(run, {"base_url": base_url, "links": [
         {k: v for k, v in link.items() if k != "path"} | {"url": base_url + link["path"]} for link in store.links()]})
 
