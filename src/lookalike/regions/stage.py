@@ -27,6 +27,7 @@ from .truth import recovery_table
 REGION_GROUPS = {r: [i] for i, r in enumerate(REGIONS)}
 FEATURE_GROUPS = {f: [REGIONS.index(r) for r in rs] for f, rs in FEATURES.items()}
 MEAN_FACE_IMAGES = 300
+CHANCE_P = 0.01  # a network beats chance when a one-sided binomial test of its test accuracy gives p < this
 
 
 def mean_face(run: Run, limit: int = MEAN_FACE_IMAGES) -> np.ndarray:
@@ -103,6 +104,31 @@ def collect_sources(run: Run, seed: int) -> list[dict[str, Any]]:
     return sources
 
 
+def network_quality(run: Run) -> dict[str, dict[str, Any]]:
+    """Per trained network: test accuracy, test units and whether it beats chance (one-sided binomial test,
+    p < CHANCE_P). A network without a training summary (trained elsewhere) is assumed to have learnt."""
+    from scipy.stats import binomtest
+
+    out: dict[str, dict[str, Any]] = {}
+    for kind in ("classifier", "siamese"):
+        if not (run.model(kind) / "model.safetensors").exists():
+            continue
+        path = run.model(kind) / "summary.json"
+        try:
+            summary = read_json(path) if path.exists() else {}
+        except ValueError:
+            summary = {}
+        acc, n = summary.get("test_accuracy"), (summary.get("test") or {}).get("n")
+        if not isinstance(acc, int | float) or not isinstance(n, int) or n < 1:
+            out[kind] = {"test_accuracy": None, "n_test": None, "p_value": None, "better_than_chance": True,
+                         "note": "no test accuracy on record: assumed to have learnt"}
+            continue
+        p = float(binomtest(int(round(acc * n)), n, 0.5, alternative="greater").pvalue)
+        out[kind] = {"test_accuracy": float(acc), "n_test": n, "unit": summary.get("test_unit", "units"),
+                     "p_value": p, "better_than_chance": p < CHANCE_P}
+    return out
+
+
 def _near_chance_networks(run: Run) -> list[str]:
     summary = run.explain / "summary.json"
     if not summary.exists():
@@ -112,7 +138,7 @@ def _near_chance_networks(run: Run) -> list[str]:
 
 
 def _region_test(run: Run, networks: set[str]) -> dict[str, Any]:
-    """explain/region_test.json for the networks whose maps inform the hint ({} when there is none)."""
+    """explain/region_test.json for the given networks ({} when there is none)."""
     path = run.explain / "region_test.json"
     if not path.exists():
         return {}
@@ -120,33 +146,23 @@ def _region_test(run: Run, networks: set[str]) -> dict[str, Any]:
     return {k: v for k, v in tests.items() if k in networks and isinstance(v, dict) and "needed" in v}
 
 
-def _drop_misleading_maps(sources: list[dict[str, Any]], trusted: list[dict[str, Any]],
-                          region_test: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
-    """Mark each map "agrees"/"disagrees" with the region test and leave the disagreeing ones out of the hint.
-
-    A map disagrees when its top feature is not one its network needs and covering it changes the answer less
-    than covering any needed feature does (so a top feature that only just misses the test's bar still agrees)."""
+def _mark_maps(sources: list[dict[str, Any]], trusted: list[dict[str, Any]], look: list[str],
+               tested: bool) -> list[dict[str, Any]]:
+    """Mark each map "agrees"/"disagrees" with the hint's features (its top feature is / is not one of them);
+    a disagreeing map is left out of the illustration. Returns the trusted maps that remain."""
     for s in sources:
-        test = region_test.get(s["source"].split("-")[0]) if s["kind"] == "map" else None
         top = min(s["features"], key=lambda r: r["rank"])["feature"] if s["features"] else None
         s["top_feature"] = top
-        if not test or not test["needed"] or top is None:
-            s["region_test"] = "n/a"
-            continue
-        drops = {f: row["drop"] for f, row in test["features"].items()}
-        weaker = drops.get(top, -np.inf) < min(drops[f] for f in test["needed"])
-        s["region_test"] = "disagrees" if top not in test["needed"] and weaker else "agrees"
-    wrong = [s for s in trusted if s["region_test"] == "disagrees"]
-    if not wrong:
-        return trusted, None
-    note = None
-    if not any(s["region_test"] == "agrees" for s in trusted):
-        note = ("every trusted map's top feature is one the region test finds its network does not need: the "
-                "maps mislead here, so the hint rests on the region test")
-    for s in wrong:
-        s["used_for_hint"] = False
-        s["left_out_because"] = f"its top feature ({s['top_feature']}) is not needed by the network (region test)"
-    return [s for s in trusted if s not in wrong], note
+        s["region_test"] = "n/a" if not tested or not look or top is None else \
+            "agrees" if top in look else "disagrees"
+    kept = []
+    for s in trusted:
+        if s["region_test"] == "disagrees":
+            s["used_for_hint"] = False
+            s["left_out_because"] = f"its top feature ({s['top_feature']}) is not one the region test names"
+        else:
+            kept.append(s)
+    return kept
 
 
 def run_regions(run: Run | str | Path, seed: int = 0) -> dict[str, Any]:
@@ -160,8 +176,9 @@ def run_regions(run: Run | str | Path, seed: int = 0) -> dict[str, Any]:
         raise SystemExit(f"nothing to analyse in {run.root}: run `lookalike explain {run.root}` "
                          f"(or `lookalike fool {run.root}`) first")
     run.regions.mkdir(parents=True, exist_ok=True)
-    write_config(run.regions, {"seed": seed, "bootstrap": 1000, "look_min": hints.LOOK_MIN,
-                               "look_fraction": hints.LOOK_FRACTION, "max_look": hints.MAX_LOOK})
+    write_config(run.regions, {"seed": seed, "bootstrap": 1000, "name_fraction": hints.NAME_FRACTION,
+                               "max_look": hints.MAX_LOOK, "chance_p": CHANCE_P, "look_min": hints.LOOK_MIN,
+                               "look_fraction": hints.LOOK_FRACTION})
     sources = collect_sources(run, seed)
     face = mean_face(run)
     tmpl = template_labels()
@@ -181,66 +198,70 @@ def run_regions(run: Run | str | Path, seed: int = 0) -> dict[str, Any]:
     if len(sources) > 1:
         agreement_figure(agree, run.regions / "agreement.png")
 
+    quality = network_quality(run)
+    learnt = {k for k, q in quality.items() if q["better_than_chance"]}
     trusted = [s for s in sources if s["used_for_hint"]]
     warning = None
     if not any(s["sanity"] == "pass" for s in sources):
-        fallback = [s for s in sources if s["kind"] == "map"]
         if trusted:
-            warning = "no attribution method passed the sanity check; the hint rests on the fooling aggregate alone"
+            warning = "no attribution method passed the sanity check; only the fooling aggregate illustrates the hint"
         else:
-            trusted = fallback
+            trusted = [s for s in sources if s["kind"] == "map"]
             warning = ("no attribution method passed the sanity check (or explain's sanity.json is missing); "
-                       "the hint uses every map and should not be trusted")
-    weak = _near_chance_networks(run)
-    # A network near chance has learnt nothing about the faces: leave its maps out of the hint as
-    # long as a better network (or the fooling aggregate) is there to speak instead.
-    from_weak = [s for s in trusted if s["kind"] == "map" and s["source"].split("-")[0] in weak]
-    if from_weak and any(s["kind"] == "map" for s in trusted if s not in from_weak):
-        trusted = [s for s in trusted if s not in from_weak]
-        for s in from_weak:
-            s["used_for_hint"] = False
-            s["left_out_because"] = "network near chance"
-    if weak and trusted and all(s["source"].split("-")[0] in weak for s in trusted if s["kind"] == "map") \
-            and any(s["kind"] == "map" for s in trusted):
-        note = f"the {' and '.join(weak)} network(s) are near chance, so their maps say little about the faces"
-        warning = f"{warning}; {note}" if warning else note
-    region_test = _region_test(run, {s["source"].split("-")[0] for s in trusted if s["kind"] == "map"})
-    trusted, note = _drop_misleading_maps(sources, trusted, region_test)
-    if note:
-        warning = f"{warning}; {note}" if warning else note
+                       "the maps shown may not reflect the networks")
+    weak = set(_near_chance_networks(run)) | (set(quality) - learnt)
+    for s in [s for s in trusted if s["kind"] == "map" and s["source"].split("-")[0] in weak]:
+        trusted.remove(s)
+        s["used_for_hint"] = False
+        s["left_out_because"] = "network near chance"
+    region_test = _region_test(run, learnt)
+    no_hint = bool(quality) and not learnt
+    if no_hint:
+        chosen = {"look": [], "avoid": [], "drops": {}, "support": {}}
+        basis = "none"
+        text = hints.NO_HINT
+        rests = {"units": {}, "features": {}, "networks_agreeing": {}, "tentative": True,
+                 "tentative_because": ["no network tells the two people apart better than chance"]}
+        warning = f"{warning}; no hint" if warning else "no network beats chance: no hint"
+    else:
+        chosen = hints.from_region_test(region_test)
+        basis = "region test"
+        rests = hints.strength(chosen, region_test)
+        if not chosen["look"]:  # no region test, or it names nothing: the maps' consensus, tentatively
+            maps = hints.from_maps({s["source"]: {r["feature"]: r["score"] for r in s["features"]} for s in trusted})
+            chosen.update(look=maps["look"], support={f: ["maps"] for f in maps["look"]})
+            basis = "maps (no region test)" if not region_test else "maps (the region test names nothing)"
+            rests["tentative"] = True
+            rests["tentative_because"] = [f"the hint rests on the maps alone: {basis[6:-1]}"]
+        text = hints.sentence(chosen["look"], chosen["avoid"], rests["tentative"])
+    trusted = _mark_maps(sources, trusted, chosen["look"], bool(region_test))
     recovery = recovery_table(run, sorted((run.explain / "maps").glob("*.npz")), run.fooling / "aggregate.npy",
                               seed)
     if recovery is not None:
         atomic_write_json(run.regions / "planted.json", recovery)
-    feature_scores = {s["source"]: {r["feature"]: r["score"] for r in s["features"]} for s in trusted}
-    needed = set().union(*(t["needed"] for t in region_test.values())) if region_test else None
-    if needed and not any(s["kind"] == "map" for s in trusted):  # no map left to trust: the direct test speaks
-        chosen = hints.from_region_test(region_test)
-        trusted_names = ["region-test"] + [s["source"] for s in trusted]
-    else:
-        chosen = hints.choose(feature_scores, needed)
-        trusted_names = [s["source"] for s in trusted]
-    text = hints.sentence(chosen["look"], chosen["less"])
+    maps_rank = {s["source"]: [r["feature"] for r in sorted(s["features"], key=lambda r: r["rank"])] for s in trusted}
+    illustrated = {f: sorted(k for k, ranked in maps_rank.items() if f in ranked[:3]) for f in chosen["look"]}
     atomic_write_text(run.regions / "hint.txt", text + "\n")
     hint_figure(face, tmpl, chosen["look"], text, run.regions / "hint.png")
 
     summary = {
         "stage": "regions", "seconds": round(time.perf_counter() - t0, 2),
-        "hint": text, "look_at": chosen["look"], "less": chosen["less"], "trusted": warning is None,
-        "warning": warning, "tentative": bool(chosen.get("tentative", False)),
-        "not_confirmed": chosen["unconfirmed"],
+        "hint": text, "look_at": chosen["look"], "avoid": chosen["avoid"], "no_hint": no_hint,
+        "tentative": bool(rests["tentative"]), "tentative_because": rests["tentative_because"],
+        "basis": basis, "rests_on": rests, "networks": quality,
+        "trusted": warning is None, "warning": warning,
+        "not_confirmed": sorted({s["top_feature"] for s in sources if s.get("region_test") == "disagrees"}),
         "region_test": ({k: {"needed": t["needed"], "n_units": t["n_units"]} for k, t in region_test.items()}
                         if region_test else None),
         "evidence": {
-            "sources_used": trusted_names,
+            "sources_used": (["region-test"] if basis == "region test" else []) + [s["source"] for s in trusted],
             "sources_left_out": {s["source"]: s.get("left_out_because", s["sanity"])
                                  for s in sources if s not in trusted},
-            "consensus_feature_scores": chosen["consensus"], "feature_order": chosen["ranked"],
-            "per_source_features": {s["source"]: s["features"] for s in trusted},
-            "rule": (f"features with mean score >= max({hints.LOOK_MIN}, {hints.LOOK_FRACTION} x best) over the "
-                     f"trusted sources, at most {hints.MAX_LOOK}; score = attribution share / area share"
-                     + ("; named only when the region test shows a trusted network needs them" if region_test
-                        else "")),
+            "drops": chosen["drops"], "maps_illustrating": illustrated,
+            "rule": (f"named: features whose covering lowers the right answer with a 95 % interval above 0 and by "
+                     f">= {hints.NAME_FRACTION} x the network's largest drop, in a network better than chance; "
+                     f"ranked by drop, at most {hints.MAX_LOOK}; maps (sanity passed) and the fooling aggregate "
+                     f"illustrate; they name features only when the region test names none (tentative)"),
         },
         "top_regions": {s["source"]: [r["region"] for r in sorted(s["regions"], key=lambda r: r["rank"])[:3]]
                         for s in sources},

@@ -22,7 +22,7 @@ REGIONS: dict[str, dict[str, tuple[float, float]]] = {
     "jaw": {"jaw_width": (0.0, 3.0)},
     "eyes": {"eye_size": (0.0, 0.14)},
     "mouth": {"mouth_width": (0.0, 2.6)},
-    "brows": {"brow_thick": (0.0, 0.9)},
+    "eyebrows": {"brow_thick": (0.0, 0.9)},
 }
 DEFAULT_REGIONS = ("forehead", "cheekbones")
 
