@@ -24,7 +24,7 @@ STEPS: list[tuple[str, str, bool]] = [
     ("train-siamese", "train {run} --model siamese --preset {preset} --epochs {siamese_epochs}", False),
     ("fool", "fool {run} --n {fool_n} --max-steps {fool_steps}", False),
     ("explain", "explain {run} --methods {explain_methods} --n {explain_n} --sanity-n {sanity_n} "
-                "--cascade-steps 2 --faithfulness-steps {faith_steps}", False),
+                "--cascade-steps {cascade_steps} --faithfulness-steps {faith_steps}", False),
     ("regions", "regions {run}", False),
     ("study-pre", "study simulate {run} --group pre --n {participants} --accuracy 0.5267", False),
     ("study-post", "study simulate {run} --group post --n {participants} --accuracy 0.6367", False),
@@ -33,7 +33,7 @@ STEPS: list[tuple[str, str, bool]] = [
     ("report", "report {run}", False),
 ]
 
-# `full` is the demo users see (whole pipeline within ~10 minutes on 2 CPU cores); `quick` is for tests.
+# `full` is the demo users see; its sanity check randomises every weight layer (cascade_steps 0) (whole pipeline within ~10 minutes on 2 CPU cores); `quick` is for tests.
 # A list value fills several arguments. The study needs >= 40 test faces per person (~22% of them are test).
 PROFILES: dict[str, dict[str, Any]] = {
     # strength 2: the planted difference doubled, so the tiny classifier learns it within the demo's
@@ -42,11 +42,13 @@ PROFILES: dict[str, dict[str, Any]] = {
              "siamese_epochs": 10, "fool_n": 64, "fool_steps": 100,
              "explain_methods": ["guided_backprop", "grad_cam", "guided_grad_cam", "integrated_gradients",
                                  "occlusion"],
-             "explain_n": 24, "sanity_n": 4, "faith_steps": 8, "participants": 30, "bootstrap": 2000},
+             "explain_n": 24, "sanity_n": 4, "cascade_steps": 0, "faith_steps": 8, "participants": 30,
+             "bootstrap": 2000},
     "quick": {"n_per_identity": 220, "strength": 2.0, "preset": "tiny", "classifier_epochs": 1,
               "siamese_epochs": 1, "fool_n": 3, "fool_steps": 10,
               "explain_methods": ["guided_backprop", "grad_cam"],
-              "explain_n": 2, "sanity_n": 1, "faith_steps": 4, "participants": 4, "bootstrap": 200},
+              "explain_n": 2, "sanity_n": 1, "cascade_steps": 2, "faith_steps": 4, "participants": 4,
+              "bootstrap": 200},
 }
 
 

@@ -27,8 +27,9 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     p.add_argument("--n", type=int, default=16, help="pairs (Siamese) or faces (classifier) to explain (default 16)")
     p.add_argument("--sanity-n", type=int, default=8,
                    help="how many of them the randomisation check recomputes (default 8)")
-    p.add_argument("--cascade-steps", type=int, default=4,
-                   help="depths of the cascading randomisation to evaluate (default 4; the last is all layers)")
+    p.add_argument("--cascade-steps", type=int, default=0,
+                   help="depths of the cascading (and independent) randomisation to evaluate; 0 = after every "
+                        "weight layer, as Adebayo et al. (default 0; the last step always has every layer random)")
     p.add_argument("--faithfulness-steps", type=int, default=16,
                    help="points on the deletion/insertion curves (default 16)")
     p.add_argument("--region-n", type=int, default=100,
@@ -47,7 +48,9 @@ def handle(args: argparse.Namespace) -> dict[str, Any]:
     for name in args.methods or []:
         if name not in METHODS:
             raise SystemExit(f"unknown method {name!r}; choose from {', '.join(METHODS)}")
-    for flag in ("n", "sanity_n", "cascade_steps", "faithfulness_steps", "batch_size", "region_n"):
+    if args.cascade_steps < 0:
+        raise SystemExit("--cascade-steps must be 0 (every layer) or more")
+    for flag in ("n", "sanity_n", "faithfulness_steps", "batch_size", "region_n"):
         if getattr(args, flag) < 1:
             raise SystemExit(f"--{flag.replace('_', '-')} must be at least 1")
     summary = run_explain(args.run, model=args.model, methods=args.methods, n=args.n, seed=args.seed,
