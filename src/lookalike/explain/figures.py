@@ -134,7 +134,7 @@ def sanity_figure(results: dict[str, dict[str, Any]], threshold: float, out: Pat
             table[i, 5].set_facecolor("#cdeccd" if row[5] == "pass" else "#f6c6cb")
     fig.suptitle(f"Model randomisation (Adebayo et al. 2018): a method fails when ρ |map| ≥ {threshold} with "
                  f"every weight layer re-initialised", fontsize=10)
-    fig.tight_layout()
+    fig.subplots_adjust(hspace=0.9, wspace=0.25)
     return save_figure(out, fig)
 
 
