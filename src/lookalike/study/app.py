@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import secrets
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -20,9 +21,10 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..runfolder import IMAGE_SIZE, Run
-from .export import TRIAL_COLUMNS, csv_text
+from .design import LINK_GROUPS, TRIAL_COLUMNS
+from .export import csv_text
 from .setup import hint
-from .store import LINK_GROUPS, Refused, Store
+from .store import Refused, Store
 
 STATIC = Path(__file__).parent / "static"
 NO_STORE = {"Cache-Control": "no-store"}
@@ -72,21 +74,9 @@ class ImageCache:
         return self._cache[path]
 
 
-def create_app(run: Run, store: Store) -> FastAPI:
-    """The whole study server for one run; `store` is the run's opened study database.
-
-    The small JSON endpoints are `async`: each is a few SQLite statements (well under a
-    millisecond in WAL mode), cheaper on the event loop than a hop to the thread pool.
-    Image encoding and the export stay synchronous and run in the pool.
-    """
-    app = FastAPI(title="lookalike study", docs_url=None, redoc_url=None, openapi_url=None)
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    images = ImageCache(run.data)
+def require_admin(store: Store) -> Callable[..., None]:
+    """A dependency that refuses admin requests without the run's admin token."""
     admin_token = store.admin_token()
-
-    @app.exception_handler(Refused)
-    def refused(_: Request, exc: Refused) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=exc.status, headers=NO_STORE)
 
     def admin(authorization: Annotated[str | None, Header()] = None,
               x_admin_token: Annotated[str | None, Header()] = None) -> None:
@@ -94,7 +84,37 @@ def create_app(run: Run, store: Store) -> FastAPI:
         if not given or not secrets.compare_digest(given.encode(), admin_token.encode()):
             raise Refused(401, "admin token missing or wrong (send it as 'Authorization: Bearer TOKEN')")
 
-    # pages -------------------------------------------------------------------
+    return admin
+
+
+def participant_state(run: Run, store: Store, token: str) -> dict[str, Any]:
+    """What the study page needs to resume a session: its phase, design, names, hint and remaining pictures."""
+    row = store.participant(token)
+    if row["grp"] is None:
+        store.assign_group(token)
+        row = store.participant(token)
+    phase, design, names = store.phase(row), store.design(), store.names()
+    base = f"/api/p/{token}/img/"
+    out: dict[str, Any] = {"phase": phase, "names": names,
+                           "design": {"train_ms": design.train_ms, "pair_ms": design.pair_ms,
+                                      "pairs": design.pairs, "train_per_person": design.train_per_person}}
+    if row["grp"] == "post":
+        text, picture = hint(run)
+        out["hint"] = {"text": text, "picture": f"/api/p/{token}/hint.png" if picture else None}
+    if phase in ("consent", "hint", "training"):
+        out["training"] = [{"img": base + t["img_id"], "name": names[t["label"]]}
+                           for t in store.training_plan(row["id"])]
+    if phase == "test":
+        plan = store.test_plan(row["id"])
+        out["next_trial"] = sum(t["answer"] is not None for t in plan)
+        out["test"] = [{"trial": t["trial"], "a": base + t["img_a"], "b": base + t["img_b"]}
+                       for t in plan if t["answer"] is None]
+    return out
+
+
+def add_pages(app: FastAPI, store: Store) -> None:
+    """The two HTML pages: the home page and a participant's study page."""
+
     @app.get("/", response_class=HTMLResponse)
     def home() -> HTMLResponse:
         return HTMLResponse((STATIC / "home.html").read_text(encoding="utf-8"), headers=NO_STORE)
@@ -114,30 +134,13 @@ def create_app(run: Run, store: Store) -> FastAPI:
     async def health() -> dict[str, Any]:
         return {"ok": True}
 
-    # participant API ---------------------------------------------------------
+
+def add_session_steps(app: FastAPI, run: Run, store: Store) -> None:
+    """The participant's steps: state, consent, hint, training, answers."""
+
     @app.get("/api/p/{token}/state")
     async def state(token: str) -> JSONResponse:
-        row = store.participant(token)
-        if row["grp"] is None:
-            store.assign_group(token)
-            row = store.participant(token)
-        phase, design, names = store.phase(row), store.design(), store.names()
-        base = f"/api/p/{token}/img/"
-        out: dict[str, Any] = {"phase": phase, "names": names,
-                               "design": {"train_ms": design.train_ms, "pair_ms": design.pair_ms,
-                                          "pairs": design.pairs, "train_per_person": design.train_per_person}}
-        if row["grp"] == "post":
-            text, picture = hint(run)
-            out["hint"] = {"text": text, "picture": f"/api/p/{token}/hint.png" if picture else None}
-        if phase in ("consent", "hint", "training"):
-            out["training"] = [{"img": base + t["img_id"], "name": names[t["label"]]}
-                               for t in store.training_plan(row["id"])]
-        if phase == "test":
-            plan = store.test_plan(row["id"])
-            out["next_trial"] = sum(t["answer"] is not None for t in plan)
-            out["test"] = [{"trial": t["trial"], "a": base + t["img_a"], "b": base + t["img_b"]}
-                           for t in plan if t["answer"] is None]
-        return JSONResponse(out, headers=NO_STORE)
+        return JSONResponse(participant_state(run, store, token), headers=NO_STORE)
 
     @app.post("/api/p/{token}/consent")
     async def consent(token: str) -> dict[str, Any]:
@@ -151,15 +154,6 @@ def create_app(run: Run, store: Store) -> FastAPI:
         store.mark(token, "hint", "hint")
         return {"phase": store.phase(store.participant(token))}
 
-    @app.get("/api/p/{token}/hint.png")
-    def hint_picture(token: str) -> FileResponse:
-        if store.participant(token)["grp"] != "post":
-            raise Refused(404, "no hint for this link")
-        picture = hint(run)[1]
-        if picture is None:
-            raise Refused(404, "this run has no hint picture")
-        return FileResponse(picture, media_type="image/png")
-
     @app.post("/api/p/{token}/training")
     async def training(token: str, body: Training) -> dict[str, Any]:
         store.finish_training(token, body.shown_ms)
@@ -170,27 +164,64 @@ def create_app(run: Run, store: Store) -> FastAPI:
         result = store.answer(token, body.trial, body.answer, body.response_ms, body.shown_ms)
         return JSONResponse(result, headers=NO_STORE)
 
+
+def add_pictures(app: FastAPI, run: Run, store: Store) -> None:
+    """The pictures a participant sees: stimuli under random ids, and the hint picture for the post group."""
+    images = ImageCache(run.data)
+
+    @app.get("/api/p/{token}/hint.png")
+    def hint_picture(token: str) -> FileResponse:
+        if store.participant(token)["grp"] != "post":
+            raise Refused(404, "no hint for this link")
+        picture = hint(run)[1]
+        if picture is None:
+            raise Refused(404, "this run has no hint picture")
+        return FileResponse(picture, media_type="image/png")
+
     @app.get("/api/p/{token}/img/{img_id}")
     def image(token: str, img_id: str) -> Response:
         png = images.png(store.image_path(token, img_id))
         return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=86400"})
 
-    # admin API -----------------------------------------------------------------
-    @app.get("/api/admin/progress", dependencies=[Depends(admin)])
+
+def add_admin(app: FastAPI, store: Store) -> None:
+    """The admin API (progress, export, links, truth), each behind the admin token."""
+    admin = [Depends(require_admin(store))]
+
+    @app.get("/api/admin/progress", dependencies=admin)
     async def progress() -> dict[str, Any]:
         return {"groups": store.progress()}
 
-    @app.get("/api/admin/export", dependencies=[Depends(admin)])
+    @app.get("/api/admin/export", dependencies=admin)
     def export() -> PlainTextResponse:
         return PlainTextResponse(csv_text(store.trial_rows(), TRIAL_COLUMNS), media_type="text/csv", headers=NO_STORE)
 
-    @app.post("/api/admin/links", dependencies=[Depends(admin)])
+    @app.post("/api/admin/links", dependencies=admin)
     def links(body: LinkRequest) -> dict[str, Any]:
         tokens = store.create_links(body.group, body.n)
         return {"group": body.group, "links": [f"/p/{t}" for t in tokens], "tokens": tokens}
 
-    @app.get("/api/admin/truth/{token}", dependencies=[Depends(admin)])
+    @app.get("/api/admin/truth/{token}", dependencies=admin)
     async def truth(token: str) -> dict[str, Any]:
         return {"truth": store.truth_of(token)}
 
+
+def create_app(run: Run, store: Store) -> FastAPI:
+    """The whole study server for one run; `store` is the run's opened study database.
+
+    The small JSON endpoints are `async`: each is a few SQLite statements (well under a
+    millisecond in WAL mode), cheaper on the event loop than a hop to the thread pool.
+    Image encoding and the export stay synchronous and run in the pool.
+    """
+    app = FastAPI(title="lookalike study", docs_url=None, redoc_url=None, openapi_url=None)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.exception_handler(Refused)
+    def refused(_: Request, exc: Refused) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=exc.status, headers=NO_STORE)
+
+    add_pages(app, store)
+    add_session_steps(app, run, store)
+    add_pictures(app, run, store)
+    add_admin(app, store)
     return app

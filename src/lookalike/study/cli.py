@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from ..runfolder import Run
+from .analysis import add_analyze_arguments, run_analyze
 
 DESCRIPTION = """\
 The human study (paper §6): participants learn the two faces from 20 named photos of each, then
@@ -74,21 +75,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("analyze", parents=[common], help="accuracy per group (equation 1), Figure 9, tests",
                        description="Analyse RUN/study/trials.csv: accuracy per group by equation (1), the Figure-9 "
                                    "histograms, intervals, tests and d′.")
-    try:
-        from . import analysis
-    except ModuleNotFoundError as exc:
-        if exc.name != "lookalike.study.analysis":
-            raise
-        p.add_argument("run", metavar="RUN")
-        p.set_defaults(func=analysis_missing)
-    else:
-        analysis.add_analyze_arguments(p)
-        p.set_defaults(func=analysis.run_analyze)
-
-
-def analysis_missing(args: argparse.Namespace) -> None:
-    raise SystemExit("`lookalike study analyze` is not available in this installation "
-                     "(lookalike.study.analysis is missing)")
+    add_analyze_arguments(p)
+    p.set_defaults(func=run_analyze)
 
 
 def _open(args: argparse.Namespace) -> tuple[Run, Any]:
@@ -108,9 +96,9 @@ def _write_links(run: Run, store: Any, base_url: str) -> None:
 
 def serve(args: argparse.Namespace) -> dict[str, Any]:
     from .app import create_app
+    from .design import GROUPS
     from .export import export_study
     from .server import free_socket, make_server
-    from .store import GROUPS
 
     run, store = _open(args)
     for group in GROUPS:

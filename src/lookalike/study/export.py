@@ -14,11 +14,9 @@ from typing import Any
 
 from ..io import atomic_write_csv
 from ..runfolder import Run, write_config, write_summary
+from .design import TRAINING_COLUMNS, TRIAL_COLUMNS
 from .store import Store
 
-TRIAL_COLUMNS = ["participant", "group", "complete", "trial", "image_a", "image_b", "truth", "answer",
-                 "correct", "response_ms", "shown_ms"]
-TRAINING_COLUMNS = ["participant", "group", "position", "image", "label", "shown_ms"]
 TOLERANCE_MS = 50.0
 
 

@@ -22,10 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-GROUPS = ("pre", "post", "expert")
-LINK_GROUPS = (*GROUPS, "random")
-RANDOM_GROUPS = ("pre", "post")  # a random link makes a novice: experts are chosen, not drawn
-ANSWERS = ("same", "different")
+from .design import ANSWERS, LINK_GROUPS, RANDOM_GROUPS
+
 MAX_SHOWN_MS = 600_000.0  # a stimulus on screen while the tab was hidden is kept, not refused
 MAX_RESPONSE_MS = 3_600_000.0
 
