@@ -321,15 +321,33 @@ def explain_section(run: Run) -> Section:
     sanity, ok_s = _method_table(folder / "sanity.json", failing)
     faith, ok_f = _method_table(folder / "faithfulness.json", failing)
     statement = pick(load_json(folder / "summary.json").value, "statement")
-    parts.append("<h3>Sanity check (cascading weight randomisation)</h3>"
-                 + (f"<p><b>{esc(statement)}</b></p>" if isinstance(statement, str) else "") + sanity
-                 + _optional_figure(folder / "sanity.png", "Rank correlation between maps of the trained and the "
-                                    "progressively randomised network (low = the method depends on the weights)"))
+    parts.append("<h3>Sanity check (cascading and independent weight randomisation)</h3>"
+                 + (f"<p><b>{esc(statement)}</b></p>" if isinstance(statement, str) else "")
+                 + _sanity_findings(folder / "sanity.json") + sanity
+                 + _optional_figure(folder / "sanity.png", "Per weight layer, from the output down: rank correlation "
+                                    "(with and without absolute values) and SSIM between maps of the trained and the "
+                                    "randomised network (low = the method depends on the weights)"))
     parts.append("<h3>Faithfulness (deletion and insertion)</h3>" + faith
                  + _optional_figure(folder / "faithfulness.png", "Deletion and insertion curves"))
     facts = {"failing_sanity": sorted(failing), "methods": [f.stem.removeprefix("figure7_") for f in figs],
              "sanity_checked": ok_s}
     return Section("explain", title, _status(sum([bool(figs), ok_s, ok_f]), 3), "".join(parts), facts)
+
+
+def _sanity_findings(path: Path) -> str:
+    """What the randomisation check finds, per method, guided backpropagation (the paper's method) first."""
+    from ..explain.sanity import finding
+
+    methods = load_json(path).value
+    methods = methods.get("methods") if isinstance(methods, dict) else None
+    if not isinstance(methods, dict):
+        return ""
+    items = []
+    for name in sorted(methods, key=lambda n: (not n.endswith("-guided_backprop"), n)):
+        r = methods[name]
+        if isinstance(r, dict) and isinstance(r.get("final_spearman"), int | float) and "passed" in r:
+            items.append(f"<li>{esc(finding(name, r))}</li>")
+    return f"<ul>{''.join(items)}</ul>" if items else ""
 
 
 def _optional_figure(path: Path, caption: str) -> str:
@@ -383,6 +401,33 @@ def _region_test_part(run: Run, summary: Any) -> str:
             "trusted network needs.</p>" + note + figure(path, "Drop of the right answer when each feature is covered"))
 
 
+def _hint_basis(summary: Any) -> str:
+    """How much the hint rests on: networks, region-test units, the named features' intervals; tentative or none."""
+    if not isinstance(summary, dict):
+        return ""
+    if summary.get("no_hint"):
+        return notice("There is no hint: no network tells the two people apart better than chance, so nothing "
+                      "here says where to look.", kind="error")
+    rests = summary.get("rests_on") if isinstance(summary.get("rests_on"), dict) else {}
+    lines = []
+    for kind, q in (summary.get("networks") or {}).items():
+        if isinstance(q, dict) and isinstance(q.get("test_accuracy"), int | float):
+            verdict = "better than chance" if q.get("better_than_chance") else "NOT better than chance"
+            lines.append(f"{kind}: {q['test_accuracy']:.1%} of {q.get('n_test')} test {q.get('unit', 'units')} "
+                         f"({verdict}, p = {fmt(q.get('p_value'))})")
+    for feature, per_net in (rests.get("features") or {}).items():
+        agree = (rests.get("networks_agreeing") or {}).get(feature, [])
+        drops = "; ".join(f"{k}: drop {fmt(v.get('drop'))} [{fmt(v.get('ci_low'))}, {fmt(v.get('ci_high'))}] over "
+                          f"{(rests.get('units') or {}).get(k, '?')} units" for k, v in per_net.items())
+        lines.append(f"{feature} — named by {', '.join(agree) or 'no network'}; {drops}")
+    basis = f"<p>The hint rests on the <b>{esc(str(summary.get('basis', 'region test')))}</b>:</p>"
+    body = basis + ("<ul>" + "".join(f"<li>{esc(x)}</li>" for x in lines) + "</ul>" if lines else "")
+    if summary.get("tentative"):
+        body += notice("Tentative: " + esc("; ".join(summary.get("tentative_because") or ["it rests on little"])),
+                       kind="error")
+    return body
+
+
 def regions_section(run: Run) -> Section:
     title = "5. From maps to words: region ranking and the hint"
     folder = run.regions
@@ -395,7 +440,8 @@ def regions_section(run: Run) -> Section:
     if hint.ok and hint.value:
         facts["hint"] = hint.value
         parts.append("<h3>The hint given to the post-test group</h3>"
-                     f'<blockquote class="hint">{esc(hint.value)}</blockquote>')
+                     f'<blockquote class="hint">{esc(hint.value)}</blockquote>'
+                     + _hint_basis(summary.value if summary.ok else None))
     else:
         parts.append(notice("hint.txt is missing", kind="missing"))
     parts.append(_region_test_part(run, summary.value if summary.ok else None))

@@ -80,7 +80,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _open(args: argparse.Namespace) -> tuple[Run, Any]:
-    from .setup import open_study
+    from .setup import no_hint, open_study
 
     run = Run(args.run)
     run.require(run.data, "prepare")
@@ -119,7 +119,11 @@ def serve(args: argparse.Namespace) -> dict[str, Any]:
                 print(f"  {base}{link['path']}   [{link['participant']}, {state}]", file=out)
     print(f"\nadmin token: {store.admin_token()}\n  progress: curl -H 'Authorization: Bearer TOKEN' "
           f"{base}/api/admin/progress\nlinks are also in {run.study / 'links.json'}; stop with Ctrl-C", file=out)
-    if not (run.regions / "hint.txt").exists():
+    if no_hint(run):
+        print("\nnote: this run has NO hint: no network tells the two people apart better than chance "
+              "(regions/summary.json), so the post group is only told that there is no hint; it is no "
+              "test of a hint", file=out)
+    elif not (run.regions / "hint.txt").exists():
         print("\nnote: regions/hint.txt is missing (run `lookalike regions` first); the post group gets the "
               "paper's hint instead: forehead and cheekbones", file=out)
     out.flush()

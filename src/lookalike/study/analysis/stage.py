@@ -98,6 +98,11 @@ def analyze(
         "figures": figures,
         "files": ["participants.csv", *figures.values()],
     }
+    from ..setup import no_hint
+
+    if no_hint(run):
+        summary["no_hint"] = ("this run has no hint (no network tells the two people apart better than chance): "
+                              "the post group was told so, and its comparison with the pre group tests no hint")
     write_config(out, {"trials_csv": str(source), "trials_per_participant": trials, "bootstrap_resamples": n_boot,
                        "permutations": n_permutations, "seed": seed, "alpha": 0.05, "power": 0.8})
     return write_summary(out, finite(summary))
