@@ -173,7 +173,9 @@ def mean_ci(values: list[float], seed: int = 0) -> dict[str, Any]:
     if not len(vals):
         return {"mean": None, "ci_low": None, "ci_high": None, "n": 0}
     m, lo, hi = bootstrap_mean(vals[:, None], np.arange(len(vals)), reps=2000, seed=seed)
-    fix = (lambda x: None if not np.isfinite(x) else round(float(x), 3))
+    def fix(x: float) -> float | None:
+        return None if not np.isfinite(x) else round(float(x), 3)
+
     return {"mean": fix(m[0]), "ci_low": fix(lo[0]), "ci_high": fix(hi[0]), "n": int(len(vals))}
 
 

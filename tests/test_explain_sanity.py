@@ -15,8 +15,8 @@ from lookalike.explain.sanity import (
     cascade_depths,
     finding,
     sanity_check,
-    ssim_rows,
     spearman_rows,
+    ssim_rows,
     weight_layers,
 )
 from lookalike.models import SiameseNet, VGGClassifier
@@ -59,7 +59,7 @@ def _trained_on_a_patch(steps: int = 60) -> tuple[nn.Module, torch.Tensor, torch
     torch.manual_seed(0)
     net = VGGClassifier(width=4, dense=16, dropout=0.0)
     opt = torch.optim.Adam(net.parameters(), 2e-3)
-    for step in range(steps):
+    for _ in range(steps):
         idx = torch.randperm(64, generator=g)[:16]
         net.train()
         opt.zero_grad()

@@ -168,5 +168,7 @@ def attribute_both(method: Method, model, inputs: Inputs, target: torch.Tensor,
         result = method.fn(model, chunk, target[start:start + batch_size])
         shown.append(to_maps(result, method.reduce, size=inputs[0].shape[-1]))
         signed.append(to_maps(result, "signed", size=inputs[0].shape[-1]))
-    join = (lambda parts: tuple(torch.cat([p[i] for p in parts]) for i in range(len(inputs))))
+    def join(parts: list[tuple[torch.Tensor, ...]]) -> tuple[torch.Tensor, ...]:
+        return tuple(torch.cat([p[i] for p in parts]) for i in range(len(inputs)))
+
     return join(shown), join(signed)

@@ -80,7 +80,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _open(args: argparse.Namespace) -> tuple[Run, Any]:
-    from .setup import no_hint, open_study
+    from .setup import open_study
 
     run = Run(args.run)
     run.require(run.data, "prepare")
@@ -99,6 +99,7 @@ def serve(args: argparse.Namespace) -> dict[str, Any]:
     from .design import GROUPS
     from .export import export_study
     from .server import free_socket, make_server
+    from .setup import no_hint
 
     run, store = _open(args)
     for group in GROUPS:
