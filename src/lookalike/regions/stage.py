@@ -2,9 +2,10 @@
 
 Sources: every map file in `explain/maps/` (each image scored with its own
 landmarks) and `fooling/aggregate.npy` when present (one map on the template
-face, so it has no interval). Whether a source may inform the hint comes from
+face, so it has no interval). Whether a map may illustrate the hint comes from
 `explain/sanity.json`: methods that failed the sanity check are shown, marked,
-and left out.
+and left out. The hint's features come from the region test (`hint.py`) of the
+networks that beat chance; with none, there is no hint.
 """
 
 from __future__ import annotations
