@@ -17,7 +17,7 @@ Goal (issue 14): hint precision >= 0.9 and recall >= 0.9 averaged over the world
     python benchmarks/hint_recovery.py --quick      # 6 worlds: a quicker subset while iterating
     python benchmarks/hint_recovery.py --worlds nose@2.5,jaw+nose@1.5 --keep runs/worlds
 
-Worlds run two at a time, one PyTorch thread each (tiny networks scale badly across threads). Results:
+Worlds run two at a time, each in its own process on one PyTorch thread (tiny networks scale badly across threads). Results:
 benchmarks/results/hint_recovery.json (hint_recovery_quick.json for --quick).
 """
 
@@ -27,13 +27,13 @@ import argparse
 import contextlib
 import io
 import json
-import multiprocessing as mp
 import os
-import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +79,7 @@ def steps(run: Path, regions: tuple[str, ...], strength: float, p: dict[str, Any
     return [
         ["synth", f"{r}/synth", "--n-per-identity", str(p["n_per_identity"]), "--strength", str(strength),
          "--regions", ",".join(regions), "--workers", "1"],
-        ["prepare", f"{r}/synth", "--out", r, "--aligned"],
+        ["prepare", f"{r}/synth", "--out", r, "--aligned", "--workers", "1"],
         ["train", r, "--model", "classifier", "--preset", "tiny", "--epochs", str(p["classifier_epochs"])],
         ["train", r, "--model", "siamese", "--preset", "tiny", "--epochs", str(p["siamese_epochs"])],
         ["fool", r, "--n", str(p["fool_n"]), "--max-steps", str(p["fool_steps"])],
@@ -90,16 +90,33 @@ def steps(run: Path, regions: tuple[str, ...], strength: float, p: dict[str, Any
     ]
 
 
-def run_world(job: tuple[str, str, int]) -> dict[str, Any]:
-    """Run one world through the pipeline (in its own process, one thread) and score it."""
-    name, root, seed = job
+def world_dir(root: Path, name: str) -> Path:
+    return root / name.replace("@", "_s")
+
+
+def launch(name: str, root: Path, seed: int) -> dict[str, Any]:
+    """Run one world in a child process (one thread) and read back its result."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "LOOKALIKE_QUIET": "1"}
+    log = root / f"{name.replace('@', '_s')}.log"
+    with open(log, "w") as fh:
+        code = subprocess.run([sys.executable, __file__, "--one", name, "--keep", str(root), "--seed", str(seed)],
+                              stdout=fh, stderr=subprocess.STDOUT, env=env).returncode
+    result = world_dir(root, name) / "hint_recovery.json"
+    if code or not result.exists():
+        tail = log.read_text(errors="replace").strip().splitlines()[-3:]
+        return {"world": name, "error": f"exit {code}: {' | '.join(tail)}"}
+    return json.loads(result.read_text())
+
+
+def run_world(name: str, root: Path, seed: int) -> dict[str, Any]:
+    """Run one world through the pipeline (one thread) and score it."""
     import torch
 
     torch.set_num_threads(1)
     from lookalike.cli import main
 
     regions, strength = parse_world(name)
-    run = Path(root) / name.replace("@", "_s")
+    run = world_dir(root, name)
     t0 = time.perf_counter()
     timings = {}
     for argv in steps(run, regions, strength, PROFILE):
@@ -112,6 +129,7 @@ def run_world(job: tuple[str, str, int]) -> dict[str, Any]:
     out = score_world(run, set(regions))
     out.update(world=name, regions=list(regions), strength=strength, seconds=round(time.perf_counter() - t0, 1),
                stage_seconds=timings, peak_rss_mb=peak_rss_mb())
+    (run / "hint_recovery.json").write_text(json.dumps(out, indent=1))
     return out
 
 
@@ -209,9 +227,13 @@ def main() -> None:
     ap.add_argument("--worlds", default=None, help="comma-separated worlds, e.g. nose@1.5,jaw+nose@2.5")
     ap.add_argument("--jobs", type=int, default=2, help="worlds run at once, one thread each (default 2)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--one", default=None, help=argparse.SUPPRESS)  # a child process: run this world only
     ap.add_argument("--keep", default=None, metavar="DIR",
                     help="keep the run folders in DIR (and reuse finished stages there); default a temporary folder")
     args = ap.parse_args()
+    if args.one:
+        run_world(args.one, Path(args.keep), args.seed)
+        return
     names = args.worlds.split(",") if args.worlds else QUICK if args.quick else all_worlds()
     from lookalike.synth.params import check_regions
 
@@ -221,9 +243,9 @@ def main() -> None:
     root.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     worlds: list[dict[str, Any]] = []
-    jobs = [(n, str(root), args.seed) for n in names]
-    with mp.get_context("spawn").Pool(max(1, args.jobs), maxtasksperchild=1) as pool:
-        for res in pool.imap_unordered(run_world, jobs):
+    with ThreadPoolExecutor(max(1, args.jobs)) as pool:
+        for res in as_completed([pool.submit(launch, n, root, args.seed) for n in names]):
+            res = res.result()
             worlds.append(res)
             if "error" in res:
                 print(f"[{len(worlds)}/{len(names)}] {res['world']}: ERROR {res['error']}", flush=True)
@@ -232,7 +254,7 @@ def main() -> None:
                       f"{res['test_accuracy']}): {res['hint']!r} precision {res['precision']:.2f} "
                       f"recall {res['recall']:.2f}", flush=True)
     worlds.sort(key=lambda w: names.index(w["world"]))
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    children = max([w.get("peak_rss_mb", 0.0) for w in worlds] + [0.0])
     result = {"benchmark": "hint_recovery", "subset": "quick" if args.quick else "custom" if args.worlds else "full",
               "profile": PROFILE, "strengths": list(STRENGTHS), "seed": args.seed, "jobs": args.jobs,
               "cpu_cores": os.cpu_count(), "seconds": round(time.perf_counter() - t0, 1),

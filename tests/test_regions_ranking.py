@@ -205,3 +205,35 @@ def test_maps_of_a_network_near_chance_are_left_out_of_the_hint_when_a_better_on
     assert summary["evidence"]["sources_left_out"] == {"siamese-gradcam": "network near chance"}
     assert "mouth" not in summary["look_at"] and "chin" not in summary["look_at"]
     assert "forehead" in summary["look_at"]
+
+
+def test_no_network_better_than_chance_means_no_hint_and_every_output_says_so(tmp_path):
+    """Networks that learnt nothing give no hint: not a confident sentence from their maps."""
+    import torch
+
+    from lookalike.data.dataset import load_landmarks
+    from lookalike.models import SiameseNet, VGGClassifier, save_model
+
+    run = make_planted_run(tmp_path / "run", n_per_identity=6, seed=1)
+    paths = [r["path"] for r in read_csv(run.split_csv)][:8]
+    eyes = [np.isin(region_labels(lm), [REGIONS.index("eyes")]) * 1.0 + 0.1 for lm in load_landmarks(run, paths)]
+    _write_maps(run, "classifier-gradcam", np.array(eyes, np.float32), paths)
+    atomic_write_json(run.explain / "sanity.json", {"methods": {"classifier-gradcam": {"passed": True}}})
+    torch.manual_seed(0)
+    for kind, net, acc, n in (("classifier", VGGClassifier(width=2, dense=8), 0.485, 200),
+                              ("siamese", SiameseNet(width=2, hidden=8), 0.526, 536)):
+        save_model(run.model(kind), kind, net)
+        atomic_write_json(run.model(kind) / "summary.json", {"test_accuracy": acc, "test": {"n": n}})
+    summary = run_regions(run)
+    assert summary["no_hint"] and summary["look_at"] == [] and summary["hint"].startswith("No hint")
+    assert not any(q["better_than_chance"] for q in summary["networks"].values())
+    assert (run.regions / "hint.txt").read_text().startswith("No hint")
+    from lookalike.report.sections import regions_section
+
+    assert "There is no hint" in regions_section(run).body
+    # the same maps with a network that does beat chance: a hint (tentative: the maps alone, no region test)
+    atomic_write_json(run.model("classifier") / "summary.json", {"test_accuracy": 0.9, "test": {"n": 200}})
+    summary = run_regions(run)
+    assert not summary["no_hint"] and summary["look_at"] == ["eyes"] and summary["tentative"]
+    assert summary["networks"]["classifier"]["better_than_chance"]
+    assert not summary["networks"]["siamese"]["better_than_chance"]
