@@ -72,6 +72,14 @@ def _source_table(name: str, maps: np.ndarray, labels: np.ndarray, clusters: np.
     return out
 
 
+def _mean_map(maps: np.ndarray) -> np.ndarray:
+    """Mean of the maps, each scaled to sum 1 (the faces are aligned, so pixels roughly correspond)."""
+    maps = np.clip(np.nan_to_num(maps.astype(np.float64)), 0, None)
+    total = maps.reshape(len(maps), -1).sum(1)
+    keep = total > 0
+    return (maps[keep] / total[keep, None, None]).mean(0) if keep.any() else np.zeros(maps.shape[1:])
+
+
 def collect_sources(run: Run, seed: int) -> list[dict[str, Any]]:
     from ..explain.store import load_maps
 
@@ -87,6 +95,7 @@ def collect_sources(run: Run, seed: int) -> list[dict[str, Any]]:
         labels = np.stack([cache(lm) for lm in landmarks]) if len(landmarks) else np.zeros((0, 128, 128), np.int8)
         clusters = np.where(mf.pair >= 0, mf.pair, -1 - np.arange(len(mf.pair)))
         table = _source_table(mf.name, mf.maps, labels, clusters, seed)
+        table["mean_map"] = _mean_map(mf.maps)
         verdict = status.get(mf.name)
         table.update(source=mf.name, kind="map", file=str(path.relative_to(run.root)),
                      sanity="unchecked" if verdict is None else "pass" if verdict else "fail")
@@ -99,6 +108,7 @@ def collect_sources(run: Run, seed: int) -> list[dict[str, Any]]:
             raise SystemExit(f"{fooling}: expected a {IMAGE_SIZE}×{IMAGE_SIZE} map, got {agg.shape}")
         agg = np.clip(np.nan_to_num(np.abs(agg)), 0, None)
         table = _source_table("fooling-aggregate", agg[None], template_labels()[None], None, seed)
+        table["mean_map"] = _mean_map(agg[None])
         table.update(source="fooling-aggregate", kind="fooling", file=str(fooling.relative_to(run.root)),
                      sanity="n/a", used_for_hint=True)
         sources.append(table)
@@ -243,7 +253,9 @@ def run_regions(run: Run | str | Path, seed: int = 0) -> dict[str, Any]:
     maps_rank = {s["source"]: [r["feature"] for r in sorted(s["features"], key=lambda r: r["rank"])] for s in trusted}
     illustrated = {f: sorted(k for k, ranked in maps_rank.items() if f in ranked[:3]) for f in chosen["look"]}
     atomic_write_text(run.regions / "hint.txt", text + "\n")
-    hint_figure(face, tmpl, chosen["look"], text, run.regions / "hint.png")
+    where = [s["mean_map"] for s in trusted if s["source"] in {k for v in illustrated.values() for k in v}]
+    hint_figure(face, tmpl, chosen["look"], text, run.regions / "hint.png",
+                heat=np.mean(where, 0) if where else None)
 
     summary = {
         "stage": "regions", "seconds": round(time.perf_counter() - t0, 2),
