@@ -40,9 +40,10 @@ PROFILES: dict[str, dict[str, Any]] = {
     # minutes on 2 CPU cores (at 1.0 it stays near chance there; see the closing notes of issue 2).
     "full": {"n_per_identity": 600, "strength": 2.0, "preset": "tiny", "classifier_epochs": 14,
              "siamese_epochs": 10, "fool_n": 64, "fool_steps": 100,
-             "explain_methods": ["guided_backprop", "grad_cam", "guided_grad_cam", "integrated_gradients",
-                                 "occlusion"],
-             "explain_n": 24, "sanity_n": 4, "cascade_steps": 0, "faith_steps": 8, "participants": 30,
+             # occlusion (100 covered copies of every face, at each of the 2 x 21 randomisation steps) would
+             # double the explain stage; `lookalike explain` runs it by default
+             "explain_methods": ["guided_backprop", "grad_cam", "guided_grad_cam", "integrated_gradients"],
+             "explain_n": 16, "sanity_n": 2, "cascade_steps": 0, "faith_steps": 8, "participants": 30,
              "bootstrap": 2000},
     "quick": {"n_per_identity": 220, "strength": 2.0, "preset": "tiny", "classifier_epochs": 1,
               "siamese_epochs": 1, "fool_n": 3, "fool_steps": 10,
