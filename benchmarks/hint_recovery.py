@@ -176,11 +176,13 @@ def score_world(run: Path, planted: set[str]) -> dict[str, Any]:
                                           "planted_enrichment": None, "n_units": t["n_units"],
                                           "needed_only_planted": needed <= planted}
     nets = {k: v.get("test_accuracy") for k, v in explain.get("networks", {}).items() if isinstance(v, dict)}
+    learnt = {k for k, q in (regions.get("networks") or {}).items() if q.get("better_than_chance")}
     sanity = json.loads((run / "explain" / "sanity.json").read_text())
     return {"planted": sorted(planted), "hint": regions.get("hint"), "look_at": look,
             "precision": precision, "recall": recall, "no_hint": bool(regions.get("no_hint")),
             "tentative": bool(regions.get("tentative")), "test_accuracy": nets,
-            "sanity_failed": sanity.get("failed", []), "sources": sources}
+            "sanity_failed": sanity.get("failed", []), "sources": sources,
+            "region_tests": {k: t for k, t in test.items() if k in learnt}}  # for the NAME_FRACTION sweep
 
 
 def mean_ci(values: list[float], seed: int = 0) -> dict[str, Any]:
@@ -217,7 +219,26 @@ def summarise(worlds: list[dict[str, Any]]) -> dict[str, Any]:
         "sources": {name: {k: mean_ci(v) for k, v in d.items()} for name, d in sorted(by_source.items())},
     }
     summary["goal_met"] = bool(all((summary[k]["mean"] or 0) >= v for k, v in GOAL.items()))
+    summary["name_fraction_sweep"] = sweep(worlds)
     return summary
+
+
+def sweep(worlds: list[dict[str, Any]], fractions: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7)
+          ) -> dict[str, Any]:
+    """Hint precision and recall had the region test's naming bar been another fraction of the top drop
+    (how NAME_FRACTION was chosen). Worlds without a learnt network score 0 as in the main result."""
+    from lookalike.regions.hint import NAME_FRACTION, from_region_test
+
+    out: dict[str, Any] = {"chosen": NAME_FRACTION}
+    for fraction in fractions:
+        prec, rec = [], []
+        for w in worlds:
+            look = from_region_test(w["region_tests"], fraction)["look"] if w.get("region_tests") else []
+            p, r = precision_recall(look, set(w.get("planted", w.get("regions", []))))
+            prec.append(p)
+            rec.append(r)
+        out[f"{fraction:g}"] = {"precision": round(float(np.mean(prec)), 3), "recall": round(float(np.mean(rec)), 3)}
+    return out
 
 
 def main() -> None:

@@ -47,9 +47,9 @@ def join_words(items: list[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def from_region_test(tests: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def from_region_test(tests: dict[str, dict[str, Any]], fraction: float = NAME_FRACTION) -> dict[str, Any]:
     """`tests[network]` (explain/region_test.json, learnt networks only) → named features, ranked, and the
-    misleading ones, each with the evidence it rests on."""
+    misleading ones, each with the evidence it rests on. `fraction`: NAME_FRACTION (the benchmark sweeps it)."""
     drop: dict[str, float] = {}
     support: dict[str, list[str]] = {}
     mislead: dict[str, float] = {}
@@ -60,10 +60,10 @@ def from_region_test(tests: dict[str, dict[str, Any]]) -> dict[str, Any]:
             continue
         for f, r in rows.items():
             d, lo, hi = float(r["drop"]), float(r["ci_low"]), float(r["ci_high"])
-            if np.isfinite(lo) and lo > 0 and d >= NAME_FRACTION * top:
+            if np.isfinite(lo) and lo > 0 and d >= fraction * top:
                 support.setdefault(f, []).append(kind)
                 drop[f] = max(drop.get(f, -np.inf), d)
-            elif np.isfinite(hi) and hi < 0 and -d >= NAME_FRACTION * top:
+            elif np.isfinite(hi) and hi < 0 and -d >= fraction * top:
                 mislead[f] = max(mislead.get(f, 0.0), -d)
     look = sorted(drop, key=lambda f: -drop[f])[:MAX_LOOK]
     avoid = sorted((f for f in mislead if f not in drop), key=lambda f: -mislead[f])
