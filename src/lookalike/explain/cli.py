@@ -13,8 +13,9 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
         "explain", parents=[common], help="activation maps, their sanity check and faithfulness (§5, Fig. 7)",
         description="Heatmaps of where the trained networks look: for the Siamese network the 'same' class on "
                     "pairs of one person and the 'different' class on pairs of both (Figure 7); for the "
-                    "classifier each face's true person. Every method is then checked: cascading weight "
-                    "randomisation (a method whose maps do not change fails and is marked so) and "
+                    "classifier each face's true person. Every method is then checked: cascading and "
+                    "independent randomisation of every weight layer (Adebayo et al. 2018; a method whose maps "
+                    "do not change fails and is marked so) and "
                     "deletion/insertion curves. Finally the region test covers each face feature with the mean face "
                     "and measures whether the answer changes. Writes RUN/explain/ (maps/*.npz, figure7_*.png, "
                     "sanity.json, faithfulness.json, region_test.json). Rerunning reuses finished work.",
