@@ -189,7 +189,8 @@ def test_analyze_exports_from_the_study_database_when_trials_csv_is_missing(tmp_
     assert read_csv(exported) == rows  # re-exported from study.sqlite
     assert summary["participants_analysed"] == 6 and summary["excluded_incomplete"] == 0
     post = summary["groups"]["post"]
-    assert post["correct"] == sum(int(r["correct"]) for r in rows if r["group"] == "post")
+    assert post["correct"] == sum(int(r["correct"]) for r in rows if r["group"] == "post" and r["catch"] == "0")
+    assert post["simulated"] == 3 and "simulated" in post["label"] and summary["simulated_participants"] == 6
 
 
 def test_only_unfinished_sessions_give_counts_and_no_figures(tmp_path):

@@ -18,7 +18,8 @@ def test_simulate_links_and_export_from_the_cli(tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["completed"] == 4 and out["n_errors"] == 0 and out["accuracy_simulated"] == 1.0
     rows = read_csv(run.study / "trials.csv")
-    assert len(rows) == 80 and {r["correct"] for r in rows} == {"1"} and {r["group"] for r in rows} == {"expert"}
+    assert len(rows) == 88 and {r["correct"] for r in rows} == {"1"} and {r["group"] for r in rows} == {"expert"}
+    assert sum(r["catch"] == "1" for r in rows) == 8  # 20 pairs and 2 catch trials each
 
     assert main(["study", "simulate", str(run.root), "--group", "pre", "--n", "3", "--accuracy", "0.0"]) == 0
     assert main(["study", "links", str(run.root), "--group", "random", "--n", "2",
@@ -30,10 +31,12 @@ def test_simulate_links_and_export_from_the_cli(tmp_path, capsys):
 
     assert main(["study", "export", str(run.root), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["participants"] == 9 and summary["complete"] == 7 and summary["answers"] == 140
+    assert summary["participants"] == 9 and summary["complete"] == 7 and summary["answers"] == 154
     assert summary["groups"]["pre"]["accuracy_complete"] == 0.0
     assert summary["groups"]["expert"]["accuracy_complete"] == 1.0
     assert (run.study / "summary.json").exists() and (run.study / "config.json").exists()
+    assert summary["simulated_participants"] == 7 and summary["groups"]["pre"]["simulated"] == 3
+    assert summary["files"]["psychds"]["errors"] == []
 
 
 def test_cli_refuses_bad_input_clearly(tmp_path):

@@ -37,6 +37,7 @@ def sessions(tmp_path):
         api = f"/api/p/{token}"
         texts = [client.get(f"/p/{token}").text, client.get(f"{api}/state").text]
         client.post(f"{api}/consent")
+        client.post(f"{api}/questionnaire", json={"familiarity_a": "never", "familiarity_b": "never"})
         training = client.get(f"{api}/state").json()["training"]
         client.post(f"{api}/training", json={"shown_ms": [400.0] * len(training)})
         state_text = client.get(f"{api}/state").text

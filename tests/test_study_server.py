@@ -84,6 +84,7 @@ def test_answers_survive_kill_9_and_the_session_resumes(tmp_path):
     try:
         for url in (api, busy_api):
             httpx.post(f"{url}/consent").raise_for_status()
+            httpx.post(f"{url}/questionnaire", json={"familiarity_a": "never", "familiarity_b": "never"}).raise_for_status()
             httpx.post(f"{url}/training", json={"shown_ms": [400.0] * 40}).raise_for_status()
         for trial in range(7):
             httpx.post(f"{api}/answer", json={"trial": trial, "answer": truth[trial], "response_ms": 700.0 + trial,
@@ -110,7 +111,7 @@ def test_answers_survive_kill_9_and_the_session_resumes(tmp_path):
     try:
         state = httpx.get(f"{api}/state").json()
         assert state["phase"] == "test" and state["next_trial"] == 7
-        for trial in range(7, 20):
+        for trial in range(7, 22):  # 20 pairs and 2 catch trials
             httpx.post(f"{api}/answer", json={"trial": trial, "answer": "same", "response_ms": 700.0 + trial,
                                               "shown_ms": 1200.0}).raise_for_status()
         assert httpx.get(f"{api}/state").json()["phase"] == "done"
@@ -119,7 +120,7 @@ def test_answers_survive_kill_9_and_the_session_resumes(tmp_path):
     assert proc.returncode == 0, proc.stderr.read().decode()
     rows = read_csv(run.study / "trials.csv")
     mine = [r for r in rows if r["complete"] == "1"]
-    assert [float(r["response_ms"]) for r in mine] == [700.0 + t for t in range(20)]
+    assert [float(r["response_ms"]) for r in mine] == [700.0 + t for t in range(22)]
     assert [r["answer"] for r in mine[:7]] == truth[:7]
 
 
@@ -146,9 +147,9 @@ def test_200_participants_at_once_lose_and_duplicate_nothing(tmp_path):
     by_token = {link["token"]: link["participant"] for link in store.links()}
     for session in result["sessions"]:
         rows = stored[by_token[session["token"]]]
-        assert [r["trial"] for r in rows] == list(range(20))  # none lost, none twice
+        assert [r["trial"] for r in rows] == list(range(22))  # none lost, none twice
         assert [r["answer"] for r in rows] == session["answers"]
-        assert sum(r["correct"] for r in rows) == session["correct"]
+        assert sum(r["correct"] for r in rows if not r["catch"]) == session["correct"]
     groups = store.progress()
     assert groups["pre"]["complete"] + groups["post"]["complete"] == 200
     assert abs(groups["pre"]["complete"] - groups["post"]["complete"]) <= 1

@@ -60,6 +60,7 @@ def overview(sections: list[Section]) -> Section:
     split = data.get("split") or {}
     acc = study.get("accuracy") or {}
     effect = study.get("hint_effect")
+    sim = " (simulated participants)" if study.get("simulated") else ""
     rows = [
         ("Data", "two look-alike actresses; 1000 validation images, the rest 2.5 : 1 train : test",
          " · ".join(f"{k} {v}" for k, v in split.items()) or "–"),
@@ -77,13 +78,13 @@ def overview(sections: list[Section]) -> Section:
         ("Methods failing the sanity check", "not checked", ", ".join(expl.get("failing_sanity") or []) or
          ("none" if expl.get("sanity_checked") else "–")),
         ("The hint", "“focus on the forehead and cheekbones”", reg.get("hint") or "–"),
-        ("Novices without hint (eq. 1)", "52.67% (M=15)", pct(acc.get("pre"))),
-        ("Novices with the hint", "63.67% (M=15)", pct(acc.get("post"))),
-        ("Experts", "85.0% (M=5)", pct(acc.get("expert"))),
+        ("Novices without hint (eq. 1)", "52.67% (M=15)", pct(acc.get("pre")) + sim),
+        ("Novices with the hint", "63.67% (M=15)", pct(acc.get("post")) + sim),
+        ("Experts", "85.0% (M=5)", pct(acc.get("expert")) + sim),
         ("Effect of the hint", "+11 points, no test reported",
          "–" if not effect else f"{100 * (effect.get('accuracy_difference') or 0):+.1f} points, "
                                 f"permutation p = {fmt(effect.get('p_value'), 3)}, "
-                                f"d = {fmt(effect.get('cohens_d'), 3)}"),
+                                f"d = {fmt(effect.get('cohens_d'), 3)}" + sim),
     ]
     body = table([{"step": a, "paper": b, "this run": c} for a, b, c in rows], ["step", "paper", "this run"],
                  cls="overview")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from ..runfolder import Run
@@ -36,15 +37,20 @@ def _ci(pair: Any) -> str:
     return f"{pct(pair[0])} – {pct(pair[1])}"
 
 
+def _simulated(g: dict[str, Any]) -> str:
+    n = g.get("simulated") or 0
+    return "" if not n else (" (simulated)" if n == g.get("participants") else f" ({n} simulated)")
+
+
 def _groups_table(groups: dict[str, Any]) -> str:
     rows = []
     for name, g in groups.items():
         dm, dsd = g.get("dprime_mean"), g.get("dprime_sd")
         rows.append({
-            "group": f"{name}: {g.get('label', '')}", "M": g.get("participants"),
+            "group": f"{name}: {g.get('label', '')}", "M": f"{g.get('participants')}{_simulated(g)}",
             "excluded (incomplete)": g.get("excluded_incomplete"),
             "correct / trials": f"{g.get('correct')} / {g.get('trials')}",
-            "accuracy (eq. 1)": pct(g.get("accuracy")), "Wilson 95%": _ci(g.get("wilson_95")),
+            "accuracy (eq. 1)": pct(g.get("accuracy")) + _simulated(g), "Wilson 95%": _ci(g.get("wilson_95")),
             "bootstrap 95%": _ci(g.get("bootstrap_95")),
             "paper": (f"{pct(g.get('paper_accuracy'))} (M={g.get('paper_participants')})"
                       if g.get("paper_accuracy") is not None else "–"),
@@ -55,9 +61,10 @@ def _groups_table(groups: dict[str, Any]) -> str:
     return table(rows)
 
 
-def _comparisons_table(comparisons: list[dict[str, Any]]) -> str:
+def _comparisons_table(comparisons: list[dict[str, Any]], groups: dict[str, Any]) -> str:
     rows = []
     for c in comparisons:
+        simulated = any((groups.get(k) or {}).get("simulated") for k in (c.get("a"), c.get("b")))
         if "p_value" not in c:
             rows.append({"question": c.get("question", f"{c.get('a')} vs {c.get('b')}"),
                          "difference": c.get("note", "not tested")})
@@ -65,7 +72,7 @@ def _comparisons_table(comparisons: list[dict[str, Any]]) -> str:
         diff = c.get("accuracy_difference")
         rows.append({
             "question": c.get("question"), "n": f"{c.get('n_a')} vs {c.get('n_b')}",
-            "difference": "–" if diff is None else f"{100 * diff:+.1f} points",
+            "difference": ("–" if diff is None else f"{100 * diff:+.1f} points") + (" (simulated)" if simulated else ""),
             "p (permutation)": fmt(c.get("p_value"), 3) + (" exact" if c.get("exact") else ""),
             "p (Holm)": fmt(c.get("p_value_holm"), 3), "Cohen's d": fmt(c.get("cohens_d"), 3),
             "Cliff's δ": fmt(c.get("cliffs_delta"), 3), "Δd′": fmt(c.get("dprime_difference"), 3),
@@ -76,6 +83,42 @@ def _comparisons_table(comparisons: list[dict[str, Any]]) -> str:
 
 
 NAMES = {"pre": "novices without the hint", "post": "novices with the hint", "expert": "experts"}
+
+
+def assignment_html(ex: dict[str, Any]) -> str:
+    """Who was analysed in which group, and how many each declared rule excluded."""
+    if not ex:
+        return ""
+    per = ex.get("included_per_group") or {}
+    moved = ex.get("reassigned") or {}
+    text = (f"{ex.get('participants')} participants took part"
+            + (f" ({ex['simulated']} of them simulated)" if ex.get("simulated") else "")
+            + f"; {ex.get('included')} analysed (" + ", ".join(f"{g} {n}" for g, n in per.items()) + f"), "
+            f"{ex.get('excluded')} excluded. Groups follow the familiarity questionnaire: {ex.get('assignment_rule')}"
+            + (" Moved by the rule: " + ", ".join(f"{k} ({v})" for k, v in moved.items()) + "." if moved else ""))
+    rows = [{"rule": r["id"], "excludes who": r["rule"], "participants": r["n"],
+             "who": ", ".join(r["participants"][:12]) + (" …" if len(r["participants"]) > 12 else "")}
+            for r in ex.get("rules") or []]
+    unchecked = [k for k, v in (ex.get("checked") or {}).items() if not v]
+    note = (notice("Not checked (the data they need are missing): " + esc(", ".join(unchecked)), kind="info")
+            if unchecked else "")
+    return (f"<h3>Assignment and exclusions</h3><p>{esc(text)}</p>" + table(rows) + note)
+
+
+def deviations_html(pre: dict[str, Any] | None) -> str:
+    """The preregistration check: every deviation, or a note that the study was not preregistered."""
+    if pre is None:
+        return ("<h3>Preregistration</h3>" + notice("Not preregistered: <code>lookalike study preregister RUN</code> "
+                                                   "writes the plan before data.", kind="info"))
+    devs = pre.get("deviations") or []
+    head = (f"<h3>Preregistration</h3><p>Checked against {esc(Path(pre.get('file', '')).name)} (registered "
+            f"{esc(pre.get('registered_at') or '?')}, SHA-256 <code>{esc(str(pre.get('sha256', ''))[:16])}…</code>): "
+            f"{len(devs)} deviation(s).</p>")
+    if not devs:
+        return head
+    rows = [{"kind": d.get("kind"), "deviation": d.get("what"), "planned": d.get("planned"), "actual": d.get("actual")}
+            for d in devs]
+    return head + table(rows)
 
 
 def interpret(c: dict[str, Any], alpha: float = 0.05) -> str:
@@ -112,8 +155,17 @@ def study_section(run: Run) -> Section:
         groups = summary.get("groups") or {}
         facts["accuracy"] = {g: v.get("accuracy") for g, v in groups.items()}
         parts.append(EQUATION1 + _groups_table(groups))
-        parts.append(f'<p class="small">{fmt(summary.get("participants_analysed"))} participants analysed; '
+        simulated = summary.get("simulated_participants") or 0
+        if simulated:
+            parts.append(notice(f"{simulated} participants were SIMULATED by <code>lookalike study simulate</code>: "
+                                "their accuracy was set by code, so the results below are simulated, not "
+                                "evidence about people.", kind="error"))
+            facts["simulated"] = simulated
+        parts.append(f'<p class="small">{fmt(summary.get("participants_analysed"))} participants analysed'
+                     f'{" (simulated)" if simulated else ""}; '
                      f'{fmt(summary.get("excluded_incomplete"))} incomplete sessions excluded.</p>')
+        parts.append(assignment_html(summary.get("exclusions") or {}))
+        parts.append(deviations_html(summary.get("preregistration")))
         figs = summary.get("figures") or {}
         if "figure9" in figs:
             parts.append(figure(folder / figs["figure9"], "Figure 9: correct answers per participant — pre-test "
@@ -125,9 +177,10 @@ def study_section(run: Run) -> Section:
         if side:
             parts.append(f'<div class="cols">{"".join(side)}</div>')
         comparisons = summary.get("comparisons") or []
-        parts.append("<h3>Tests</h3>" + (_comparisons_table(comparisons) if comparisons
+        parts.append("<h3>Tests</h3>" + (_comparisons_table(comparisons, groups) if comparisons
                                           else notice("no comparisons (one group only)", kind="info")))
-        said = [interpret(c) for c in comparisons if "p_value" in c]
+        said = [interpret(c) + (" (simulated participants)" if simulated else "") for c in comparisons
+                if "p_value" in c]
         if said:
             parts.append("<ul>" + "".join(f"<li>{esc(x)}</li>" for x in said) + "</ul>")
         for c in comparisons:

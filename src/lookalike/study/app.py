@@ -16,13 +16,21 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Header, Request
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..runfolder import IMAGE_SIZE, Run
 from .design import LINK_GROUPS, TRIAL_COLUMNS
 from .export import csv_text
+from .rules import AGE_BANDS, FAMILIARITY, FAMILIARITY_LABELS
 from .setup import hint
 from .store import Refused, Store
 
@@ -36,17 +44,50 @@ class Answer(BaseModel):
     answer: Literal["same", "different"]
     response_ms: float
     shown_ms: float
+    frame_ms: float | None = None
 
 
 class Training(BaseModel):
     model_config = ConfigDict(extra="forbid")
     shown_ms: list[float] = Field(max_length=1000)
+    frame_ms: float | None = None  # the frame period the browser measured before the photos
+    device_pixel_ratio: float | None = None
+    window_w: int | None = None
+    window_h: int | None = None
+
+
+class Questionnaire(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    familiarity_a: Literal[FAMILIARITY]  # type: ignore[valid-type]
+    familiarity_b: Literal[FAMILIARITY]  # type: ignore[valid-type]
+    age_band: str | None = Field(default=None, max_length=10)
+    country: str | None = Field(default=None, max_length=56)
+
+
+class Join(BaseModel):
+    """The recruitment platform's URL parameters, as the public link received them."""
+
+    model_config = ConfigDict(extra="ignore")  # platforms add parameters of their own
+    PROLIFIC_PID: str | None = Field(default=None, max_length=64)
+    STUDY_ID: str | None = Field(default=None, max_length=64)
+    SESSION_ID: str | None = Field(default=None, max_length=64)
+    pid: str | None = Field(default=None, max_length=64)
 
 
 class LinkRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     group: Literal[LINK_GROUPS]  # type: ignore[valid-type]
     n: int = Field(default=1, ge=1, le=10_000)
+    simulated: bool = False  # made by `study simulate`: the analysis and the report say so
+
+
+def platform_of(join: Join) -> tuple[str | None, str | None]:
+    """Which platform sent the participant and its id for them: Prolific's, a generic `pid`, or none."""
+    if join.PROLIFIC_PID:
+        return "prolific", join.PROLIFIC_PID
+    if join.pid:
+        return "generic", join.pid
+    return None, None
 
 
 class ImageCache:
@@ -90,18 +131,23 @@ def require_admin(store: Store) -> Callable[..., None]:
 def participant_state(run: Run, store: Store, token: str) -> dict[str, Any]:
     """What the study page needs to resume a session: its phase, design, names, hint and remaining pictures."""
     row = store.participant(token)
-    if row["grp"] is None:
-        store.assign_group(token)
-        row = store.participant(token)
     phase, design, names = store.phase(row), store.design(), store.names()
     base = f"/api/p/{token}/img/"
     out: dict[str, Any] = {"phase": phase, "names": names,
                            "design": {"train_ms": design.train_ms, "pair_ms": design.pair_ms,
-                                      "pairs": design.pairs, "train_per_person": design.train_per_person}}
-    if row["grp"] == "post":
+                                      "pairs": design.pairs + design.catch_trials,
+                                      "train_per_person": design.train_per_person, "face_px": design.face_px,
+                                      "image_px": IMAGE_SIZE}}
+    if phase == "questionnaire":
+        out["questionnaire"] = {"familiarity": [{"value": v, "label": FAMILIARITY_LABELS[v]} for v in FAMILIARITY],
+                                "age_bands": list(AGE_BANDS)}
+    if phase == "done":
+        recruitment = store.recruitment()
+        out["completion"] = {"code": recruitment.completion_code, "redirect": recruitment.redirect()}
+    if shows_hint(row):
         text, picture = hint(run)
         out["hint"] = {"text": text, "picture": f"/api/p/{token}/hint.png" if picture else None}
-    if phase in ("consent", "hint", "training"):
+    if phase in ("consent", "questionnaire", "hint", "training"):
         out["training"] = [{"img": base + t["img_id"], "name": names[t["label"]]}
                            for t in store.training_plan(row["id"])]
     if phase == "test":
@@ -110,6 +156,11 @@ def participant_state(run: Run, store: Store, token: str) -> dict[str, Any]:
         out["test"] = [{"trial": t["trial"], "a": base + t["img_a"], "b": base + t["img_b"]}
                        for t in plan if t["answer"] is None]
     return out
+
+
+def shows_hint(row: Any) -> bool:
+    """Only the hint group sees the hint, and only once the questions have said who they are."""
+    return row["grp"] == "post" and row["questionnaire_at"] is not None
 
 
 def add_pages(app: FastAPI, store: Store) -> None:
@@ -130,6 +181,24 @@ def add_pages(app: FastAPI, store: Store) -> None:
             return HTMLResponse(text, status_code=404, headers=NO_STORE)
         return HTMLResponse((STATIC / "study.html").read_text(encoding="utf-8"), headers=NO_STORE)
 
+    @app.get("/join", response_class=HTMLResponse)
+    def join_page(request: Request) -> Response:
+        """The one public link: a returning platform id resumes its session; anyone else gets the page that enrols."""
+        join = Join(**{k: v[:64] for k, v in request.query_params.items()})
+        platform, platform_pid = platform_of(join)
+        if platform_pid is not None:
+            rows = store.query("SELECT token FROM participants WHERE platform = ? AND platform_pid = ?",
+                               (platform, platform_pid))
+            if rows:
+                return RedirectResponse(f"/p/{rows[0]['token']}", status_code=303, headers=NO_STORE)
+        return HTMLResponse((STATIC / "study.html").read_text(encoding="utf-8"), headers=NO_STORE)
+
+    @app.post("/api/join")
+    async def join(body: Join) -> JSONResponse:
+        platform, platform_pid = platform_of(body)
+        token, resumed = store.enrol(platform, platform_pid, body.STUDY_ID, body.SESSION_ID)
+        return JSONResponse({"token": token, "path": f"/p/{token}", "resumed": resumed}, headers=NO_STORE)
+
     @app.get("/api/health")
     async def health() -> dict[str, Any]:
         return {"ok": True}
@@ -147,6 +216,11 @@ def add_session_steps(app: FastAPI, run: Run, store: Store) -> None:
         store.mark(token, "consent", "consent")
         return {"phase": store.phase(store.participant(token))}
 
+    @app.post("/api/p/{token}/questionnaire")
+    async def questionnaire(token: str, body: Questionnaire) -> dict[str, Any]:
+        store.questionnaire(token, body.familiarity_a, body.familiarity_b, body.age_band, body.country)
+        return {"phase": store.phase(store.participant(token))}
+
     @app.post("/api/p/{token}/hint")
     async def hint_seen(token: str) -> dict[str, Any]:
         if store.participant(token)["grp"] != "post":
@@ -156,12 +230,13 @@ def add_session_steps(app: FastAPI, run: Run, store: Store) -> None:
 
     @app.post("/api/p/{token}/training")
     async def training(token: str, body: Training) -> dict[str, Any]:
-        store.finish_training(token, body.shown_ms)
+        display = body.model_dump(exclude={"shown_ms"}, exclude_none=True)
+        store.finish_training(token, body.shown_ms, display)
         return {"phase": store.phase(store.participant(token))}
 
     @app.post("/api/p/{token}/answer")
     async def answer(token: str, body: Answer) -> JSONResponse:
-        result = store.answer(token, body.trial, body.answer, body.response_ms, body.shown_ms)
+        result = store.answer(token, body.trial, body.answer, body.response_ms, body.shown_ms, body.frame_ms)
         return JSONResponse(result, headers=NO_STORE)
 
 
@@ -171,7 +246,7 @@ def add_pictures(app: FastAPI, run: Run, store: Store) -> None:
 
     @app.get("/api/p/{token}/hint.png")
     def hint_picture(token: str) -> FileResponse:
-        if store.participant(token)["grp"] != "post":
+        if not shows_hint(store.participant(token)):
             raise Refused(404, "no hint for this link")
         picture = hint(run)[1]
         if picture is None:
@@ -198,12 +273,14 @@ def add_admin(app: FastAPI, store: Store) -> None:
 
     @app.post("/api/admin/links", dependencies=admin)
     def links(body: LinkRequest) -> dict[str, Any]:
-        tokens = store.create_links(body.group, body.n)
+        tokens = store.create_links(body.group, body.n, simulated=body.simulated)
         return {"group": body.group, "links": [f"/p/{t}" for t in tokens], "tokens": tokens}
 
     @app.get("/api/admin/truth/{token}", dependencies=admin)
     async def truth(token: str) -> dict[str, Any]:
-        return {"truth": store.truth_of(token)}
+        row = store.participant(token)
+        plan = store.test_plan(row["id"])
+        return {"truth": [t["truth"] for t in plan], "catch": [bool(t["catch"]) for t in plan]}
 
 
 def create_app(run: Run, store: Store) -> FastAPI:

@@ -1,4 +1,4 @@
-"""`lookalike study serve|links|export|simulate|analyze`: the human study of paper §6."""
+"""`lookalike study serve|links|preregister|export|simulate|analyze`: the human study of paper §6."""
 
 from __future__ import annotations
 
@@ -14,7 +14,45 @@ DESCRIPTION = """\
 The human study (paper §6): participants learn the two faces from 20 named photos of each, then
 say for 20 briefly shown pairs whether both photos show the same person. Groups: pre (novices),
 post (novices shown the hint from `lookalike regions`), expert (people who know both faces).
+Who is a novice or an expert follows from a short questionnaire (see study/rules.py); one public
+link (/join, with Prolific's or a generic participant id) enrols and balances participants.
+Typical order: preregister, serve, export, analyze.
 Answers live in RUN/study/study.sqlite; `study export` writes RUN/study/trials.csv."""
+
+
+def settings_parser() -> argparse.ArgumentParser:
+    """Options that change the study's declared settings (kept in the database; every change is logged)."""
+    from .rules import FAMILIARITY
+
+    p = argparse.ArgumentParser(add_help=False)
+    g = p.add_argument_group("study settings (kept in RUN/study/study.sqlite; omitted = unchanged)")
+    g.add_argument("--novice-max", choices=FAMILIARITY, default=None,
+                   help="a novice knows each person at most this well (default never: the paper's 'not familiar')")
+    g.add_argument("--expert-min", choices=FAMILIARITY, default=None,
+                   help="an expert knows both people at least this well (default well)")
+    g.add_argument("--catch-errors-allowed", type=int, default=None, metavar="K",
+                   help="catch trials a participant may get wrong before exclusion (default 0)")
+    g.add_argument("--completion-url", default=None, metavar="URL",
+                   help="where a finished participant is sent; {code} is replaced by the completion code "
+                        "(Prolific: https://app.prolific.com/submissions/complete?cc={code})")
+    g.add_argument("--completion-code", default=None, metavar="CODE",
+                   help="the code participants get at the end (default: one made for the study)")
+    g.add_argument("--max-participants", type=int, default=None, metavar="N",
+                   help="the public link enrols at most N participants (default 1000)")
+    return p
+
+
+def apply_settings(store: Any, args: argparse.Namespace) -> dict[str, Any]:
+    from .rules import RuleError
+
+    rules = {k: getattr(args, k) for k in ("novice_max", "expert_min", "catch_errors_allowed")
+             if getattr(args, k, None) is not None}
+    recruitment = {k: getattr(args, k) for k in ("completion_url", "completion_code", "max_participants")
+                   if getattr(args, k, None) is not None}
+    try:
+        return store.update_settings(rules, recruitment)
+    except RuleError as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -22,16 +60,19 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
                                   description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = study.add_subparsers(dest="study_command", metavar="STEP", required=True)
 
-    p = sub.add_parser("serve", parents=[common], help="start the study web server and print participant links",
-                       description="Start the study web server on RUN. Prints a link per participant for each group "
-                                   "and the admin token (for /api/admin/progress and /api/admin/export). Stop "
-                                   "with Ctrl-C: the answers are exported to RUN/study/trials.csv on the way out.")
+    settings = settings_parser()
+    p = sub.add_parser("serve", parents=[common, settings], help="start the study web server and print its links",
+                       description="Start the study web server on RUN. Prints the public study link (/join: give it "
+                                   "to a recruitment platform), a link per participant for each group and the admin "
+                                   "token (for /api/admin/progress and /api/admin/export). Stop with Ctrl-C: the "
+                                   "answers are exported to RUN/study/trials.csv on the way out.")
     p.add_argument("run", metavar="RUN", help="run folder with data/ (its test split gives the photos)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on; 0.0.0.0 for other machines "
                                                        "(default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
     p.add_argument("--participants-per-group", type=int, default=15, metavar="N",
-                   help="make sure each group has at least N links (default 15, as in the paper)")
+                   help="make sure each group has at least N personal links (default 15, as in the paper; 0 "
+                        "when everyone comes through the public link)")
     p.add_argument("--base-url", default=None, help="address participants use, for the printed links "
                                                     "(default http://HOST:PORT)")
     p.set_defaults(func=serve)
@@ -47,10 +88,30 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--base-url", default="http://127.0.0.1:8000", help="server address for the printed links")
     p.set_defaults(func=links)
 
-    p = sub.add_parser("export", parents=[common], help="write RUN/study/trials.csv and summary.json",
+    p = sub.add_parser("preregister", parents=[common, settings],
+                       help="write the plan before data: RUN/study/preregistration.md and .json",
+                       description="Write RUN/study/preregistration.json and .md before any data: hypotheses (the "
+                                   "hint group beats pre-test novices), design, the familiarity and exclusion rules, "
+                                   "the sample size per group from a power analysis, the planned analysis, and the "
+                                   "SHA-256 of the JSON (also recorded in the study database). `study analyze` "
+                                   "lists every deviation from it.")
+    p.add_argument("run", metavar="RUN")
+    p.add_argument("--effect-size", type=float, default=None, metavar="D",
+                   help="expected Cohen's d of the hint (default: the paper's +11 points over an SD of 0.15)")
+    p.add_argument("--force", action="store_true",
+                   help="write it although data exist or a preregistration is there (listed as a deviation)")
+    p.add_argument("--trials", type=int, default=20, help="pairs per participant in the analysis (default 20)")
+    p.add_argument("--bootstrap", type=int, default=10_000, help="planned bootstrap resamples (default 10000)")
+    p.add_argument("--permutations", type=int, default=20_000, help="planned permutations (default 20000)")
+    p.set_defaults(func=preregister)
+
+    p = sub.add_parser("export", parents=[common], help="write RUN/study/trials.csv, sessions.csv, psychds/",
                        description="Write one row per answered trial to RUN/study/trials.csv (participant, group, "
                                    "complete, trial, image_a, image_b, truth, answer, correct, response_ms, "
-                                   "shown_ms), the training display times to training.csv, and summary.json. "
+                                   "shown_ms, catch, frame_ms), the training display times to training.csv, one "
+                                   "row per participant to sessions.csv (platform ids, questionnaire, display, "
+                                   "duration), the same data without platform ids as a Psych-DS dataset in "
+                                   "RUN/study/psychds/ (checked against the Psych-DS rules), and summary.json. "
                                    "Safe while the server runs.")
     p.add_argument("run", metavar="RUN")
     p.set_defaults(func=export)
@@ -98,10 +159,12 @@ def serve(args: argparse.Namespace) -> dict[str, Any]:
     from .app import create_app
     from .design import GROUPS
     from .export import export_study
+    from .preregister import json_path
     from .server import free_socket, make_server
     from .setup import no_hint
 
     run, store = _open(args)
+    settings = apply_settings(store, args)
     for group in GROUPS:
         have = sum(link["link_group"] == group for link in store.links())
         if have < args.participants_per_group:
@@ -118,6 +181,16 @@ def serve(args: argparse.Namespace) -> dict[str, Any]:
             for link in rows:
                 state = "done" if link["complete"] else (f"{link['answered']} answers" if link["started"] else "new")
                 print(f"  {base}{link['path']}   [{link['participant']}, {state}]", file=out)
+    recruitment = settings["recruitment"]
+    print(f"\npublic study link (one for everyone; give it to your recruitment platform):\n  {base}/join\n"
+          f"  Prolific: {base}/join?PROLIFIC_PID={{{{%PROLIFIC_PID%}}}}&STUDY_ID={{{{%STUDY_ID%}}}}"
+          f"&SESSION_ID={{{{%SESSION_ID%}}}}\n  others: {base}/join?pid=PARTICIPANT_ID\n"
+          f"  completion code {recruitment['completion_code']}; "
+          + (f"finished participants go to {recruitment['completion_url']}" if recruitment["completion_url"]
+             else "shown at the end (set --completion-url to send participants back)"), file=out)
+    if not json_path(run).exists():
+        print(f"note: not preregistered; `lookalike study preregister {run.root}` writes the plan before data",
+              file=out)
     print(f"\nadmin token: {store.admin_token()}\n  progress: curl -H 'Authorization: Bearer TOKEN' "
           f"{base}/api/admin/progress\nlinks are also in {run.study / 'links.json'}; stop with Ctrl-C", file=out)
     if no_hint(run):
@@ -140,6 +213,26 @@ def serve(args: argparse.Namespace) -> dict[str, Any]:
     summary = export_study(run, store)
     store.close()
     return summary
+
+
+def preregister(args: argparse.Namespace) -> dict[str, Any]:
+    from .preregister import PreregistrationError
+    from .preregister import preregister as write_plan
+
+    run, store = _open(args)
+    try:
+        apply_settings(store, args)
+        result = write_plan(run, store, effect_size=args.effect_size, trials=args.trials, n_boot=args.bootstrap,
+                            n_permutations=args.permutations, seed=args.seed, force=args.force)
+    except PreregistrationError as exc:
+        raise SystemExit(str(exc)) from None
+    finally:
+        store.close()
+    if not args.json:
+        n = result["sample_size"]
+        print(f"preregistered: {result['markdown']} (SHA-256 of the JSON {result['sha256'][:16]}…); plan "
+              f"{n['pre']} pre, {n['post']} post, {n['expert']} expert participants")
+    return result
 
 
 def links(args: argparse.Namespace) -> dict[str, Any]:

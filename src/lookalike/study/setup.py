@@ -63,15 +63,16 @@ def open_study(run: Run, seed: int = 0, design: Design | None = None, per_person
     store = Store(db_path(run))
     if not store.initialised():
         design = design or Design()
-        need = design.train_per_person + design.pairs
+        need = design.images_needed()
         stimuli, note = select_stimuli(run, seed, per_person, minimum=need)
         for label, paths in stimuli.items():
             if len(paths) < need:
                 store.close()
                 db_path(run).unlink(missing_ok=True)
                 raise SystemExit(f"the data set of {run.root} has {len(paths)} images of person {label}; the study "
-                                 f"needs at least {need} of each ({design.train_per_person} for training and up to "
-                                 f"{design.pairs} for the pairs, none shown twice)")
+                                 f"needs at least {need} of each ({design.train_per_person} for training, up to "
+                                 f"{need - design.train_per_person} for the {design.pairs} pairs and "
+                                 f"{design.catch_trials} catch trials, none shown twice)")
         store.initialise(stimuli, display_names(run), design, seed)
         if note:
             store.set_meta("stimuli_note", note)

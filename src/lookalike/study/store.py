@@ -9,9 +9,12 @@ processes (`lookalike study links|export`) wait through `busy_timeout`.
 
 from __future__ import annotations
 
+import datetime as _dt
+import hashlib
 import json
 import math
 import random
+import re
 import secrets
 import sqlite3
 import threading
@@ -22,8 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .design import ANSWERS, LINK_GROUPS, RANDOM_GROUPS
+from .design import ANSWERS, LINK_GROUPS, OPEN_LINKS, RANDOM_GROUPS
+from .rules import AGE_BANDS, FAMILIARITY, UNCLASSIFIED, Recruitment, Rules
 
+PLATFORM_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")  # Prolific ids are 24 hex digits; others vary
+COUNTRY = re.compile(r"^[^\W\d_][\w .,'()-]{0,55}$")
 MAX_SHOWN_MS = 600_000.0  # a stimulus on screen while the tab was hidden is kept, not refused
 MAX_RESPONSE_MS = 3_600_000.0
 
@@ -55,6 +61,16 @@ CREATE TABLE IF NOT EXISTS trials (
     PRIMARY KEY (participant, trial)
 );
 """
+# Columns added after the first release: created on new databases and added to old ones on open.
+ADDED_COLUMNS = {
+    "participants": {
+        "platform": "TEXT", "platform_pid": "TEXT", "study_id": "TEXT", "session_id": "TEXT",
+        "familiarity_a": "TEXT", "familiarity_b": "TEXT", "age_band": "TEXT", "country": "TEXT",
+        "questionnaire_at": "REAL", "frame_ms": "REAL", "device_pixel_ratio": "REAL",
+        "window_w": "INTEGER", "window_h": "INTEGER", "simulated": "INTEGER NOT NULL DEFAULT 0",
+    },
+    "trials": {"catch": "INTEGER NOT NULL DEFAULT 0", "frame_ms": "REAL"},
+}
 
 
 class Refused(Exception):
@@ -73,6 +89,14 @@ class Design:
     pairs: int = 20
     train_ms: int = 400
     pair_ms: int = 1200
+    catch_trials: int = 2  # extra pairs that show one photo twice: an attention check, not in equation (1)
+    face_px: int = 150  # CSS pixels per face on screen (the 128-pixel photo, slightly enlarged)
+
+    def images_needed(self) -> int:
+        """Photos of each person one participant needs: training, pairs and catch trials, none twice."""
+        n_same = self.pairs // 2
+        return self.train_per_person + 2 * math.ceil(n_same / 2) + (self.pairs - n_same) \
+            + math.ceil(self.catch_trials / 2)
 
 
 def _new_id() -> str:
@@ -95,6 +119,13 @@ class Store:
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     db.execute(statement)
+            for table, columns in ADDED_COLUMNS.items():
+                have = {r["name"] for r in db.execute(f"PRAGMA table_info({table})")}
+                for name, kind in columns.items():
+                    if name not in have:
+                        db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+            db.execute("CREATE UNIQUE INDEX IF NOT EXISTS platform_id ON participants (platform, platform_pid) "
+                       "WHERE platform_pid IS NOT NULL")
 
     def close(self) -> None:
         with self._lock:
@@ -138,6 +169,37 @@ class Store:
             for key, value in {"design": design.__dict__, "names": names, "seed": seed,
                                "admin_token": secrets.token_urlsafe(24)}.items():
                 db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (key, json.dumps(value)))
+            stimuli_hash = hashlib.sha256(json.dumps(stimuli, sort_keys=True).encode()).hexdigest()
+            db.execute("INSERT INTO meta (key, value) VALUES ('stimuli_sha256', ?)", (json.dumps(stimuli_hash),))
+
+    # settings: the declared rules and the recruitment platform -------------------
+    def rules(self) -> Rules:
+        return Rules.from_dict(self.meta("rules"))
+
+    def recruitment(self) -> Recruitment:
+        stored = self.meta("recruitment")
+        if stored is None:  # a completion code is made once per study, so every participant gets the same
+            stored = {"completion_code": secrets.token_hex(4).upper()}
+            self.set_meta("recruitment", stored)
+        return Recruitment.from_dict(stored)
+
+    def settings(self) -> dict[str, Any]:
+        return {"rules": self.rules().to_dict(), "recruitment": self.recruitment().__dict__}
+
+    def update_settings(self, rules: dict[str, Any] | None = None,
+                        recruitment: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Change some settings (checked first); every change is logged with its time for the preregistration check."""
+        new_rules = Rules.from_dict(self.rules().to_dict() | (rules or {}))
+        new_recruitment = Recruitment.from_dict(self.recruitment().__dict__ | (recruitment or {}))
+        changed = {"rules": new_rules.to_dict(), "recruitment": new_recruitment.__dict__}
+        if changed != self.settings():
+            log = list(self.meta("settings_log", []))
+            log.append({"at": time.time(), **changed})
+            with self.transaction() as db:
+                for key, value in (("rules", changed["rules"]), ("recruitment", changed["recruitment"]),
+                                   ("settings_log", log)):
+                    db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, json.dumps(value)))
+        return changed
 
     def design(self) -> Design:
         return Design(**self.meta("design"))
@@ -155,31 +217,55 @@ class Store:
         return out
 
     # links -----------------------------------------------------------------
-    def create_links(self, group: str, n: int) -> list[str]:
+    def create_links(self, group: str, n: int, simulated: bool = False) -> list[str]:
         """Make `n` participants of `group` (or `random`), each with a fresh plan; returns their tokens."""
         if group not in LINK_GROUPS:
             raise Refused(422, f"group must be one of {', '.join(LINK_GROUPS)}, not {group!r}")
         if not 1 <= n <= 10_000:
             raise Refused(422, f"n must be between 1 and 10000, not {n}")
         design, stimuli, seed = self.design(), self.stimuli(), int(self.meta("seed", 0))
-        tokens = []
         with self.transaction() as db:
-            for _ in range(n):
-                token = secrets.token_urlsafe(16)
-                rng = random.Random(f"{seed}:{token}")
-                plan = make_plan(stimuli, design, rng)
-                cur = db.execute(
-                    "INSERT INTO participants (token, link_group, grp, first_label, created_at) VALUES (?,?,?,?,?)",
-                    (token, group, None if group == "random" else group, plan["first_label"], time.time()))
-                pid = cur.lastrowid
-                for pos, (path, label) in enumerate(plan["training"]):
-                    db.execute("INSERT INTO training (participant, pos, img_id, label) VALUES (?,?,?,?)",
-                               (pid, pos, self._image_id(db, pid, path), label))
-                for trial, (a, b, truth) in enumerate(plan["pairs"]):
-                    db.execute("INSERT INTO trials (participant, trial, img_a, img_b, truth) VALUES (?,?,?,?,?)",
-                               (pid, trial, self._image_id(db, pid, a), self._image_id(db, pid, b), truth))
-                tokens.append(token)
-        return tokens
+            return [self._new_participant(db, design, stimuli, seed, group, {"simulated": int(simulated)})
+                    for _ in range(n)]
+
+    def enrol(self, platform: str | None, platform_pid: str | None, study_id: str | None = None,
+              session_id: str | None = None) -> tuple[str, bool]:
+        """The public link: the participant with this platform id (resumed: True) or a new one (False)."""
+        for name, value in (("participant id", platform_pid), ("STUDY_ID", study_id), ("SESSION_ID", session_id)):
+            if value is not None and not PLATFORM_ID.match(value):
+                raise Refused(422, f"the {name} in the link is not valid (letters, digits and _.:- only, "
+                                   "at most 64 characters)")
+        design, stimuli, seed = self.design(), self.stimuli(), int(self.meta("seed", 0))
+        limit = self.recruitment().max_participants
+        with self.transaction() as db:
+            if platform_pid is not None:
+                row = db.execute("SELECT token FROM participants WHERE platform = ? AND platform_pid = ?",
+                                 (platform, platform_pid)).fetchone()
+                if row is not None:
+                    return str(row["token"]), True
+            enrolled = db.execute("SELECT COUNT(*) FROM participants WHERE link_group = 'public'").fetchone()[0]
+            if enrolled >= limit:
+                raise Refused(409, "this study is full: thank you for your interest")
+            extra = {"platform": platform, "platform_pid": platform_pid, "study_id": study_id,
+                     "session_id": session_id}
+            return self._new_participant(db, design, stimuli, seed, "public", extra), False
+
+    def _new_participant(self, db: sqlite3.Connection, design: Design, stimuli: dict[int, list[str]], seed: int,
+                         link_group: str, extra: dict[str, Any]) -> str:
+        token = secrets.token_urlsafe(16)
+        plan = make_plan(stimuli, design, random.Random(f"{seed}:{token}"))
+        grp = None if link_group in OPEN_LINKS else link_group
+        columns = ["token", "link_group", "grp", "first_label", "created_at", *extra]
+        cur = db.execute(f"INSERT INTO participants ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                         (token, link_group, grp, plan["first_label"], time.time(), *extra.values()))
+        pid = cur.lastrowid
+        for pos, (path, label) in enumerate(plan["training"]):
+            db.execute("INSERT INTO training (participant, pos, img_id, label) VALUES (?,?,?,?)",
+                       (pid, pos, self._image_id(db, pid, path), label))
+        for trial, (a, b, truth, catch) in enumerate(plan["pairs"]):
+            db.execute("INSERT INTO trials (participant, trial, img_a, img_b, truth, catch) VALUES (?,?,?,?,?,?)",
+                       (pid, trial, self._image_id(db, pid, a), self._image_id(db, pid, b), truth, int(catch)))
+        return token
 
     @staticmethod
     def _image_id(db: sqlite3.Connection, pid: int, path: str) -> str:
@@ -204,26 +290,58 @@ class Store:
             raise Refused(404, "unknown participant link")
         return rows[0]
 
-    def assign_group(self, token: str) -> str:
-        """A random link becomes pre or post on first use, keeping the two groups balanced."""
+    def questionnaire(self, token: str, familiarity_a: str, familiarity_b: str, age_band: str | None = None,
+                      country: str | None = None) -> str:
+        """Store the familiarity answers once; the group that is run follows from them (see rules.py).
+
+        Experts by the rule get the expert group (no hint) whatever their link; novices keep their
+        link's group, or on an open link are balanced between pre and post; answers that fit
+        neither rule get no hint (the analysis excludes them by its declared rule).
+        """
+        for value in (familiarity_a, familiarity_b):
+            if value not in FAMILIARITY:
+                raise Refused(422, f"familiarity must be one of {', '.join(FAMILIARITY)}")
+        if age_band not in (None, "", *AGE_BANDS):
+            raise Refused(422, f"age_band must be one of {', '.join(AGE_BANDS)}, or empty")
+        country = (country or "").strip() or None
+        if country is not None and not COUNTRY.match(country):
+            raise Refused(422, "country must be a country's name (letters, at most 56 characters), or empty")
         with self.transaction() as db:
-            row = db.execute("SELECT id, grp FROM participants WHERE token = ?", (token,)).fetchone()
+            row = db.execute("SELECT * FROM participants WHERE token = ?", (token,)).fetchone()
             if row is None:
                 raise Refused(404, "unknown participant link")
-            if row["grp"]:
+            if row["questionnaire_at"] is not None:
                 return str(row["grp"])
-            counts = {g: db.execute("SELECT COUNT(*) FROM participants WHERE link_group = 'random' AND grp = ?",
-                                    (g,)).fetchone()[0] for g in RANDOM_GROUPS}
-            fewest = min(counts.values())
-            group = secrets.choice([g for g in RANDOM_GROUPS if counts[g] == fewest])
-            db.execute("UPDATE participants SET grp = ? WHERE id = ?", (group, row["id"]))
+            if self.phase(row) != "questionnaire":
+                raise Refused(409, f"the questions come after consent; the session is at {self.phase(row)}")
+            role = self.rules().role(familiarity_a, familiarity_b)
+            if role == "expert":
+                group = "expert"  # whatever the link: experts see no hint
+            elif role is None:
+                group = UNCLASSIFIED
+            else:
+                group = row["grp"] or self._open_link_group(db)
+            db.execute("UPDATE participants SET familiarity_a = ?, familiarity_b = ?, age_band = ?, country = ?, "
+                       "questionnaire_at = ?, grp = ? WHERE id = ?",
+                       (familiarity_a, familiarity_b, age_band or None, country, time.time(), group, row["id"]))
             return group
+
+    @staticmethod
+    def _open_link_group(db: sqlite3.Connection) -> str:
+        """pre or post for a novice from an open link, whichever has fewer so far."""
+        marks = ",".join("?" * len(OPEN_LINKS))
+        counts = {g: db.execute(f"SELECT COUNT(*) FROM participants WHERE link_group IN ({marks}) AND grp = ?",
+                                (*OPEN_LINKS, g)).fetchone()[0] for g in RANDOM_GROUPS}
+        fewest = min(counts.values())
+        return secrets.choice([g for g in RANDOM_GROUPS if counts[g] == fewest])
 
     def phase(self, row: sqlite3.Row) -> str:
         if row["completed_at"] is not None:
             return "done"
         if row["consent_at"] is None:
             return "consent"
+        if row["questionnaire_at"] is None:
+            return "questionnaire"
         if row["grp"] == "post" and row["hint_at"] is None:
             return "hint"
         if row["training_at"] is None:
@@ -250,8 +368,8 @@ class Store:
     def test_plan(self, pid: int) -> list[sqlite3.Row]:
         return self.query("SELECT * FROM trials WHERE participant = ? ORDER BY trial", (pid,))
 
-    def finish_training(self, token: str, shown_ms: list[float]) -> None:
-        """Store the measured display time of every training picture, once."""
+    def finish_training(self, token: str, shown_ms: list[float], display: dict[str, Any] | None = None) -> None:
+        """Store the measured display time of every training picture, and the display it was shown on, once."""
         with self.transaction() as db:
             row = db.execute("SELECT * FROM participants WHERE token = ?", (token,)).fetchone()
             if row is None:
@@ -259,22 +377,30 @@ class Store:
             if row["training_at"] is not None:
                 return
             if self.phase(row) != "training":
-                raise Refused(409, f"training comes after consent (and the hint); the session is at {self.phase(row)}")
+                raise Refused(409, f"training comes after the questions (and the hint); the session is at "
+                                   f"{self.phase(row)}")
             n = db.execute("SELECT COUNT(*) FROM training WHERE participant = ?", (row["id"],)).fetchone()[0]
             if len(shown_ms) != n:
                 raise Refused(422, f"expected {n} display times, got {len(shown_ms)}")
             for value in shown_ms:
                 check_ms(value, MAX_SHOWN_MS, "shown_ms")
+            display = check_display(display or {})
             db.executemany("UPDATE training SET shown_ms = ? WHERE participant = ? AND pos = ?",
                            [(v, row["id"], pos) for pos, v in enumerate(shown_ms)])
-            db.execute("UPDATE participants SET training_at = ? WHERE id = ?", (time.time(), row["id"]))
+            db.execute("UPDATE participants SET training_at = ?, frame_ms = ?, device_pixel_ratio = ?, window_w = ?, "
+                       "window_h = ? WHERE id = ?",
+                       (time.time(), display.get("frame_ms"), display.get("device_pixel_ratio"),
+                        display.get("window_w"), display.get("window_h"), row["id"]))
 
-    def answer(self, token: str, trial: int, answer: str, response_ms: float, shown_ms: float) -> dict[str, Any]:
+    def answer(self, token: str, trial: int, answer: str, response_ms: float, shown_ms: float,
+               frame_ms: float | None = None) -> dict[str, Any]:
         """Store one answer in its own transaction; the same answer sent again is acknowledged, not stored."""
         if answer not in ANSWERS:
             raise Refused(422, f"answer must be one of {', '.join(ANSWERS)}")
         check_ms(response_ms, MAX_RESPONSE_MS, "response_ms")
         check_ms(shown_ms, MAX_SHOWN_MS, "shown_ms")
+        if frame_ms is not None:
+            check_display({"frame_ms": frame_ms})
         with self.transaction() as db:
             row = db.execute("SELECT * FROM participants WHERE token = ?", (token,)).fetchone()
             if row is None:
@@ -293,8 +419,9 @@ class Store:
                                   (pid,)).fetchone()[0]
             if trial != expected:
                 raise Refused(409, f"trial {trial} is out of order: the next trial is {expected}")
-            db.execute("UPDATE trials SET answer = ?, response_ms = ?, shown_ms = ?, answered_at = ? "
-                       "WHERE participant = ? AND trial = ?", (answer, response_ms, shown_ms, time.time(), pid, trial))
+            db.execute("UPDATE trials SET answer = ?, response_ms = ?, shown_ms = ?, frame_ms = ?, answered_at = ? "
+                       "WHERE participant = ? AND trial = ?",
+                       (answer, response_ms, shown_ms, frame_ms, time.time(), pid, trial))
             if trial == n - 1:
                 db.execute("UPDATE participants SET completed_at = ? WHERE id = ?", (time.time(), pid))
             return self._progress(db, pid, n, duplicate=False)
@@ -321,7 +448,8 @@ class Store:
     def trial_rows(self) -> list[dict[str, Any]]:
         """Every answered trial, one row each, in the column order of `trials.csv`."""
         rows = self.query(
-            "SELECT p.id, p.grp, p.completed_at, t.trial, t.truth, t.answer, t.response_ms, t.shown_ms, "
+            "SELECT p.id, p.grp, p.completed_at, t.trial, t.truth, t.answer, t.response_ms, t.shown_ms, t.catch, "
+            "t.frame_ms, "
             "ia.path AS path_a, ib.path AS path_b FROM trials t "
             "JOIN participants p ON p.id = t.participant "
             "JOIN images ia ON ia.participant = t.participant AND ia.img_id = t.img_a "
@@ -330,22 +458,42 @@ class Store:
         return [{"participant": f"p{r['id']:04d}", "group": r["grp"], "complete": int(r["completed_at"] is not None),
                  "trial": r["trial"], "image_a": r["path_a"], "image_b": r["path_b"], "truth": r["truth"],
                  "answer": r["answer"], "correct": int(r["answer"] == r["truth"]),
-                 "response_ms": round(r["response_ms"], 1), "shown_ms": round(r["shown_ms"], 1)} for r in rows]
+                 "response_ms": round(r["response_ms"], 1), "shown_ms": round(r["shown_ms"], 1),
+                 "catch": r["catch"], "frame_ms": _round(r["frame_ms"], 3)} for r in rows]
 
     def training_rows(self) -> list[dict[str, Any]]:
         rows = self.query(
-            "SELECT p.id, p.grp, t.pos, t.label, t.shown_ms, i.path FROM training t "
+            "SELECT p.id, p.grp, p.frame_ms, t.pos, t.label, t.shown_ms, i.path FROM training t "
             "JOIN participants p ON p.id = t.participant "
             "JOIN images i ON i.participant = t.participant AND i.img_id = t.img_id "
             "WHERE t.shown_ms IS NOT NULL ORDER BY p.id, t.pos")
         return [{"participant": f"p{r['id']:04d}", "group": r["grp"], "position": r["pos"], "image": r["path"],
-                 "label": r["label"], "shown_ms": round(r["shown_ms"], 1)} for r in rows]
+                 "label": r["label"], "shown_ms": round(r["shown_ms"], 1), "frame_ms": _round(r["frame_ms"], 3)}
+                for r in rows]
+
+    def session_rows(self) -> list[dict[str, Any]]:
+        """One row per participant who opened their link: link, platform ids, questionnaire, display, timing."""
+        rows = self.query("SELECT * FROM participants WHERE consent_at IS NOT NULL ORDER BY id")
+        out = []
+        for r in rows:
+            start = r["hint_at"] if r["hint_at"] is not None else r["questionnaire_at"]
+            duration = r["completed_at"] - start if r["completed_at"] is not None and start is not None else None
+            out.append({
+                "participant": f"p{r['id']:04d}", "link_group": r["link_group"], "group": r["grp"],
+                "simulated": int(bool(r["simulated"])), "platform": r["platform"], "platform_pid": r["platform_pid"],
+                "study_id": r["study_id"], "session_id": r["session_id"], "familiarity_a": r["familiarity_a"],
+                "familiarity_b": r["familiarity_b"], "age_band": r["age_band"], "country": r["country"],
+                "hint_seen": int(r["hint_at"] is not None), "frame_ms": _round(r["frame_ms"], 3),
+                "device_pixel_ratio": r["device_pixel_ratio"], "window_w": r["window_w"], "window_h": r["window_h"],
+                "started_at": _iso(r["consent_at"]), "duration_s": _round(duration, 2),
+                "complete": int(r["completed_at"] is not None)})
+        return out
 
     def progress(self) -> dict[str, Any]:
         """Per group: links made, sessions started and completed, answers stored."""
         out: dict[str, Any] = {}
         for link in self.links():
-            group = link["group"] or "random (unassigned)"
+            group = link["group"] or "not yet assigned (open link)"
             g = out.setdefault(group, {"links": 0, "started": 0, "complete": 0, "answers": 0})
             g["links"] += 1
             g["started"] += int(link["started"])
@@ -354,10 +502,36 @@ class Store:
         return out
 
 
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def _iso(timestamp: float | None) -> str | None:
+    if timestamp is None:
+        return None
+    return _dt.datetime.fromtimestamp(timestamp, _dt.UTC).isoformat(timespec="seconds")
+
+
 def check_ms(value: float, upper: float, name: str) -> None:
     if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value) \
             or not 0 <= value <= upper:
         raise Refused(422, f"{name} must be a number of milliseconds between 0 and {upper:.0f}")
+
+
+DISPLAY_RANGES = {"frame_ms": (2.0, 100.0), "device_pixel_ratio": (0.1, 10.0), "window_w": (1, 100_000),
+                  "window_h": (1, 100_000)}
+
+
+def check_display(display: dict[str, Any]) -> dict[str, Any]:
+    """The browser's frame period and screen: numbers in plausible ranges, or absent."""
+    for key, value in display.items():
+        if key not in DISPLAY_RANGES:
+            raise Refused(422, f"unknown display field {key[:40]!r}")
+        lo, hi = DISPLAY_RANGES[key]
+        if value is not None and (not isinstance(value, int | float) or isinstance(value, bool)
+                                  or not math.isfinite(value) or not lo <= value <= hi):
+            raise Refused(422, f"{key} must be a number between {lo:g} and {hi:g}")
+    return display
 
 
 def make_plan(stimuli: dict[int, list[str]], design: Design, rng: random.Random) -> dict[str, Any]:
@@ -366,31 +540,38 @@ def make_plan(stimuli: dict[int, list[str]], design: Design, rng: random.Random)
     Exactly half the pairs show the same person (half of those each person), so
     every participant sees both kinds of trial; order and sides are random. The
     training pictures are other images than the test ones: a named training picture seen
-    again in the test would give its answer away.
+    again in the test would give its answer away. Catch trials show one photo on
+    both sides (under two different ids, so the page cannot tell them apart) at random
+    places after the first pair.
     """
     n_same = design.pairs // 2
     n_diff = design.pairs - n_same
     same_label = [i % 2 for i in range(n_same)]
     rng.shuffle(same_label)
-    need = {lab: 2 * same_label.count(lab) + n_diff for lab in (0, 1)}
+    start = rng.randrange(2)  # catch photos alternate between the people: at most half (rounded up) each
+    catch_label = [(start + i) % 2 for i in range(design.catch_trials)]
+    need = {lab: 2 * same_label.count(lab) + n_diff + catch_label.count(lab) for lab in (0, 1)}
     pools = {}
     for lab in (0, 1):
         pool = list(stimuli[lab])
         if len(pool) < need[lab] + design.train_per_person:
             raise ValueError(f"person {lab} has {len(pool)} study images; {need[lab] + design.train_per_person} "
                              f"are needed ({design.train_per_person} for training, {need[lab]} for "
-                             f"{design.pairs} pairs, none shown twice)")
+                             f"{design.pairs} pairs and {design.catch_trials} catch trials, none shown twice)")
         rng.shuffle(pool)
         pools[lab] = pool
     test_imgs = {lab: pools[lab][:need[lab]] for lab in (0, 1)}
     rest = {lab: pools[lab][need[lab]:] for lab in (0, 1)}
-    pairs: list[tuple[str, str, str]] = []
+    pairs: list[tuple[str, str, str, bool]] = []
     for lab in same_label:
-        pairs.append((test_imgs[lab].pop(), test_imgs[lab].pop(), "same"))
+        pairs.append((test_imgs[lab].pop(), test_imgs[lab].pop(), "same", False))
     for _ in range(n_diff):
         a, b = test_imgs[0].pop(), test_imgs[1].pop()
-        pairs.append((a, b, "different") if rng.random() < 0.5 else (b, a, "different"))
+        pairs.append((a, b, "different", False) if rng.random() < 0.5 else (b, a, "different", False))
     rng.shuffle(pairs)
+    for lab in catch_label:  # never first: the first pair is where people find their feet
+        photo = test_imgs[lab].pop()
+        pairs.insert(rng.randrange(1, len(pairs) + 1) if pairs else 0, (photo, photo, "same", True))
     first = rng.randrange(2)
     training = []
     for lab in (first, 1 - first):

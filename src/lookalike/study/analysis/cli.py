@@ -53,10 +53,15 @@ def format_table(summary: dict[str, Any]) -> str:
         ci = "–" if lo is None else f"{100 * lo:.1f}–{100 * hi:.1f}%"
         acc, paper = _pct(g["accuracy"]), _pct(g["paper_accuracy"])
         dp = "–" if g["dprime_mean"] is None else f"{g['dprime_mean']:.2f}"
+        sim = f"  ({g['simulated']} simulated)" if g.get("simulated") else ""
         lines.append(f"{name:8} {g['participants']:>3} {g['excluded_incomplete']:>4} {acc:>9} {ci:>17} "
-                     f"{paper:>7} {dp:>6}")
+                     f"{paper:>7} {dp:>6}{sim}")
     for c in summary["comparisons"]:
-        if "p_value" in c:
+        sim = any(summary["groups"].get(k, {}).get("simulated") for k in (c["a"], c["b"]))
+        if "p_value" in c and sim:
+            lines.append(f"{c['a']} vs {c['b']} (simulated participants): {100 * c['accuracy_difference']:+.1f} "
+                         f"points, p = {c['p_value']:.3g}")
+        elif "p_value" in c:
             n80 = c["participants_per_group_for_80_power"]
             d = "–" if c["cohens_d"] is None else f"{c['cohens_d']:.2f}"
             lines.append(f"{c['a']} vs {c['b']}: {100 * c['accuracy_difference']:+.1f} points, "
@@ -64,4 +69,14 @@ def format_table(summary: dict[str, Any]) -> str:
                          f"n for 80% power = {n80 if n80 is not None else '–'} per group")
         else:
             lines.append(f"{c['a']} vs {c['b']}: {c['note']}")
+    ex = summary.get("exclusions") or {}
+    hits = [f"{r['id']} {r['n']}" for r in ex.get("rules", []) if r["n"]]
+    if ex:
+        lines.append(f"excluded: {ex['excluded']} of {ex['participants']} ({', '.join(hits) or 'no rule applied'})")
+    pre = summary.get("preregistration")
+    if pre is None:
+        lines.append("not preregistered (`lookalike study preregister RUN` before data)")
+    else:
+        lines.append(f"{len(pre['deviations'])} deviation(s) from the preregistration:")
+        lines += [f"  - {d['what']}" for d in pre["deviations"]]
     return "\n".join(lines)

@@ -13,7 +13,8 @@ from ...io import read_csv
 from ...runfolder import Run, StageMissing
 from ..design import ANSWERS, TRIAL_COLUMNS
 
-COLUMNS = TRIAL_COLUMNS
+OPTIONAL = ("catch", "frame_ms")  # added with catch trials and frame timing; older exports lack them
+COLUMNS = [c for c in TRIAL_COLUMNS if c not in OPTIONAL]
 
 
 def _bad(path: Path, line: int, msg: str) -> SystemExit:
@@ -63,11 +64,16 @@ def parse_trial(row: dict[str, str], path: Path, line: int) -> dict[str, Any]:
         trial = int(row["trial"])
     except (TypeError, ValueError):
         raise _bad(path, line, f"trial={row['trial']!r} is not an integer") from None
+    catch = _choice(row, "catch", ("0", "1", ""), path, line, "0, 1 or empty") if "catch" in row else "0"
+    frame = _number(row.get("frame_ms") or "", path, line, "frame_ms")
+    if catch == "1" and truth != "same":
+        raise _bad(path, line, "a catch trial shows one photo twice: its truth must be same")
     return {
         "participant": (row["participant"] or "").strip(), "group": group, "complete": complete == "1",
         "trial": trial, "truth": truth, "answer": answer, "correct": correct,
         "response_ms": _number(row["response_ms"], path, line, "response_ms"),
         "shown_ms": _number(row["shown_ms"], path, line, "shown_ms"), "line": line,
+        "catch": catch == "1", "frame_ms": frame if frame == frame else None,
     }
 
 

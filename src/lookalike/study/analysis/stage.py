@@ -6,9 +6,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from ...io import atomic_write_csv
+from ...io import atomic_write_csv, read_json
 from ...runfolder import Run, write_config, write_summary
 from .. import stats
+from .exclusion import apply_rules, excluded_per_group
 from .loading import load_trials, trials_csv
 from .plots import plot_accuracy, plot_dprime, plot_figure9
 from .scoring import (
@@ -35,7 +36,9 @@ def conventions(n_boot: int) -> dict[str, str]:
         "power": "participants per group for a two-sided two-sample t-test, alpha 0.05, power 0.8, "
                  "at the observed Cohen's d",
         "dprime": DPRIME_CONVENTION,
-        "excluded": "participants who did not answer all pairs or whose session is not marked complete",
+        "excluded": "by the declared rules of study/rules.py, listed with their counts under 'exclusions'; "
+                    "catch trials are not part of equation (1)",
+        "simulated": "participants played by `lookalike study simulate` are counted and labelled simulated",
     }
 
 
@@ -51,6 +54,31 @@ def write_figures(out: Path, groups: dict[str, dict[str, Any]], scores: list[Par
     for stale in set(FIGURES) - set(figures.values()):
         (out / stale).unlink(missing_ok=True)
     return figures
+
+
+def label_groups(groups: dict[str, dict[str, Any]], decisions: list[Any],
+                 excluded: dict[str, dict[str, int]]) -> None:
+    """Per group: how many analysed participants were simulated (said beside every result), and who each rule excluded."""
+    for name, g in groups.items():
+        g["simulated"] = sum(d.included and d.simulated and d.group == name for d in decisions)
+        g["excluded"] = excluded.get(name, {})
+        if g["simulated"]:
+            g["label"] += f" — {'all' if g['simulated'] == g['participants'] else g['simulated']} simulated"
+
+
+def check_preregistration(run: Run, config: dict[str, Any], groups: dict[str, dict[str, Any]],
+                          exclusions: dict[str, Any]) -> dict[str, Any] | None:
+    """The deviations from study/preregistration.json, or None when the study was not preregistered."""
+    from ..preregister import deviations
+    from .exclusion import study_settings
+
+    design, rules = study_settings(run.study)
+    settings = run.study / "config.json"
+    stimuli = (read_json(settings) if settings.is_file() else {}).get("stimuli_sha256")
+    analysed = {g: v["participants"] for g, v in groups.items()}
+    simulated = sum(v.get("simulated", 0) for v in groups.values())
+    return deviations(run, design, rules, config, analysed, exclusions["checked"], simulated,
+                      stimuli)
 
 
 def _check_settings(trials: int, n_boot: int, n_permutations: int) -> None:
@@ -78,9 +106,14 @@ def analyze(
     run = run if isinstance(run, Run) else Run(run)
     _check_settings(trials, n_boot, n_permutations)
     source, rows = _read_rows(run, trials_csv)
-    scores, counts = score_participants(rows, trials, source)
+    decisions, exclusions, kept = apply_rules(rows, source, run.study, trials)
+    scores, counts = score_participants(kept, trials, source)
     by_group, groups = summarise_groups(scores, counts, trials, n_boot, seed)
+    label_groups(groups, decisions, excluded_per_group(decisions, rows))
     comparisons = compare_all(by_group, trials, n_permutations, seed)
+    config = {"trials_csv": str(source), "trials_per_participant": trials, "bootstrap_resamples": n_boot,
+              "permutations": n_permutations, "seed": seed, "alpha": 0.05, "power": 0.8}
+    preregistration = check_preregistration(run, config, groups, exclusions)
     out = run.study / "analysis"
     atomic_write_csv(out / "participants.csv", [asdict(p) for p in scores],
                      list(ParticipantScore.__dataclass_fields__))
@@ -90,6 +123,9 @@ def analyze(
         "trials_csv": str(source),
         "rows": len(rows),
         "participants_analysed": len(scores),
+        "simulated_participants": exclusions["simulated"],
+        "exclusions": exclusions,
+        "preregistration": preregistration,
         "excluded_incomplete": sum(c["excluded_incomplete"] for c in counts.values()),
         "trials_per_participant": trials,
         "groups": groups,
@@ -103,6 +139,5 @@ def analyze(
     if no_hint(run):
         summary["no_hint"] = ("this run has no hint (no network tells the two people apart better than chance): "
                               "the post group was told so, and its comparison with the pre group tests no hint")
-    write_config(out, {"trials_csv": str(source), "trials_per_participant": trials, "bootstrap_resamples": n_boot,
-                       "permutations": n_permutations, "seed": seed, "alpha": 0.05, "power": 0.8})
+    write_config(out, config)
     return write_summary(out, finite(summary))
