@@ -152,7 +152,7 @@ def test_landmarks_stay_near_the_aligned_template(small_set: Path) -> None:
 
 
 def test_other_regions_can_be_planted() -> None:
-    regions = ("nose", "jaw", "eyes", "mouth", "brows")
+    regions = ("nose", "jaw", "eyes", "mouth", "eyebrows")
     nz = clean(nuisance_for(0, 0, 1))
     a, lm_a, masks = render_with_truth(0, nz, regions)
     b, lm_b = render(identity_params(1, regions), nz)
