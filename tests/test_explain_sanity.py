@@ -13,8 +13,10 @@ from lookalike.explain.methods import METHODS, Method
 from lookalike.explain.sanity import (
     SANITY_THRESHOLD,
     cascade_depths,
+    finding,
     sanity_check,
     spearman_rows,
+    ssim_rows,
     weight_layers,
 )
 from lookalike.models import SiameseNet, VGGClassifier
@@ -34,6 +36,40 @@ def edge_detector(model, inputs, target):
 
 
 EDGES = Method("edges", "Sobel edges", edge_detector, "abs", "an edge detector posing as a method")
+
+
+def gradient(model, inputs, target):
+    """The plain gradient of the class score (Captum Saliency without absolute values)."""
+    from captum.attr import Saliency
+
+    return tuple(Saliency(model).attribute(tuple(x.clone().requires_grad_(True) for x in inputs), target=target,
+                                           abs=False))
+
+
+GRADIENT = Method("gradient", "Gradient", gradient, "abs", "the gradient of the class score")
+
+
+def _trained_on_a_patch(steps: int = 60) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
+    """A small VGG whose weights matter: trained until the brightness of one patch decides the class."""
+    g = torch.Generator().manual_seed(0)
+    x = blur(torch.rand(64, 3, 128, 128, generator=g), 2.0)
+    y = torch.arange(64) % 2
+    x[y == 1, :, 40:72, 40:72] += 0.35
+    x = x.clamp(0, 1)
+    torch.manual_seed(0)
+    net = VGGClassifier(width=4, dense=16, dropout=0.0)
+    opt = torch.optim.Adam(net.parameters(), 2e-3)
+    for _ in range(steps):
+        idx = torch.randperm(64, generator=g)[:16]
+        net.train()
+        opt.zero_grad()
+        F.cross_entropy(net(x[idx]), y[idx]).backward()
+        opt.step()
+    net.eval()
+    with torch.no_grad():
+        accuracy = float((net(x).argmax(1) == y).float().mean())
+    assert accuracy > 0.9, f"the stand-in network did not learn its patch ({accuracy:.2f})"
+    return net, x[:3], y[:3]
 
 
 def _faces(n: int = 3) -> torch.Tensor:
@@ -62,6 +98,26 @@ def test_randomisation_flags_an_edge_detector_but_not_grad_cam(kind):
         torch.testing.assert_close(v, before[k])
 
 
+def test_every_layer_randomised_fails_an_edge_detector_and_passes_the_gradient_of_a_trained_network():
+    """Adebayo et al.: cascading and independent randomisation through every weight layer, three measures."""
+    net, x, y = _trained_on_a_patch()
+    layers = weight_layers(net)
+    fake = sanity_check(net, EDGES, (x,), y)
+    assert fake["passed"] is False and fake["every_layer"]
+    assert len(fake["cascade"]) == len(fake["independent"]) == len(layers) == 21
+    assert [c["layers_randomised"] for c in fake["cascade"]] == list(range(1, 22))
+    assert {c["layer"] for c in fake["independent"]} == {name for name, _ in layers}
+    for point in fake["cascade"] + fake["independent"]:  # the input alone decides: nothing moves
+        assert point["spearman_mean"] > 0.99 and point["spearman_signed_mean"] > 0.99 and point["ssim_mean"] > 0.99
+    real = sanity_check(net, GRADIENT, (x,), y)
+    assert real["passed"] is True and real["final_spearman"] < SANITY_THRESHOLD
+    assert real["final_ssim"] < fake["final_ssim"] and real["final_spearman_signed"] < 0.5
+    # randomising the output layer alone already changes the gradient's signed map
+    assert real["independent"][0]["layer"] == layers[0][0]
+    assert real["independent"][0]["spearman_signed_mean"] < 0.99
+    assert "passes" in finding("gradient", real) and "FAILS" in finding("edges", fake)
+
+
 def test_spearman_rows_and_cascade_depths():
     a = np.random.default_rng(0).random((2, 16, 16))
     np.testing.assert_allclose(spearman_rows(a, a * 5 + 1), 1.0)
@@ -70,6 +126,10 @@ def test_spearman_rows_and_cascade_depths():
     assert cascade_depths(21, 4) == [1, 8, 14, 21]
     assert cascade_depths(3, 10) == [1, 2, 3]
     assert cascade_depths(21, 1) == [21]
+    assert cascade_depths(5) == cascade_depths(5, 0) == [1, 2, 3, 4, 5]  # every layer
+    b = np.random.default_rng(1).random((2, 16, 16))
+    assert ssim_rows(a, a * 5 + 1) == pytest.approx([1.0, 1.0])  # scaled to [0, 1] first
+    assert (ssim_rows(a, b) < 0.5).all()
 
 
 class PatchModel(nn.Module):

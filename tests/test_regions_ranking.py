@@ -62,40 +62,55 @@ def test_agreement_is_rank_correlation():
 
 
 def test_hint_sentence_reads_naturally():
-    assert hint.sentence(["forehead", "cheekbones"], ["eyes", "mouth"]) == (
-        "Look at the forehead and the cheekbones; the eyes and the mouth tell them apart less.")
-    assert hint.sentence(["nose"], ["mouth"]) == "Look at the nose; the mouth tells them apart less."
-    chosen = hint.choose({"m1": {"forehead": 2.0, "cheekbones": 1.8, "eyes": 0.3, "mouth": 0.5, "nose": 1.0},
-                          "m2": {"forehead": 1.6, "cheekbones": 2.2, "eyes": 0.4, "mouth": 0.6, "nose": 0.9}})
-    assert chosen["look"] == ["cheekbones", "forehead"] or chosen["look"] == ["forehead", "cheekbones"]
-    assert chosen["less"] == ["eyes", "mouth"]
+    assert hint.sentence(["forehead", "cheekbones"]) == "Focus on the forehead first, then the cheekbones."
+    assert hint.sentence(["nose", "mouth", "eyes"]) == "Focus on the nose first, then the mouth and the eyes."
+    assert hint.sentence(["nose"], ["eyes"]) == "Focus on the nose. Do not rely on the eyes."
+    assert hint.sentence(["jaw"], tentative=True) == "Tentative: focus on the jawline."
+    assert hint.sentence([]).startswith("No hint")
 
 
-def test_hint_names_only_what_the_region_test_confirms():
-    """Gradient maps love the eyes; if covering the eyes does not change the answer, the hint must not name them."""
-    maps = {"m1": {"forehead": 2.0, "eyes": 2.4, "cheekbones": 1.5, "mouth": 0.5, "jaw": 0.4},
-            "m2": {"forehead": 1.8, "eyes": 2.2, "cheekbones": 1.6, "mouth": 0.6, "jaw": 0.3}}
-    plain = hint.choose(maps)
-    assert plain["look"][0] == "eyes" and plain["unconfirmed"] == []
-    checked = hint.choose(maps, needed={"forehead", "cheekbones", "jaw"})
-    assert checked["look"] == ["forehead", "cheekbones"] and checked["unconfirmed"] == ["eyes"]
-    assert checked["less"] == ["mouth"]  # the jaw is needed, so it is never one that "tells them apart less"
-    nothing = hint.choose(maps, needed={"mouth"})  # no strong feature confirmed: the best confirmed one, tentative
-    assert nothing["look"] == ["mouth"] and nothing["tentative"]
+def _row(drop: float, half: float = 0.01) -> dict:
+    return {"drop": drop, "ci_low": drop - half, "ci_high": drop + half, "needed": drop - half > 0}
 
 
-def test_hint_from_the_region_test_alone():
-    def row(drop: float, needed: bool) -> dict:
-        return {"drop": drop, "ci_low": drop - 0.01, "ci_high": drop + 0.01, "needed": needed}
+def _test(n_units: int = 100, **drops: float) -> dict:
+    rows = {f: _row(d) for f, d in drops.items()}
+    return {"n_units": n_units, "features": rows, "needed": [f for f, r in rows.items() if r["needed"]]}
 
-    tests = {"classifier": {"needed": ["cheekbones"], "features": {
-                 "forehead": row(0.01, False), "cheekbones": row(0.2, True), "eyes": row(-0.03, False),
-                 "mouth": row(-0.01, False)}},
-             "siamese": {"needed": ["forehead"], "features": {
-                 "forehead": row(0.1, True), "cheekbones": row(0.05, True), "eyes": row(0.0, False),
-                 "mouth": row(-0.02, False)}}}
+
+def test_the_hint_names_what_covering_changes_most_and_not_small_significant_drops():
+    """Covering any part costs a confident network a little: a significant but small drop is not named."""
+    tests = {"classifier": _test(forehead=0.30, cheekbones=0.20, eyes=0.04, mouth=0.0),
+             "siamese": _test(forehead=0.10, cheekbones=0.15, nose=0.02, mouth=-0.005)}
     chosen = hint.from_region_test(tests)
-    assert chosen["look"] == ["cheekbones", "forehead"] and chosen["less"] == ["mouth", "eyes"]
+    assert chosen["look"] == ["forehead", "cheekbones"]  # ranked by the largest drop (0.30 > 0.20)
+    assert chosen["support"] == {"forehead": ["classifier", "siamese"], "cheekbones": ["classifier", "siamese"]}
+    assert chosen["avoid"] == []  # nothing misleads: no filler clause
+    rests = hint.strength(chosen, tests)
+    assert not rests["tentative"] and rests["units"] == {"classifier": 100, "siamese": 100}
+    assert rests["features"]["forehead"]["classifier"]["ci_low"] == pytest.approx(0.29)
+
+
+def test_a_feature_that_misleads_the_network_is_named_as_one_not_to_rely_on():
+    tests = {"classifier": _test(nose=0.3, eyes=-0.2, mouth=-0.01)}
+    chosen = hint.from_region_test(tests)
+    assert chosen["look"] == ["nose"] and chosen["avoid"] == ["eyes"]  # the mouth's -0.01 is too small
+
+
+def test_a_hint_on_one_weak_network_or_few_units_is_tentative():
+    weak = {"siamese": {"n_units": 100, "features": {"jaw": _row(0.04, 0.035)}, "needed": ["jaw"]}}
+    chosen = hint.from_region_test(weak)
+    assert chosen["look"] == ["jaw"] and hint.strength(chosen, weak)["tentative"]
+    few = {"classifier": _test(n_units=12, jaw=0.5)}
+    rests = hint.strength(hint.from_region_test(few), few)
+    assert rests["tentative"] and "12 units" in rests["tentative_because"][0]
+    assert hint.from_region_test({"classifier": _test(jaw=0.0, eyes=0.0)})["look"] == []
+
+
+def test_the_maps_fallback_names_the_strong_consensus():
+    maps = {"m1": {"forehead": 2.0, "cheekbones": 1.8, "eyes": 0.3, "mouth": 0.5, "nose": 1.0},
+            "m2": {"forehead": 1.6, "cheekbones": 2.2, "eyes": 0.4, "mouth": 0.6, "nose": 0.9}}
+    assert set(hint.from_maps(maps)["look"]) == {"forehead", "cheekbones"}
 
 
 def _write_maps(run, name: str, maps: np.ndarray, paths: list[str]) -> None:
@@ -124,8 +139,10 @@ def test_regions_stage_ranks_trusted_maps_and_leaves_out_failed_methods(tmp_path
     atomic_write_json(run.explain / "sanity.json", {"methods": {"siamese-good": {"passed": True},
                                                                 "siamese-edges": {"passed": False}}})
     summary = run_regions(run)
-    assert summary["hint"].startswith("Look at the forehead and the cheekbones") or \
-        summary["hint"].startswith("Look at the cheekbones and the forehead")
+    # no region test here: the maps speak, tentatively
+    assert summary["hint"] in ("Tentative: focus on the forehead first, then the cheekbones.",
+                               "Tentative: focus on the cheekbones first, then the forehead.")
+    assert summary["basis"] == "maps (no region test)" and summary["tentative"]
     assert "eyes" not in summary["look_at"] and "mouth" not in summary["look_at"]
     assert summary["evidence"]["sources_used"] == ["siamese-good"]
     assert summary["evidence"]["sources_left_out"] == {"siamese-edges": "fail"}
@@ -191,3 +208,35 @@ def test_maps_of_a_network_near_chance_are_left_out_of_the_hint_when_a_better_on
     assert summary["evidence"]["sources_left_out"] == {"siamese-gradcam": "network near chance"}
     assert "mouth" not in summary["look_at"] and "chin" not in summary["look_at"]
     assert "forehead" in summary["look_at"]
+
+
+def test_no_network_better_than_chance_means_no_hint_and_every_output_says_so(tmp_path):
+    """Networks that learnt nothing give no hint: not a confident sentence from their maps."""
+    import torch
+
+    from lookalike.data.dataset import load_landmarks
+    from lookalike.models import SiameseNet, VGGClassifier, save_model
+
+    run = make_fake_run(tmp_path / "run", 6, seed=1)
+    paths = [r["path"] for r in read_csv(run.split_csv)][:8]
+    eyes = [np.isin(region_labels(lm), [REGIONS.index("eyes")]) * 1.0 + 0.1 for lm in load_landmarks(run, paths)]
+    _write_maps(run, "classifier-gradcam", np.array(eyes, np.float32), paths)
+    _write_sanity(run, {"classifier-gradcam": True})
+    torch.manual_seed(0)
+    for kind, net, acc, n in (("classifier", VGGClassifier(width=2, dense=8), 0.485, 200),
+                              ("siamese", SiameseNet(width=2, hidden=8), 0.526, 536)):
+        save_model(run.model(kind), kind, net)
+        c.NETWORK_SUMMARY.write(run, {"model": kind, "test_accuracy": acc, "test": {"n": n}}, kind=kind)
+    summary = run_regions(run)
+    assert summary["no_hint"] and summary["look_at"] == [] and summary["hint"].startswith("No hint")
+    assert not any(q["better_than_chance"] for q in summary["networks"].values())
+    assert (run.regions / "hint.txt").read_text().startswith("No hint")
+    from lookalike.report.sections import regions_section
+
+    assert "There is no hint" in regions_section(run).body
+    # the same maps with a network that does beat chance: a hint (tentative: the maps alone, no region test)
+    c.NETWORK_SUMMARY.write(run, {"model": "classifier", "test_accuracy": 0.9, "test": {"n": 200}}, kind="classifier")
+    summary = run_regions(run)
+    assert not summary["no_hint"] and summary["look_at"] == ["eyes"] and summary["tentative"]
+    assert summary["networks"]["classifier"]["better_than_chance"]
+    assert not summary["networks"]["siamese"]["better_than_chance"]

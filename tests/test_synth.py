@@ -153,7 +153,7 @@ def test_landmarks_stay_near_the_aligned_template(small_set: Path) -> None:
 
 
 def test_other_regions_can_be_planted() -> None:
-    regions = ("nose", "jaw", "eyes", "mouth", "brows")
+    regions = ("nose", "jaw", "eyes", "mouth", "eyebrows")
     nz = clean(nuisance_for(0, 0, 1))
     a, lm_a, masks = render_with_truth(0, nz, regions)
     b, lm_b = render(identity_params(1, regions), nz)
@@ -182,3 +182,15 @@ def test_force_replaces_an_earlier_set(tmp_path: Path) -> None:
     summary = generate(tmp_path / "s", 1, seed=9, workers=1, force=True)
     assert summary["images"] == 2 and "reused" not in summary
     assert len(list((tmp_path / "s" / "faces").rglob("*.png"))) == 2
+
+
+def test_synth_plants_regions_in_the_vocabulary_of_the_face_regions():
+    """One vocabulary everywhere: every plantable region is a feature the regions stage and the hint name."""
+    from lookalike.face.regions import FEATURES
+    from lookalike.synth.params import REGIONS as PLANTABLE
+    from lookalike.synth.params import check_regions
+
+    assert set(PLANTABLE) <= set(FEATURES)
+    assert check_regions(["eyebrows", "nose"]) == ("eyebrows", "nose")
+    with pytest.raises(ValueError, match="eyebrows"):  # the old name is refused with the list of valid ones
+        check_regions(["brows"])

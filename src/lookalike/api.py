@@ -197,7 +197,9 @@ def explain(run: RunLike, *, seed: int = 0, device: str = "auto", **settings: An
     for name in settings.get("methods") or []:
         if name not in METHODS:
             raise SettingError(f"unknown method {name!r}; choose from {', '.join(METHODS)}")
-    for key in ("n", "sanity_n", "cascade_steps", "faithfulness_steps", "batch_size", "region_n"):
+    if settings.get("cascade_steps", 0) < 0:
+        raise SettingError("--cascade-steps must be 0 (every layer) or more")
+    for key in ("n", "sanity_n", "faithfulness_steps", "batch_size", "region_n"):
         if key in settings and settings[key] < 1:
             raise SettingError(f"--{key.replace('_', '-')} must be at least 1")
     _start(seed)

@@ -13,8 +13,9 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
         "explain", parents=[common], help="activation maps, their sanity check and faithfulness (§5, Fig. 7)",
         description="Heatmaps of where the trained networks look: for the Siamese network the 'same' class on "
                     "pairs of one person and the 'different' class on pairs of both (Figure 7); for the "
-                    "classifier each face's true person. Every method is then checked: cascading weight "
-                    "randomisation (a method whose maps do not change fails and is marked so) and "
+                    "classifier each face's true person. Every method is then checked: cascading and "
+                    "independent randomisation of every weight layer (Adebayo et al. 2018; a method whose maps "
+                    "do not change fails and is marked so) and "
                     "deletion/insertion curves. Finally the region test covers each face feature with the mean face "
                     "and measures whether the answer changes. Writes RUN/explain/ (maps/*.npz, figure7_*.png, "
                     "sanity.json, faithfulness.json, region_test.json). Rerunning reuses finished work.",
@@ -27,8 +28,9 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     p.add_argument("--n", type=int, default=16, help="pairs (Siamese) or faces (classifier) to explain (default 16)")
     p.add_argument("--sanity-n", type=int, default=8,
                    help="how many of them the randomisation check recomputes (default 8)")
-    p.add_argument("--cascade-steps", type=int, default=4,
-                   help="depths of the cascading randomisation to evaluate (default 4; the last is all layers)")
+    p.add_argument("--cascade-steps", type=int, default=0,
+                   help="depths of the cascading (and independent) randomisation to evaluate; 0 = after every "
+                        "weight layer, as Adebayo et al. (default 0; the last step always has every layer random)")
     p.add_argument("--faithfulness-steps", type=int, default=16,
                    help="points on the deletion/insertion curves (default 16)")
     p.add_argument("--region-n", type=int, default=100,

@@ -6,23 +6,46 @@ from .files import Artefact, JsonFile, RunFile
 from .records import Record, Summary, shown
 
 
-class CascadeStep(Record):
+class Similarity(Record):
+    """How alike the maps of the trained and of a randomised network are, averaged over the maps."""
+
+    spearman_mean: float  # rank correlation with absolute values: what the maps show
+    spearman_std: float | None = None
+    spearman_signed_mean: float | None = None  # without absolute values (signed attributions)
+    ssim_mean: float | None = None  # SSIM of the maps scaled to [0, 1]
+
+
+class CascadeStep(Similarity):
+    """The top `layers_randomised` weight layers re-initialised, from the output down to `down_to`."""
+
     layers_randomised: int
     down_to: str | None = None
-    spearman_mean: float
-    spearman_std: float | None = None
+
+
+class IndependentStep(Similarity):
+    """One weight layer re-initialised alone (counted from the output), every other layer trained."""
+
+    layer_index: int
+    layer: str | None = None
 
 
 class SanityResult(Record):
-    """Cascading weight randomisation of one network's method: does the map depend on what it learned?"""
+    """Cascading and independent weight randomisation of one network's method: does the map depend on what
+    the network learned? (Adebayo et al. 2018)"""
 
     method: str | None = None
     passed: bool
-    final_spearman: float
+    final_spearman: float  # every weight layer random: the verdict's number
+    final_spearman_signed: float | None = None
+    final_ssim: float | None = None
+    top_layers_spearman: float | None = None  # with only the `top_layers` top layers random
+    top_layers: int | None = None
     threshold: float | None = None
     n_maps: int | None = None
     weight_layers: int | None = None
+    every_layer: bool | None = None  # the cascade was evaluated after every weight layer
     cascade: list[CascadeStep] = []
+    independent: list[IndependentStep] = []
 
 
 class Sanity(Record):
@@ -132,8 +155,11 @@ def split_map_name(name: str) -> tuple[str, str]:
 EXPLAIN_SUMMARY = JsonFile("explain/summary.json", "explain", "trusted_methods, failed_methods, statement",
                            record=ExplainSummary)
 SANITY = JsonFile("explain/sanity.json", "explain", '{threshold, rule, methods: {"<model>-<method>": {passed, '
-                  "final_spearman, cascade: [...]}}, passed: [...], failed: [...], not_checked: [...]}",
-                  record=Sanity)
+                  "final_spearman, final_spearman_signed, final_ssim, top_layers_spearman, every_layer, cascade: "
+                  "[{layers_randomised, down_to, spearman_mean, spearman_std, spearman_signed_mean, ssim_mean}], "
+                  "independent: [{layer_index, layer, …same}]}}, passed: [...], failed: [...], not_checked: "
+                  "[...]}: cascading and independent re-initialisation through every weight layer (Adebayo et "
+                  "al. 2018)", record=Sanity)
 FAITHFULNESS = JsonFile("explain/faithfulness.json", "explain", '{methods: {"<model>-<method>": {deletion_auc, '
                         "insertion_auc, random_deletion_auc, random_insertion_auc, beats_random, curves}}}",
                         record=Faithfulness)

@@ -66,12 +66,38 @@ class NeededFeatures(Record):
 
 
 class Evidence(Record):
-    sources_used: list[str] = []
-    sources_left_out: dict[str, str] = {}
-    consensus_feature_scores: dict[str, float | None] = {}
-    feature_order: list[str] = []
-    per_source_features: dict[str, list[FeatureRow]] = {}
+    sources_used: list[str] = []  # "region-test" first when the region test names the features
+    sources_left_out: dict[str, str] = {}  # source → why
+    drops: dict[str, float] = {}  # named feature → its largest drop of the right answer over the networks
+    maps_illustrating: dict[str, list[str]] = {}  # named feature → the trusted maps that rank it in their top 3
     rule: str | None = None
+
+
+class Interval(Record):
+    drop: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+
+
+class RestsOn(Record):
+    """What the hint rests on: region-test units per network, the named features' drops, who agrees."""
+
+    units: dict[str, int] = {}
+    features: dict[str, dict[str, Interval]] = {}  # feature → network → drop with its 95 % interval
+    networks_agreeing: dict[str, list[str]] = {}  # feature → the networks (or "maps") that name it
+    tentative: bool = False
+    tentative_because: list[str] = []
+
+
+class NetworkQuality(Record):
+    """Does a trained network tell the two people apart better than chance? (one-sided binomial test)"""
+
+    test_accuracy: float | None = None
+    n_test: int | None = None
+    unit: str | None = None
+    p_value: float | None = None
+    better_than_chance: bool = True
+    note: str | None = None
 
 
 class RegionsSummary(Summary):
@@ -80,12 +106,17 @@ class RegionsSummary(Summary):
     stage: str = "regions"
     seconds: float | None = None
     hint: str = shown("hint", "text", default=...)
-    look_at: list[str] = shown("look at", "list", default_factory=list)
-    less: list[str] = shown("tell them apart less", "list", default_factory=list)
+    look_at: list[str] = shown("look at", "list", default_factory=list)  # ranked
+    avoid: list[str] = shown("do not rely on", "list", default_factory=list)  # features shown to mislead
+    no_hint: bool = False  # no network better than chance: nothing to say
+    basis: str | None = shown("the hint rests on", "text")  # region test | maps (…) | none
+    tentative: bool = False
+    tentative_because: list[str] = []
+    rests_on: RestsOn | None = None
+    networks: dict[str, NetworkQuality] = {}
     trusted: bool = True
     warning: str | None = None
-    tentative: bool = False
-    not_confirmed: list[str] = []  # features the maps favour that the region test does not confirm
+    not_confirmed: list[str] = []  # top features of maps the hint does not name
     region_test: dict[str, NeededFeatures] | None = None
     evidence: Evidence = Evidence()
     top_regions: dict[str, list[str]] = {}
@@ -95,11 +126,18 @@ class RegionsSummary(Summary):
     files: list[str] = []
 
 
-REGIONS_SUMMARY = JsonFile("regions/summary.json", "regions", "hint, look_at, less, trusted, warning, evidence, "
-                           "top_regions, agreement, not_confirmed (features the maps favour that the region test "
-                           "does not), region_test (needed features per network), sources (each with its network, "
-                           "sanity and region_test ∈ agrees|disagrees|n/a: is its top feature one its network needs?)",
-                           record=RegionsSummary)
+REGIONS_SUMMARY = JsonFile("regions/summary.json", "regions", "hint, look_at (ranked), avoid (features shown to "
+                           "mislead), no_hint, tentative, tentative_because, basis (region test | maps (…) | none), "
+                           "rests_on {units, features: {<feature>: {<model>: {drop, ci_low, ci_high}}}, "
+                           "networks_agreeing}, networks {<model>: {test_accuracy, n_test, p_value, "
+                           "better_than_chance}}, trusted, warning, evidence, top_regions, agreement, not_confirmed "
+                           "(top features of maps the hint does not name), region_test (needed features per "
+                           "network), sources (each with its network, sanity and region_test ∈ "
+                           "agrees|disagrees|n/a). The hint names the features whose covering drops the right "
+                           "answer (95 % interval above 0, >= 0.3 x the network's largest drop) in a network better "
+                           "than chance (binomial p < 0.01); maps and the fooling aggregate illustrate it and speak "
+                           "only when the region test names nothing (then tentative). No network better than "
+                           "chance: no hint (hint.txt says so)", record=RegionsSummary)
 RANKING = CsvFile("regions/ranking.csv", "regions", "source,region,rank,score,ci_low,ci_high,attribution_share,"
                   "area_share,sanity (score = attribution share ÷ area share; sanity ∈ pass|fail|unchecked|n/a)",
                   row=RankingRow)

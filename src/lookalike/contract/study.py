@@ -160,6 +160,7 @@ class AnalysisSummary(Summary):
     simulated_participants: int | None = shown("of them simulated (not real data)")
     exclusions: dict[str, Any] = {}  # who was assigned where and excluded by which declared rule
     preregistration: dict[str, Any] | None = None  # the deviations from study/preregistration.json
+    no_hint: str | None = None  # set when regions found no hint: the post group then tests no hint
     excluded_incomplete: int = shown("incomplete sessions excluded", default=0)
     trials_per_participant: int | None = None
     groups: dict[str, GroupResult] = {}

@@ -83,30 +83,58 @@ def figure7(mf: MapFile, data_dir: Path, out: Path, label: str, passed: bool | N
     return save_figure(out, fig)
 
 
+SANITY_PANELS = (("cascade", "spearman_mean", "cascading: rank correlation (|map|)"),
+                 ("cascade", "spearman_signed_mean", "cascading: rank correlation (signed)"),
+                 ("cascade", "ssim_mean", "cascading: SSIM"),
+                 ("independent", "spearman_mean", "independent: rank correlation (|map|)"))
+
+
 def sanity_figure(results: dict[str, dict[str, Any]], threshold: float, out: Path) -> Path:
-    """Cascading-randomisation curves per method, and a pass/fail table."""
-    fig, (ax, tab) = plt.subplots(1, 2, figsize=(11, 0.45 * max(4, len(results)) + 2.2),
-                                  gridspec_kw={"width_ratios": [1.2, 1]})
-    for name, r in results.items():
-        xs = [0] + [c["layers_randomised"] for c in r["cascade"]]
-        ys = [1.0] + [c["spearman_mean"] for c in r["cascade"]]
-        ax.plot(xs, ys, marker="o", ls="-" if r["passed"] else "--", label=name)
-    ax.axhline(threshold, color="k", lw=0.8, ls=":")
-    ax.set_xlabel("weight layers re-initialised (from the top)")
-    ax.set_ylabel("Spearman ρ with the trained maps")
-    ax.set_ylim(-0.2, 1.05)
-    ax.legend(fontsize=7)
-    ax.set_title("Cascading randomisation (Adebayo et al. 2018)", fontsize=10)
-    rows = [[name, f"{r['final_spearman']:.2f}", "pass" if r["passed"] else "FAIL"] for name, r in results.items()]
-    tab.axis("off")
+    """Per-layer randomisation curves (Adebayo et al. 2018, Figs. 2 and 4): one row per network, columns
+    cascading ρ with and without absolute values, SSIM, and independent ρ; then the verdicts."""
+    kinds = sorted({name.split("-")[0] for name in results})
+    fig, axes = plt.subplots(len(kinds) + 1, len(SANITY_PANELS), figsize=(4.2 * len(SANITY_PANELS),
+                             3.3 * len(kinds) + 0.4 * max(4, len(results)) + 1), squeeze=False)
+    for row, kind in enumerate(kinds):
+        for col, (curve, key, title) in enumerate(SANITY_PANELS):
+            ax = axes[row, col]
+            labels: list[str] = []
+            for name, r in results.items():
+                if name.split("-")[0] != kind or not r.get(curve):
+                    continue
+                points = r[curve]
+                labels = [p.get("down_to", p.get("layer", "")) for p in points]
+                xs = np.arange(len(points) + (curve == "cascade"))
+                ys = ([1.0] if curve == "cascade" else []) + [p.get(key, np.nan) for p in points]
+                ax.plot(xs, ys, marker="o", ms=3, ls="-" if r["passed"] else "--",
+                        label=name.split("-", 1)[1] + ("" if r["passed"] else " (fails)"))
+            if labels:
+                ticks = (["trained"] if curve == "cascade" else []) + labels
+                ax.set_xticks(range(len(ticks)), ticks, rotation=70, ha="right", fontsize=5)
+            if key == "spearman_mean":
+                ax.axhline(threshold, color="k", lw=0.8, ls=":")
+            ax.set_ylim(-0.3 if "spearman" in key else -0.05, 1.05)
+            ax.set_title(f"{kind} — {title}", fontsize=8)
+            if col == 0:
+                ax.set_ylabel("similarity to the trained maps", fontsize=7)
+                ax.legend(fontsize=6)
+    for ax in axes[-1]:
+        ax.axis("off")
+    rows = [[name, f"{r['final_spearman']:.2f}", f"{r.get('final_spearman_signed', float('nan')):.2f}",
+             f"{r.get('final_ssim', float('nan')):.2f}",
+             "–" if r.get("top_layers_spearman") is None else f"{r['top_layers_spearman']:.2f}",
+             "pass" if r["passed"] else "FAIL"] for name, r in results.items()]
     if rows:
-        table = tab.table(cellText=rows, colLabels=["model-method", "ρ all random", "verdict"], loc="center")
+        table = axes[-1, 0].table(cellText=rows, colLabels=["model-method", "ρ |map| all random", "ρ signed",
+                                                            "SSIM", "ρ top layers random", "verdict"],
+                                  loc="center", bbox=[0, 0, len(SANITY_PANELS), 1])
         table.auto_set_font_size(False)
-        table.set_fontsize(8)
-        table.scale(1, 1.3)
+        table.set_fontsize(7)
         for i, row in enumerate(rows, start=1):
-            table[i, 2].set_facecolor("#cdeccd" if row[2] == "pass" else "#f6c6cb")
-    tab.set_title(f"fails when ρ ≥ {threshold}", fontsize=9)
+            table[i, 5].set_facecolor("#cdeccd" if row[5] == "pass" else "#f6c6cb")
+    fig.suptitle(f"Model randomisation (Adebayo et al. 2018): a method fails when ρ |map| ≥ {threshold} with "
+                 f"every weight layer re-initialised", fontsize=10)
+    fig.subplots_adjust(hspace=0.9, wspace=0.25)
     return save_figure(out, fig)
 
 

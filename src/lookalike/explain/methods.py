@@ -137,15 +137,20 @@ def get_method(name: str) -> Method:
 
 
 def to_maps(result: Inputs, reduce: str, size: int = 128) -> tuple[torch.Tensor, ...]:
-    """Turn one attribution tensor per input into maps ≥ 0 of shape N×size×size (float32)."""
+    """Turn one attribution tensor per input into maps ≥ 0 of shape N×size×size (float32); `reduce="signed"`
+    keeps the sign (channels summed)."""
     out = []
     for r in result:
         r = r.detach().float()
         if r.dim() == 3:
             r = r.unsqueeze(1)
-        r = r.abs().sum(1, keepdim=True) if reduce == "abs" else r.sum(1, keepdim=True).clamp_min(0)
+        if reduce == "signed":  # the sanity check's "without absolute values": channels summed, sign kept
+            r = r.sum(1, keepdim=True)
+        else:
+            r = r.abs().sum(1, keepdim=True) if reduce == "abs" else r.sum(1, keepdim=True).clamp_min(0)
         if r.shape[-1] != size or r.shape[-2] != size:
-            r = F.interpolate(r, size=(size, size), mode="bilinear", align_corners=False).clamp_min(0)
+            r = F.interpolate(r, size=(size, size), mode="bilinear", align_corners=False)
+            r = r if reduce == "signed" else r.clamp_min(0)
         out.append(torch.nan_to_num(r[:, 0], nan=0.0, posinf=0.0).cpu())
     return tuple(out)
 
@@ -164,3 +169,22 @@ def attribute_maps(method: Method | str, model, inputs: Inputs, target: torch.Te
         result = method.fn(model, chunk, target[start:start + batch_size], **options)
         parts.append(to_maps(result, method.reduce, size=inputs[0].shape[-1]))
     return tuple(torch.cat([p[i] for p in parts]) for i in range(len(inputs)))
+
+
+def attribute_both(method: Method, model, inputs: Inputs, target: torch.Tensor, batch_size: int = 8,
+                   settings: Mapping[str, Any] | None = None) -> tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]:
+    """(maps as `attribute_maps` gives them, signed maps) from one attribution pass per batch."""
+    options = method.settings(settings)
+    n = inputs[0].shape[0]
+    shown: list[tuple[torch.Tensor, ...]] = []
+    signed: list[tuple[torch.Tensor, ...]] = []
+    for start in range(0, n, batch_size):
+        chunk = tuple(x[start:start + batch_size] for x in inputs)
+        result = method.fn(model, chunk, target[start:start + batch_size], **options)
+        shown.append(to_maps(result, method.reduce, size=inputs[0].shape[-1]))
+        signed.append(to_maps(result, "signed", size=inputs[0].shape[-1]))
+
+    def join(parts: list[tuple[torch.Tensor, ...]]) -> tuple[torch.Tensor, ...]:
+        return tuple(torch.cat([p[i] for p in parts]) for i in range(len(inputs)))
+
+    return join(shown), join(signed)

@@ -95,12 +95,20 @@ def agreement_figure(matrix: dict[str, dict[str, float]], out: Path) -> Path:
     return save_figure(out, fig)
 
 
-def hint_figure(mean_face: np.ndarray, labels: np.ndarray, look: list[str], text: str, out: Path) -> Path:
-    """The mean face with the hinted regions lit and outlined, the rest dimmed: what the 'post' group sees."""
+def hint_figure(mean_face: np.ndarray, labels: np.ndarray, look: list[str], text: str, out: Path,
+                heat: np.ndarray | None = None) -> Path:
+    """The mean face with the hinted regions lit and outlined, the rest dimmed: what the 'post' group sees.
+
+    `heat` (the maps that agree with the hint, averaged) shows where within the lit regions the networks look."""
     img = mean_face.astype(np.float32) / 255.0
     members = [REGIONS.index(r) for f in look for r in FEATURES.get(f, [f]) if r in REGIONS]
     lit = np.isin(labels, members)
-    shown = np.where(lit[..., None], 0.6 * img + 0.4 * np.array([1.0, 0.85, 0.2]), 0.45 * img)
+    glow = np.full(lit.shape, 0.4, np.float32)
+    if heat is not None and lit.any() and np.nanmax(np.where(lit, heat, 0)) > 0:
+        inside = np.where(lit, np.nan_to_num(heat), 0)
+        glow = 0.15 + 0.55 * np.clip(inside / np.percentile(inside[lit], 99), 0, 1)
+    shown = np.where(lit[..., None], (1 - glow[..., None]) * img + glow[..., None] * np.array([1.0, 0.85, 0.2]),
+                     0.45 * img)
     fig, ax = plt.subplots(figsize=(4.2, 4.8))
     ax.imshow(np.clip(shown, 0, 1))
     if lit.any():

@@ -1,20 +1,25 @@
-"""Turn region scores into the sentence people are given (paper §6: "focus on the forehead and cheekbones").
+"""Turn the evidence into the sentence people are given (paper §6: "focus on the forehead and cheekbones").
 
-Only evidence we can trust is used: the maps of methods that passed the
-sanity check, plus the fooling aggregate (a different kind of evidence: where
-the attack had to change the face). A feature is named when its mean score
-over those sources is at least LOOK_MIN (20 % more attribution than its area)
-and at least LOOK_FRACTION of the best feature's score, at most three of them;
-the two features with the lowest scores below 1 are named as the ones that
-"tell them apart less".
+The hint rests on causal evidence first. The region test of `lookalike explain` covers each face feature
+with the mean face and measures how much the right answer's probability drops: that says *which* features
+a network needs and *how much*. Maps (the methods that pass the randomisation check) and the fooling
+aggregate say where within the face the networks look; they illustrate the hint and are reported beside
+it, but they do not choose its features, because gradients are drawn to contrast (eyes, brows) whether or
+not the network needs it (benchmarks/hint_recovery.py measures both kinds of evidence on planted worlds).
 
-Maps show where gradients are large, and gradients are drawn to high-contrast
-parts (eyes, brows) whether or not the network needs them. So when the region
-test of `lookalike explain` is at hand (each feature covered with the mean
-face: does the answer change?), a feature is named only if a trusted network
-needs it, and a feature a network needs is never called one that tells them
-apart less. Features the maps favour but the test does not confirm are
-reported as `unconfirmed`.
+The rule, per network that tells the two people apart better than chance:
+
+* a feature is *named* when covering it lowers the right answer's probability with a 95 % bootstrap
+  interval above 0 (the region test's "needed") **and** by at least NAME_FRACTION of the drop of that
+  network's most needed feature: covering any part of a face costs a confident network a little, and a
+  significant but small drop is that cost, not the difference;
+* features are ranked by their largest drop over the networks, at most MAX_LOOK of them;
+* a feature is called misleading ("do not rely on …") only when covering it *raises* the right answer's
+  probability (interval below 0) by at least NAME_FRACTION of the top drop: the network is led astray by
+  it. Never as filler.
+
+When the region test names nothing although a network learnt, the maps' consensus speaks instead, and the
+hint is tentative. With no network better than chance there is no hint at all.
 """
 
 from __future__ import annotations
@@ -25,11 +30,15 @@ import numpy as np
 
 from ..face.regions import PLAIN
 
-LOOK_MIN = 1.2
-LOOK_FRACTION = 0.6
+NAME_FRACTION = 0.3  # of the largest drop in the same network: chosen on benchmarks/hint_recovery.py
 MAX_LOOK = 3
-MAX_LESS = 2
+FIRM_DROP = 0.05  # a first feature whose drop's lower bound reaches this in some network rests on something
+FIRM_UNITS = 30  # fewer region-test units than this: tentative
+LOOK_MIN = 1.2  # maps' fallback: consensus score (attribution share / area share) a feature needs
+LOOK_FRACTION = 0.6  # maps' fallback: ... and this share of the best feature's consensus score
 PLURAL = {"eyes", "eyebrows", "cheekbones", "cheeks"}
+NO_HINT = ("No hint: no network tells the two people apart better than chance, so nothing here says where "
+           "to look.")
 
 
 def join_words(items: list[str]) -> str:
@@ -38,47 +47,69 @@ def join_words(items: list[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def choose(scores: dict[str, dict[str, float]], needed: set[str] | None = None) -> dict[str, Any]:
-    """`scores[source][feature]` → the features to look at and to mind less, with the consensus scores.
+def from_region_test(tests: dict[str, dict[str, Any]], fraction: float = NAME_FRACTION) -> dict[str, Any]:
+    """`tests[network]` (explain/region_test.json, learnt networks only) → named features, ranked, and the
+    misleading ones, each with the evidence it rests on. `fraction`: NAME_FRACTION (the benchmark sweeps it)."""
+    drop: dict[str, float] = {}
+    support: dict[str, list[str]] = {}
+    mislead: dict[str, float] = {}
+    for kind, test in tests.items():
+        rows = test["features"]
+        top = max((float(r["drop"]) for r in rows.values() if np.isfinite(r["drop"])), default=0.0)
+        if top <= 0:
+            continue
+        for f, r in rows.items():
+            d, lo, hi = float(r["drop"]), float(r["ci_low"]), float(r["ci_high"])
+            if np.isfinite(lo) and lo > 0 and d >= fraction * top:
+                support.setdefault(f, []).append(kind)
+                drop[f] = max(drop.get(f, -np.inf), d)
+            elif np.isfinite(hi) and hi < 0 and -d >= fraction * top:
+                mislead[f] = max(mislead.get(f, 0.0), -d)
+    look = sorted(drop, key=lambda f: -drop[f])[:MAX_LOOK]
+    avoid = sorted((f for f in mislead if f not in drop), key=lambda f: -mislead[f])
+    return {"look": look, "avoid": avoid, "drops": {f: drop[f] for f in look}, "support": support}
 
-    `needed`: the features the region test found a trusted network needs (None: no region test)."""
+
+def from_maps(scores: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """The maps' consensus (mean score over trusted sources): the fallback when the region test names nothing."""
     features = sorted({f for s in scores.values() for f in s})
     consensus = {f: float(np.nanmean([scores[s].get(f, np.nan) for s in scores])) for f in features}
     ranked = sorted(features, key=lambda f: -np.nan_to_num(consensus[f], nan=-np.inf))
-    if not ranked:
-        return {"look": [], "less": [], "consensus": {}, "ranked": [], "tentative": True, "unconfirmed": []}
-    ok = (lambda f: True) if needed is None else (lambda f: f in needed)
-    best = consensus[ranked[0]]
-    strong = [f for f in ranked if consensus[f] >= max(LOOK_MIN, LOOK_FRACTION * best)]
-    look = [f for f in strong if ok(f)][:MAX_LOOK]
-    tentative = not look
-    look = look or [f for f in ranked if ok(f)][:1] or ranked[:1]
-    less = [f for f in reversed(ranked) if consensus[f] < 1.0 and f not in look and not (needed and f in needed)]
-    return {"look": look, "less": less[:MAX_LESS], "consensus": consensus, "ranked": ranked,
-            "tentative": tentative, "unconfirmed": [f for f in strong if not ok(f)]}
+    best = consensus[ranked[0]] if ranked else np.nan
+    look = [f for f in ranked if consensus[f] >= max(LOOK_MIN, LOOK_FRACTION * best)][:MAX_LOOK]
+    return {"look": look, "consensus": consensus, "ranked": ranked}
 
 
-def from_region_test(tests: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The hint from the region test alone (when no map can be trusted): the features a network needs, by their
-    largest drop; the least needed two as the ones that tell them apart less."""
-    drop: dict[str, float] = {}
-    for test in tests.values():
-        for f, row in test["features"].items():
-            drop[f] = max(drop.get(f, -np.inf), float(np.nan_to_num(row["drop"], nan=-np.inf)))
-    needed = {f for test in tests.values() for f in test["needed"]}
-    ranked = sorted(drop, key=lambda f: -drop[f])
-    look = [f for f in ranked if f in needed][:MAX_LOOK]
-    less = [f for f in reversed(ranked) if f not in needed][:MAX_LESS]
-    return {"look": look, "less": less, "consensus": drop, "ranked": ranked, "tentative": not look,
-            "unconfirmed": []}
-
-
-def sentence(look: list[str], less: list[str]) -> str:
-    """Plain words, e.g. "Look at the forehead and the cheekbones; the eyes and the mouth tell them apart less."."""
+def strength(chosen: dict[str, Any], tests: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """How much the hint rests on: units, the named features' intervals, the networks that agree; and
+    whether that is little (tentative)."""
+    look = chosen["look"]
+    units = {k: int(t.get("n_units", 0)) for k, t in tests.items()}
+    features = {f: {k: {key: t["features"][f][key] for key in ("drop", "ci_low", "ci_high")}
+                    for k, t in tests.items() if f in t["features"]} for f in look}
+    reasons = []
     if not look:
-        return "Look at the whole face."
-    text = f"Look at {join_words([PLAIN.get(f, f) for f in look])}"
-    if less:
-        verb = "tell" if len(less) > 1 or less[0] in PLURAL else "tells"
-        text += f"; {join_words([PLAIN.get(f, f) for f in less])} {verb} them apart less"
-    return text + "."
+        reasons.append("the region test names no feature")
+    else:
+        first = look[0]
+        agree = chosen["support"].get(first, [])
+        firm = any(tests[k]["features"][first]["ci_low"] >= FIRM_DROP for k in agree)
+        if len(agree) < 2 and not firm:
+            reasons.append(f"only the {join_words(agree) or 'maps'} network supports {PLAIN.get(first, first)}, "
+                           f"and weakly (95 % interval of its drop reaches below {FIRM_DROP})")
+        if sum(units[k] for k in agree) < FIRM_UNITS:
+            reasons.append(f"the region test rests on {sum(units[k] for k in agree)} units (< {FIRM_UNITS})")
+    return {"units": units, "features": features, "networks_agreeing": dict(chosen["support"]),
+            "tentative": bool(reasons), "tentative_because": reasons}
+
+
+def sentence(look: list[str], avoid: list[str] | None = None, tentative: bool = False) -> str:
+    """Plain words, ranked: "Focus on the forehead first, then the cheekbones." (paper: "focus on the
+    forehead and cheekbones"); "Do not rely on …" only for features shown to mislead."""
+    if not look:
+        return "No hint: no face feature clearly tells the two people apart."
+    words = [PLAIN.get(f, f) for f in look]
+    text = f"Focus on {words[0]}" + (f" first, then {join_words(words[1:])}" if len(words) > 1 else "") + "."
+    if avoid:
+        text += f" Do not rely on {join_words([PLAIN.get(f, f) for f in avoid])}."
+    return f"Tentative: {text[0].lower()}{text[1:]}" if tentative else text

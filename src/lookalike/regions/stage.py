@@ -2,9 +2,10 @@
 
 Sources: every map file in `explain/maps/` (each image scored with its own
 landmarks) and `fooling/aggregate.npy` when present (one map on the template
-face, so it has no interval). Whether a source may inform the hint comes from
+face, so it has no interval). Whether a map may illustrate the hint comes from
 `explain/sanity.json`: methods that failed the sanity check are shown, marked,
-and left out.
+and left out. The hint's features come from the region test (`hint.py`) of the
+networks that beat chance; with none, there is no hint.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 
 from ..contract import (
     EXPLAIN_SUMMARY,
+    NETWORK_SUMMARY,
     FEATURE_RANKING,
     HINT,
     PLANTED,
@@ -43,6 +45,7 @@ from .truth import recovery_table
 REGION_GROUPS = {r: [i] for i, r in enumerate(REGIONS)}
 FEATURE_GROUPS = {f: [REGIONS.index(r) for r in rs] for f, rs in FEATURES.items()}
 MEAN_FACE_IMAGES = 300
+CHANCE_P = 0.01  # a network beats chance when a one-sided binomial test of its test accuracy gives p < this
 
 
 def mean_face(run: Run, limit: int = MEAN_FACE_IMAGES) -> np.ndarray:
@@ -84,6 +87,14 @@ def _source_table(name: str, maps: np.ndarray, labels: np.ndarray, clusters: np.
     return out
 
 
+def _mean_map(maps: np.ndarray) -> np.ndarray:
+    """Mean of the maps, each scaled to sum 1 (the faces are aligned, so pixels roughly correspond)."""
+    maps = np.clip(np.nan_to_num(maps.astype(np.float64)), 0, None)
+    total = maps.reshape(len(maps), -1).sum(1)
+    keep = total > 0
+    return (maps[keep] / total[keep, None, None]).mean(0) if keep.any() else np.zeros(maps.shape[1:])
+
+
 def collect_sources(run: Run, seed: int) -> list[dict[str, Any]]:
     from ..contract import load_maps
 
@@ -99,6 +110,7 @@ def collect_sources(run: Run, seed: int) -> list[dict[str, Any]]:
         labels = np.stack([cache(lm) for lm in landmarks]) if len(landmarks) else np.zeros((0, 128, 128), np.int8)
         clusters = np.where(mf.pair >= 0, mf.pair, -1 - np.arange(len(mf.pair)))
         table = _source_table(mf.name, mf.maps, labels, clusters, seed)
+        table["mean_map"] = _mean_map(mf.maps)
         verdict = status.get(mf.name)
         table.update(source=mf.name, kind="map", network=mf.model, file=str(path.relative_to(run.root)),
                      sanity="unchecked" if verdict is None else "pass" if verdict else "fail")
@@ -111,10 +123,34 @@ def collect_sources(run: Run, seed: int) -> list[dict[str, Any]]:
             raise InputError(f"{fooling}: expected a {IMAGE_SIZE}×{IMAGE_SIZE} map, got {agg.shape}")
         agg = np.clip(np.nan_to_num(np.abs(agg)), 0, None)
         table = _source_table("fooling-aggregate", agg[None], template_labels()[None], None, seed)
+        table["mean_map"] = _mean_map(agg[None])
         table.update(source="fooling-aggregate", kind="fooling", network=None, file=str(fooling.relative_to(run.root)),
                      sanity="n/a", used_for_hint=True)
         sources.append(table)
     return sources
+
+
+def network_quality(run: Run) -> dict[str, dict[str, Any]]:
+    """Per trained network: test accuracy, test units and whether it beats chance (one-sided binomial test,
+    p < CHANCE_P). A network without a training summary (trained elsewhere) is assumed to have learnt."""
+    from scipy.stats import binomtest
+
+    out: dict[str, dict[str, Any]] = {}
+    for kind in ("classifier", "siamese"):
+        if not (run.model(kind) / "model.safetensors").exists():
+            continue
+        loaded = NETWORK_SUMMARY.load(run, kind=kind)
+        summary = loaded.value if loaded.ok else None
+        acc = summary.test_accuracy if summary is not None else None
+        n = summary.test.n if summary is not None and summary.test is not None else None
+        if acc is None or not n:
+            out[kind] = {"test_accuracy": None, "n_test": None, "p_value": None, "better_than_chance": True,
+                         "note": "no test accuracy on record: assumed to have learnt"}
+            continue
+        p = float(binomtest(int(round(acc * n)), n, 0.5, alternative="greater").pvalue)
+        out[kind] = {"test_accuracy": float(acc), "n_test": n, "unit": summary.test_unit or "units",
+                     "p_value": p, "better_than_chance": p < CHANCE_P}
+    return out
 
 
 def _near_chance_networks(run: Run) -> list[str]:
@@ -130,52 +166,68 @@ def _region_test(run: Run, networks: set[str]) -> dict[str, Any]:
     return {k: v.to_json() for k, v in REGION_TEST.read(run).networks.items() if k in networks}
 
 
-def _drop_misleading_maps(sources: list[dict[str, Any]], trusted: list[dict[str, Any]],
-                          region_test: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
-    """Mark each map "agrees"/"disagrees" with the region test and leave the disagreeing ones out of the hint.
-
-    A map disagrees when its top feature is not one its network needs and covering it changes the answer less
-    than covering any needed feature does (so a top feature that only just misses the test's bar still agrees)."""
+def _mark_maps(sources: list[dict[str, Any]], trusted: list[dict[str, Any]], look: list[str],
+               tested: bool) -> list[dict[str, Any]]:
+    """Mark each map "agrees"/"disagrees" with the hint's features (its top feature is / is not one of them);
+    a disagreeing map is left out of the illustration. Returns the trusted maps that remain."""
     for s in sources:
-        test = region_test.get(s["network"]) if s["kind"] == "map" else None
         top = min(s["features"], key=lambda r: r["rank"])["feature"] if s["features"] else None
         s["top_feature"] = top
-        if not test or not test["needed"] or top is None:
-            s["region_test"] = "n/a"
-            continue
-        drops = {f: row["drop"] for f, row in test["features"].items()}
-        weaker = drops.get(top, -np.inf) < min(drops[f] for f in test["needed"])
-        s["region_test"] = "disagrees" if top not in test["needed"] and weaker else "agrees"
-    wrong = [s for s in trusted if s["region_test"] == "disagrees"]
-    if not wrong:
-        return trusted, None
-    note = None
-    if not any(s["region_test"] == "agrees" for s in trusted):
-        note = ("every trusted map's top feature is one the region test finds its network does not need: the "
-                "maps mislead here, so the hint rests on the region test")
-    for s in wrong:
+        s["region_test"] = "n/a" if not tested or not look or top is None else \
+            "agrees" if top in look else "disagrees"
+    kept = []
+    for s in trusted:
+        if s["region_test"] == "disagrees":
+            s["used_for_hint"] = False
+            s["left_out_because"] = f"its top feature ({s['top_feature']}) is not one the region test names"
+        else:
+            kept.append(s)
+    return kept
+
+
+def _trusted_maps(sources: list[dict[str, Any]], weak: set[str]) -> tuple[list[dict[str, Any]], str | None]:
+    """The sources that may illustrate the hint (sanity passed, network not near chance), and a warning."""
+    trusted = [s for s in sources if s["used_for_hint"]]
+    warning = None
+    if not any(s["sanity"] == "pass" for s in sources):
+        if trusted:
+            warning = "no attribution method passed the sanity check; only the fooling aggregate illustrates the hint"
+        else:
+            trusted = [s for s in sources if s["kind"] == "map"]
+            warning = ("no attribution method passed the sanity check (or explain's sanity.json is missing); "
+                       "the maps shown may not reflect the networks")
+    for s in [s for s in trusted if s["kind"] == "map" and s["network"] in weak]:
+        trusted.remove(s)
         s["used_for_hint"] = False
-        s["left_out_because"] = f"its top feature ({s['top_feature']}) is not needed by the network (region test)"
-    return [s for s in trusted if s not in wrong], note
+        s["left_out_because"] = "network near chance"
+    return trusted, warning
 
 
-def run_regions(run: Run | str | Path, seed: int = 0) -> RegionsSummary:
-    """Score every map source by region, rank, compare methods and write the hint."""
-    from .figures import agreement_figure, hint_figure, ranking_figure, regions_figure
+def _choose_hint(region_test: dict[str, Any], trusted: list[dict[str, Any]], no_hint: bool) -> dict[str, Any]:
+    """The hint's features (`look`, `avoid`), what they rest on (`rests`), the `basis` and the sentence.
 
-    run = run if isinstance(run, Run) else Run(run)
-    t0 = time.perf_counter()
-    has_maps = any((run.explain / "maps").glob("*.npz"))
-    if not has_maps and not (run.fooling / "aggregate.npy").exists():
-        raise StageMissing(f"nothing to analyse in {run.root}: run `lookalike explain {run.root}` "
-                           f"(or `lookalike fool {run.root}`) first")
-    run.regions.mkdir(parents=True, exist_ok=True)
-    write_config(run.regions, {"seed": seed, "bootstrap": 1000, "look_min": hints.LOOK_MIN,
-                               "look_fraction": hints.LOOK_FRACTION, "max_look": hints.MAX_LOOK})
-    sources = collect_sources(run, seed)
-    face = mean_face(run)
-    tmpl = template_labels()
-    regions_figure(face, tmpl, run.regions / "regions.png")
+    The region test names the features; only when it names none do the trusted maps' consensus speak,
+    tentatively. With no network better than chance there is no hint."""
+    if no_hint:
+        return {"look": [], "avoid": [], "drops": {}, "support": {}, "basis": "none", "text": hints.NO_HINT,
+                "rests": {"units": {}, "features": {}, "networks_agreeing": {}, "tentative": True,
+                          "tentative_because": ["no network tells the two people apart better than chance"]}}
+    chosen = hints.from_region_test(region_test)
+    chosen["basis"] = "region test"
+    rests = chosen["rests"] = hints.strength(chosen, region_test)
+    if not chosen["look"]:  # no region test, or it names nothing: the maps' consensus, tentatively
+        maps = hints.from_maps({s["source"]: {r["feature"]: r["score"] for r in s["features"]} for s in trusted})
+        chosen.update(look=maps["look"], support={f: ["maps"] for f in maps["look"]})
+        chosen["basis"] = "maps (no region test)" if not region_test else "maps (the region test names nothing)"
+        rests["tentative"] = True
+        rests["tentative_because"] = [f"the hint rests on the maps alone: {chosen['basis'][6:-1]}"]
+    chosen["text"] = hints.sentence(chosen["look"], chosen["avoid"], rests["tentative"])
+    return chosen
+
+
+def _write_tables(run: Run, sources: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
+    """ranking.csv, features.csv and their figures; returns the agreement between sources."""
+    from .figures import agreement_figure, ranking_figure
 
     region_rows = [row for s in sources for row in s["regions"]]
     for row in region_rows:
@@ -184,79 +236,84 @@ def run_regions(run: Run | str | Path, seed: int = 0) -> RegionsSummary:
     feature_rows = [row for s in sources for row in s["features"]]
     FEATURE_RANKING.write(run, sorted(feature_rows, key=lambda r: (r["source"], r["rank"])))
     ranking_figure(sources, run.regions / "ranking.png")
-
     agree = agreement({s["source"]: np.array([r["score"] for r in s["regions"]]) for s in sources})
     if len(sources) > 1:
         agreement_figure(agree, run.regions / "agreement.png")
+    return agree
 
-    trusted = [s for s in sources if s["used_for_hint"]]
-    warning = None
-    if not any(s["sanity"] == "pass" for s in sources):
-        fallback = [s for s in sources if s["kind"] == "map"]
-        if trusted:
-            warning = "no attribution method passed the sanity check; the hint rests on the fooling aggregate alone"
-        else:
-            trusted = fallback
-            warning = ("no attribution method passed the sanity check (or explain's sanity.json is missing); "
-                       "the hint uses every map and should not be trusted")
-    weak = _near_chance_networks(run)
-    # A network near chance has learnt nothing about the faces: leave its maps out of the hint as
-    # long as a better network (or the fooling aggregate) is there to speak instead.
-    from_weak = [s for s in trusted if s["kind"] == "map" and s["network"] in weak]
-    if from_weak and any(s["kind"] == "map" for s in trusted if s not in from_weak):
-        trusted = [s for s in trusted if s not in from_weak]
-        for s in from_weak:
-            s["used_for_hint"] = False
-            s["left_out_because"] = "network near chance"
-    if weak and trusted and all(s["network"] in weak for s in trusted if s["kind"] == "map") \
-            and any(s["kind"] == "map" for s in trusted):
-        note = f"the {' and '.join(weak)} network(s) are near chance, so their maps say little about the faces"
-        warning = f"{warning}; {note}" if warning else note
-    region_test = _region_test(run, {s["network"] for s in trusted if s["kind"] == "map"})
-    trusted, note = _drop_misleading_maps(sources, trusted, region_test)
-    if note:
-        warning = f"{warning}; {note}" if warning else note
+
+def run_regions(run: Run | str | Path, seed: int = 0) -> RegionsSummary:
+    """Score every map source by region, rank, compare methods and write the hint."""
+    from .figures import hint_figure, regions_figure
+
+    run = run if isinstance(run, Run) else Run(run)
+    t0 = time.perf_counter()
+    has_maps = any((run.explain / "maps").glob("*.npz"))
+    if not has_maps and not (run.fooling / "aggregate.npy").exists():
+        raise StageMissing(f"nothing to analyse in {run.root}: run `lookalike explain {run.root}` "
+                           f"(or `lookalike fool {run.root}`) first")
+    run.regions.mkdir(parents=True, exist_ok=True)
+    write_config(run.regions, {"seed": seed, "bootstrap": 1000, "name_fraction": hints.NAME_FRACTION,
+                               "max_look": hints.MAX_LOOK, "chance_p": CHANCE_P, "look_min": hints.LOOK_MIN,
+                               "look_fraction": hints.LOOK_FRACTION})
+    sources = collect_sources(run, seed)
+    face = mean_face(run)
+    tmpl = template_labels()
+    regions_figure(face, tmpl, run.regions / "regions.png")
+    agree = _write_tables(run, sources)
+
+    quality = network_quality(run)
+    learnt = {k for k, q in quality.items() if q["better_than_chance"]}
+    trusted, warning = _trusted_maps(sources, set(_near_chance_networks(run)) | (set(quality) - learnt))
+    region_test = _region_test(run, learnt)
+    no_hint = bool(quality) and not learnt
+    if no_hint:
+        warning = f"{warning}; no hint" if warning else "no network beats chance: no hint"
+    chosen = _choose_hint(region_test, trusted, no_hint)
+    trusted = _mark_maps(sources, trusted, chosen["look"], bool(region_test))
     recovery = recovery_table(run, sorted((run.explain / "maps").glob("*.npz")), run.fooling / "aggregate.npy",
                               seed)
     if recovery is not None:
         PLANTED.write(run, recovery)
-    feature_scores = {s["source"]: {r["feature"]: r["score"] for r in s["features"]} for s in trusted}
-    needed = set().union(*(t["needed"] for t in region_test.values())) if region_test else None
-    if needed and not any(s["kind"] == "map" for s in trusted):  # no map left to trust: the direct test speaks
-        chosen = hints.from_region_test(region_test)
-        trusted_names = ["region-test"] + [s["source"] for s in trusted]
-    else:
-        chosen = hints.choose(feature_scores, needed)
-        trusted_names = [s["source"] for s in trusted]
-    text = hints.sentence(chosen["look"], chosen["less"])
-    HINT.write(run, text)
-    hint_figure(face, tmpl, chosen["look"], text, run.regions / "hint.png")
+    maps_rank = {s["source"]: [r["feature"] for r in sorted(s["features"], key=lambda r: r["rank"])] for s in trusted}
+    illustrated = {f: sorted(k for k, ranked in maps_rank.items() if f in ranked[:3]) for f in chosen["look"]}
+    HINT.write(run, chosen["text"])
+    where = [s["mean_map"] for s in trusted if s["source"] in {k for v in illustrated.values() for k in v}]
+    hint_figure(face, tmpl, chosen["look"], chosen["text"], run.regions / "hint.png",
+                heat=np.mean(where, 0) if where else None)
+    summary = _summary(sources, trusted, chosen, quality, region_test, warning, no_hint, illustrated)
+    return REGIONS_SUMMARY.write(run, {**summary, "seconds": round(time.perf_counter() - t0, 2), "agreement": agree,
+                                       "planted_recovery": recovery})
 
-    summary = {
-        "stage": "regions", "seconds": round(time.perf_counter() - t0, 2),
-        "hint": text, "look_at": chosen["look"], "less": chosen["less"], "trusted": warning is None,
-        "warning": warning, "tentative": bool(chosen.get("tentative", False)),
-        "not_confirmed": chosen["unconfirmed"],
+
+def _summary(sources: list[dict[str, Any]], trusted: list[dict[str, Any]], chosen: dict[str, Any],
+             quality: dict[str, Any], region_test: dict[str, Any], warning: str | None, no_hint: bool,
+             illustrated: dict[str, list[str]]) -> dict[str, Any]:
+    rests = chosen["rests"]
+    return {
+        "stage": "regions",
+        "hint": chosen["text"], "look_at": chosen["look"], "avoid": chosen["avoid"], "no_hint": no_hint,
+        "tentative": bool(rests["tentative"]), "tentative_because": rests["tentative_because"],
+        "basis": chosen["basis"], "rests_on": rests, "networks": quality,
+        "trusted": warning is None, "warning": warning,
+        "not_confirmed": sorted({s["top_feature"] for s in sources if s.get("region_test") == "disagrees"}),
         "region_test": ({k: {"needed": t["needed"], "n_units": t["n_units"]} for k, t in region_test.items()}
                         if region_test else None),
         "evidence": {
-            "sources_used": trusted_names,
+            "sources_used": (["region-test"] if chosen["basis"] == "region test" else [])
+                            + [s["source"] for s in trusted],
             "sources_left_out": {s["source"]: s.get("left_out_because", s["sanity"])
                                  for s in sources if s not in trusted},
-            "consensus_feature_scores": chosen["consensus"], "feature_order": chosen["ranked"],
-            "per_source_features": {s["source"]: s["features"] for s in trusted},
-            "rule": (f"features with mean score >= max({hints.LOOK_MIN}, {hints.LOOK_FRACTION} x best) over the "
-                     f"trusted sources, at most {hints.MAX_LOOK}; score = attribution share / area share"
-                     + ("; named only when the region test shows a trusted network needs them" if region_test
-                        else "")),
+            "drops": chosen["drops"], "maps_illustrating": illustrated,
+            "rule": (f"named: features whose covering lowers the right answer with a 95 % interval above 0 and by "
+                     f">= {hints.NAME_FRACTION} x the network's largest drop, in a network better than chance; "
+                     f"ranked by drop, at most {hints.MAX_LOOK}; maps (sanity passed) and the fooling aggregate "
+                     f"illustrate; they name features only when the region test names none (tentative)"),
         },
         "top_regions": {s["source"]: [r["region"] for r in sorted(s["regions"], key=lambda r: r["rank"])[:3]]
                         for s in sources},
-        "agreement": agree,
-        "planted_recovery": recovery,
         "sources": [{k: s.get(k) for k in ("source", "kind", "network", "file", "sanity", "region_test",
                                            "used_for_hint", "n_images", "dropped_empty")} for s in sources],
         "files": ["regions.png", "ranking.csv", "features.csv", "ranking.png", "hint.txt", "hint.png"]
                  + (["agreement.png"] if len(sources) > 1 else []),
     }
-    return REGIONS_SUMMARY.write(run, summary)

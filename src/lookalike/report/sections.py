@@ -30,6 +30,7 @@ from ..contract import (
     SPLIT,
     SYNTH_SUMMARY,
     FoolingSummary,
+    Sanity,
     JsonFile,
     Loaded,
     ManifestRow,
@@ -298,10 +299,19 @@ def explain_section(run: Run) -> Section:
     sanity, faith, summary = SANITY.load(run), FAITHFULNESS.load(run), EXPLAIN_SUMMARY.load(run)
     figs = figure7s(folder, failing)
     ctx = {"folder": folder, "figures": figs, "sanity": sanity, "faithfulness": faith, "summary": summary.value,
-           "sanity_rows": sanity_rows(run, failing), "faithfulness_rows": faithfulness_rows(run, failing)}
+           "sanity_rows": sanity_rows(run, failing), "faithfulness_rows": faithfulness_rows(run, failing),
+           "sanity_findings": sanity_findings(sanity.value)}
     facts = {"failing_sanity": sorted(failing), "methods": [f["name"] for f in figs], "sanity_checked": sanity.ok}
     return Section("explain", title, status_of(sum([bool(figs), sanity.ok, faith.ok]), 3),
                    render("explain.html.j2", **ctx), facts)
+
+
+def sanity_findings(sanity: Sanity | None) -> list[str]:
+    """What the randomisation check finds, per method, guided backpropagation (the paper's method) first."""
+    from ..explain.sanity import finding
+
+    methods = sanity.methods if sanity is not None else {}
+    return [finding(name, methods[name]) for name in sorted(methods, key=lambda n: (not n.endswith("-guided_backprop"), n))]
 
 
 # --- regions -------------------------------------------------------------------------------------
@@ -341,6 +351,26 @@ def recovery_rows(summary: RegionsSummary | None) -> list[dict[str, Any]]:
             for k, v in sorted(recovery.items(), key=lambda kv: -(kv[1].score or 0))]
 
 
+def hint_basis(summary: RegionsSummary | None) -> list[str]:
+    """What the hint rests on, one line each: every network against chance, then each named feature with the
+    networks that name it and its drops over the region-test units."""
+    if summary is None:
+        return []
+    lines = []
+    for kind, q in summary.networks.items():
+        if q.test_accuracy is not None:
+            verdict = "better than chance" if q.better_than_chance else "NOT better than chance"
+            lines.append(f"{kind}: {q.test_accuracy:.1%} of {q.n_test} test {q.unit or 'units'} "
+                         f"({verdict}, p = {fmt(q.p_value)})")
+    rests = summary.rests_on
+    for feature, per_net in (rests.features if rests is not None else {}).items():
+        agree = rests.networks_agreeing.get(feature, [])
+        drops = "; ".join(f"{k}: drop {fmt(v.drop)} [{fmt(v.ci_low)}, {fmt(v.ci_high)}] over "
+                          f"{rests.units.get(k, '?')} units" for k, v in per_net.items())
+        lines.append(f"{feature} — named by {', '.join(agree) or 'no network'}; {drops}")
+    return lines
+
+
 def regions_section(run: Run) -> Section:
     title = "5. From maps to words: region ranking and the hint"
     folder = run.regions
@@ -364,7 +394,7 @@ def regions_section(run: Run) -> Section:
            "folder": folder, "figures": figs, "recovery": recovery, "ranking_rows": RANKING_ROWS,
            "ranking": ranking_table(ranking.value) if ranking.ok and ranking.value else None,
            "ranking_count": len(ranking.value) if ranking.ok else 0,
-           "region_test_figure": run.explain / "region_test.png"}
+           "region_test_figure": run.explain / "region_test.png", "basis_lines": hint_basis(s)}
     return Section("regions", title, status_of(sum([hint.ok, ranking.ok, bool(figs)]), 3),
                    render("regions.html.j2", **ctx), facts)
 

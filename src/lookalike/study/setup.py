@@ -81,6 +81,14 @@ def open_study(run: Run, seed: int = 0, design: Design | None = None, per_person
     return store
 
 
+def no_hint(run: Run) -> bool:
+    """Whether `lookalike regions` found no network better than chance, so there is no hint to test."""
+    from ..contract import REGIONS_SUMMARY
+
+    summary = REGIONS_SUMMARY.load(run)
+    return bool(summary.value.no_hint) if summary.ok else False
+
+
 def hint(run: Run) -> tuple[str, Path | None]:
     """The post-group hint (regions/hint.txt) and its picture when present; the paper's hint otherwise."""
     text_path, picture = run.regions / "hint.txt", run.regions / "hint.png"

@@ -99,6 +99,8 @@ def print_public_link(run: Run, base: str, recruitment: dict[str, Any], out: Tex
 
 def print_links(run: Run, store: Store, base: str, recruitment: dict[str, Any], out: TextIO) -> None:
     """Every link by group with its state, the public link, the admin token, and a note when there is no hint."""
+    from .setup import no_hint
+
     for group in (*GROUPS, "random"):
         rows = [link for link in store.links() if link["link_group"] == group]
         if rows:
@@ -109,7 +111,11 @@ def print_links(run: Run, store: Store, base: str, recruitment: dict[str, Any], 
     print_public_link(run, base, recruitment, out)
     print(f"\nadmin token: {store.admin_token()}\n  progress: curl -H 'Authorization: Bearer TOKEN' "
           f"{base}/api/admin/progress\nlinks are also in {LINKS.path(run)}; stop with Ctrl-C", file=out)
-    if not (run.regions / "hint.txt").exists():
+    if no_hint(run):
+        print("\nnote: this run has NO hint: no network tells the two people apart better than chance "
+              "(regions/summary.json), so the post group is only told that there is no hint; it is no "
+              "test of a hint", file=out)
+    elif not (run.regions / "hint.txt").exists():
         print("\nnote: regions/hint.txt is missing (run `lookalike regions` first); the post group gets the "
               "paper's hint instead: forehead and cheekbones", file=out)
     out.flush()

@@ -16,13 +16,13 @@ IDENTITIES = ("person_a", "person_b")
 
 # region -> {parameter: (value midway between the two people, B minus A at strength 1)}
 REGIONS: dict[str, dict[str, tuple[float, float]]] = {
-    "forehead": {"hairline": (22.0, -6.0)},  # canonical y of the hairline centre; B's forehead is taller
+    "forehead": {"hairline": (27.0, -6.0)},  # canonical y of the hairline centre; B's forehead is taller
     "cheekbones": {"cheek_dx": (0.0, 2.0), "cheek_dy": (0.0, -4.5), "cheek_amp": (2.4, 2.8)},
     "nose": {"nose_width": (0.0, 1.6), "nose_length": (0.0, 2.0)},
     "jaw": {"jaw_width": (0.0, 3.0)},
     "eyes": {"eye_size": (0.0, 0.14)},
     "mouth": {"mouth_width": (0.0, 2.6)},
-    "brows": {"brow_thick": (0.0, 0.9)},
+    "eyebrows": {"brow_thick": (0.0, 0.9)},
 }
 DEFAULT_REGIONS = ("forehead", "cheekbones")
 

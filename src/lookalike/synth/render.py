@@ -22,8 +22,9 @@ from .shapes import bump, coverage, ellipse_sdf, lens_sdf, over, stroke_sdf
 
 CENTRE = np.array([SIZE / 2, SIZE / 2])
 CHEEK_RX, CHEEK_RY = 10.0, 7.5
+CHEEK_Y = 75.0  # canonical y of the cheekbone bump: inside the regions' cheekbones (above the mid-lower nose)
 HEAD_RY = 56.0  # half height of the skull ellipse (canonical pixels)
-HAIRLINE_MID = 22.0  # canonical y of the hairline centre halfway between the two people
+HAIRLINE_MID = 27.0  # canonical y of the hairline centre halfway between the two people (inside the face area)
 JAW_WEIGHT = np.array([0, .2, .5, .8, 1, 1, .8, .4, 0, .4, .8, 1, 1, .8, .5, .2, 0])
 
 
@@ -299,7 +300,7 @@ def render_clean(ident: dict[str, float], nz: dict[str, Any], size: int = SIZE,
     cheek = [(38.5 - ident["cheek_dx"] - nz["face_width"] * 0.5, -0.35),
              (89.5 + ident["cheek_dx"] + nz["face_width"] * 0.5, 0.35)]
     for cx, ang in cheek:
-        add_bump(ident["cheek_amp"], cx, 77.0 + ident["cheek_dy"], CHEEK_RX, CHEEK_RY, ang)
+        add_bump(ident["cheek_amp"], cx, CHEEK_Y + ident["cheek_dy"], CHEEK_RX, CHEEK_RY, ang)
     light = _shading(height * s, nz, 0.18)
 
     albedo = np.ones(uf.shape + (3,)) * skin

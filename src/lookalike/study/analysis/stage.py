@@ -132,5 +132,10 @@ def analyze(
         "figures": figures,
         "files": ["participants.csv", *figures.values()],
     }
+    from ..setup import no_hint
+
+    if no_hint(run):
+        summary["no_hint"] = ("this run has no hint (no network tells the two people apart better than chance): "
+                              "the post group was told so, and its comparison with the pre group tests no hint")
     write_config(out, config)
     return ANALYSIS_SUMMARY.write(run, finite(summary))
