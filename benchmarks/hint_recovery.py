@@ -151,15 +151,14 @@ def source_scores(ranked: list[str], planted: set[str]) -> dict[str, float]:
 
 def score_world(run: Path, planted: set[str]) -> dict[str, Any]:
     """The hint and every evidence source of one finished world, against its planted features."""
-    regions = json.loads((run / "regions" / "summary.json").read_text())
-    explain = json.loads((run / "explain" / "summary.json").read_text())
-    test = json.loads((run / "explain" / "region_test.json").read_text())["networks"]
-    features = {}
-    import csv
+    from lookalike import contract as c
 
-    with open(run / "regions" / "features.csv", newline="") as fh:
-        for row in csv.DictReader(fh):
-            features.setdefault(row["source"], {})[row["feature"]] = float(row["score"])
+    regions = c.REGIONS_SUMMARY.read(run).to_json()
+    explain = c.EXPLAIN_SUMMARY.read(run).to_json()
+    test = c.REGION_TEST.read(run).to_json()["networks"]
+    features: dict[str, dict[str, float]] = {}
+    for row in c.FEATURE_RANKING.read(run):
+        features.setdefault(row.source, {})[row.feature] = float(row.score) if row.score is not None else float("nan")
     recovery = regions.get("planted_recovery") or {}
     look = list(regions.get("look_at") or [])
     precision, recall = precision_recall(look, planted)
@@ -177,7 +176,7 @@ def score_world(run: Path, planted: set[str]) -> dict[str, Any]:
                                           "needed_only_planted": needed <= planted}
     nets = {k: v.get("test_accuracy") for k, v in explain.get("networks", {}).items() if isinstance(v, dict)}
     learnt = {k for k, q in (regions.get("networks") or {}).items() if q.get("better_than_chance")}
-    sanity = json.loads((run / "explain" / "sanity.json").read_text())
+    sanity = c.SANITY.read(run).to_json()
     return {"planted": sorted(planted), "hint": regions.get("hint"), "look_at": look,
             "precision": precision, "recall": recall, "no_hint": bool(regions.get("no_hint")),
             "tentative": bool(regions.get("tentative")), "test_accuracy": nets,
@@ -187,7 +186,7 @@ def score_world(run: Path, planted: set[str]) -> dict[str, Any]:
 
 def mean_ci(values: list[float], seed: int = 0) -> dict[str, Any]:
     """Mean with a 95 % percentile-bootstrap interval over worlds."""
-    from lookalike.regions.scoring import bootstrap_mean
+    from lookalike.intervals import bootstrap_mean
 
     vals = np.array([v for v in values if v is not None and np.isfinite(v)], dtype=np.float64)
     if not len(vals):

@@ -76,12 +76,14 @@ def run_seed(base: Path, root: Path, seed: int, args: argparse.Namespace) -> dic
          str(args.sanity_n), "--cascade-steps", str(args.cascade_steps), "--seed", str(seed), "--device", "cpu"])
     times["explain"] = round(time.perf_counter() - t, 1)
     cli(["regions", str(run), "--seed", str(seed)])
-    regions = json.loads((run / "regions" / "summary.json").read_text())
-    tests = json.loads((run / "explain" / "region_test.json").read_text())["networks"]
+    from lookalike import contract as c
+
+    regions = c.REGIONS_SUMMARY.read(run).to_json()
+    tests = c.REGION_TEST.read(run).to_json()["networks"]
     return {"seed": seed, "hint": regions["hint"], "look_at": regions["look_at"], "no_hint": regions["no_hint"],
             "tentative": regions["tentative"], "tentative_because": regions["tentative_because"],
             "networks": regions["networks"], "region_test_needed": {k: t["needed"] for k, t in tests.items()},
-            "sanity_failed": json.loads((run / "explain" / "sanity.json").read_text()).get("failed", []),
+            "sanity_failed": c.SANITY.read(run).failed,
             "stage_seconds": times}
 
 

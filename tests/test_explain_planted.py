@@ -21,10 +21,10 @@ import torch.nn.functional as F
 from lookalike import contract as c
 from lookalike.cli import main
 from lookalike.data.dataset import load_split
+from lookalike.face.regions import PLAIN
 from lookalike.fakerun import make_fake_run
 from lookalike.io import read_csv, read_json
 from lookalike.models import VGGClassifier, save_model
-from lookalike.face.regions import PLAIN
 
 # (seed, planted regions): the demo's forehead and cheekbones, and worlds planted elsewhere
 WORLDS = [(0, ("forehead", "cheekbone_left", "cheekbone_right")), (1, ("nose",)), (4, ("mouth", "cheek_left", "cheek_right")),

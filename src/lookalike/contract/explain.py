@@ -47,6 +47,17 @@ class SanityResult(Record):
     cascade: list[CascadeStep] = []
     independent: list[IndependentStep] = []
 
+    def finding(self, name: str) -> str:
+        """One sentence on what the check found for the method `name` (the log and the report say it)."""
+        ssim = f"{self.final_ssim:.2f}" if self.final_ssim is not None else "n/a"
+        text = (f"{name}: {'passes' if self.passed else 'FAILS'} (ρ = {self.final_spearman:.2f} with every weight "
+                f"layer random, SSIM {ssim})")
+        if self.top_layers_spearman is not None:
+            text += f"; with the top {self.top_layers or 3} layers random ρ = {self.top_layers_spearman:.2f}"
+            if self.top_layers_spearman >= 0.8:
+                text += " (nearly unchanged, as Adebayo et al. found for guided backpropagation)"
+        return text
+
 
 class Sanity(Record):
     """explain/sanity.json: every checked `<network>-<method>` with the verdict."""

@@ -144,11 +144,6 @@ def sanity_check(net: nn.Module, method: Method, inputs: tuple[torch.Tensor, ...
 
 def finding(name: str, result: dict[str, Any]) -> str:
     """One sentence on what the check found for a method (used in the log and the report)."""
-    top = result.get("top_layers_spearman")
-    head = f"{name}: {'passes' if result['passed'] else 'FAILS'} (ρ = {result['final_spearman']:.2f} with every " \
-           f"weight layer random, SSIM {result.get('final_ssim', float('nan')):.2f})"
-    if top is not None:
-        head += f"; with the top {result.get('top_layers', TOP_LAYERS)} layers random ρ = {top:.2f}"
-        if top >= 0.8:
-            head += " (nearly unchanged, as Adebayo et al. found for guided backpropagation)"
-    return head
+    from ..contract import SanityResult
+
+    return SanityResult.model_validate(result).finding(name)

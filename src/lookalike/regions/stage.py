@@ -18,9 +18,9 @@ import numpy as np
 
 from ..contract import (
     EXPLAIN_SUMMARY,
-    NETWORK_SUMMARY,
     FEATURE_RANKING,
     HINT,
+    NETWORK_SUMMARY,
     PLANTED,
     RANKING,
     REGION_TEST,

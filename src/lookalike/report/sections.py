@@ -30,12 +30,12 @@ from ..contract import (
     SPLIT,
     SYNTH_SUMMARY,
     FoolingSummary,
-    Sanity,
     JsonFile,
     Loaded,
     ManifestRow,
     ModelSummary,
     RegionsSummary,
+    Sanity,
     SplitRow,
     model_summary,
     read_names,
@@ -308,10 +308,8 @@ def explain_section(run: Run) -> Section:
 
 def sanity_findings(sanity: Sanity | None) -> list[str]:
     """What the randomisation check finds, per method, guided backpropagation (the paper's method) first."""
-    from ..explain.sanity import finding
-
     methods = sanity.methods if sanity is not None else {}
-    return [finding(name, methods[name]) for name in sorted(methods, key=lambda n: (not n.endswith("-guided_backprop"), n))]
+    return [methods[name].finding(name) for name in sorted(methods, key=lambda n: (not n.endswith("-guided_backprop"), n))]
 
 
 # --- regions -------------------------------------------------------------------------------------
