@@ -228,9 +228,10 @@ def test_missing_data_and_embedding_fallback(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="module")
 def synthetic_lookalikes(tmp_path_factory):
-    """The demo's own data (`lookalike synth --strength 2`), 200 faces per person, prepared once."""
+    """The demo's own data (`lookalike synth --strength 2`), 400 faces per person, prepared once (with 200 the
+    fast recipe's 223 training faces were too few for it to leave chance in 20 epochs)."""
     root = tmp_path_factory.mktemp("synthetic")
-    assert cli_main(["synth", str(root / "synth"), "--n-per-identity", "200", "--strength", "2"]) == 0
+    assert cli_main(["synth", str(root / "synth"), "--n-per-identity", "400", "--strength", "2"]) == 0
     assert cli_main(["prepare", str(root / "synth"), "--out", str(root / "run"), "--aligned"]) == 0
     return root / "run"
 

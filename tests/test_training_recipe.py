@@ -49,13 +49,14 @@ def test_every_preset_keeps_the_papers_topology(preset):
     assert sum(isinstance(m, torch.nn.Conv2d) for m in sia.features.modules()) == 10
 
 
-def test_paper_preset_keeps_the_papers_layer_order_and_laptop_presets_free_the_logits():
+def test_paper_preset_keeps_the_papers_layer_order_and_laptop_presets_lift_the_confidence_cap():
     paper = make_config("paper")
     assert paper.logit_bn and not paper.conv_bn and paper.input_size == 0 and not paper.calibrate
     assert paper.pairs == "drawn" and paper.identity_floor == 0 and paper.erase == 0
-    for name in ("fast", "tiny"):
-        cfg = make_config(name)
-        assert not cfg.logit_bn and cfg.calibrate, name  # nothing caps how sure the network can be
+    fast, tiny = make_config("fast"), make_config("tiny")
+    assert not fast.logit_bn and fast.calibrate  # nothing caps how sure the network can be
+    # tiny keeps the logits' batch norm (it learns the demo's faces only with it); its temperature lifts the cap
+    assert tiny.logit_bn and tiny.calibrate
 
 
 def test_precision_setting_resolves_per_device(monkeypatch):
