@@ -130,5 +130,5 @@ def test_each_network_has_its_own_working_resolution():
     follow = make_config("fast", {"siamese_input_size": "-1", "input_size": "96"})
     assert follow.arch("siamese")["input_size"] == follow.arch("classifier")["input_size"] == 96
     assert make_config("paper").arch("siamese")["input_size"] == 0
-    with pytest.raises(SystemExit, match="at least 32"):
+    with pytest.raises(LookalikeError, match="at least 32"):
         make_config("fast", {"input_size": "16"})
