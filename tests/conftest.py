@@ -30,3 +30,20 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture
+def cli_error(capsys):
+    """`cli_error(argv, pattern)`: `lookalike ARGV` stops with exit status 1 and a message matching `pattern`."""
+    import re
+
+    from lookalike.cli import main
+
+    def check(argv: list[str], pattern: str = "") -> str:
+        code = main(argv)
+        err = capsys.readouterr().err
+        assert code == 1, f"exit status {code}, stderr: {err}"
+        assert re.search(pattern, err), f"{pattern!r} not in stderr: {err}"
+        return err
+
+    return check

@@ -5,14 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lookalike.explain.store import MapFile, save_maps
-from lookalike.io import atomic_write_json, read_csv, read_json
+from lookalike import contract as c
+from lookalike.contract import MapFile, save_maps
+from lookalike.errors import LookalikeError
+from lookalike.face.regions import FEATURES, REGIONS, region_labels
+from lookalike.face.template import TEMPLATE_68
+from lookalike.fakerun import make_fake_run
+from lookalike.intervals import bootstrap_mean
+from lookalike.io import read_csv
 from lookalike.regions import hint
-from lookalike.regions.masks import FEATURES, REGIONS, region_labels
-from lookalike.regions.planted import make_planted_run
-from lookalike.regions.scoring import agreement, bootstrap_mean, score_maps
+from lookalike.regions.scoring import agreement, score_maps
 from lookalike.regions.stage import FEATURE_GROUPS, REGION_GROUPS, run_regions
-from lookalike.template import TEMPLATE_68
 
 
 def test_uniform_map_scores_one_everywhere_and_a_focused_map_scores_its_region():
@@ -103,10 +106,18 @@ def _write_maps(run, name: str, maps: np.ndarray, paths: list[str]) -> None:
                       np.zeros(n), np.full(n, 0.9)))
 
 
+def _write_sanity(run, verdicts: dict[str, bool]) -> None:
+    """explain/sanity.json as the explain stage writes it, with these verdicts."""
+    c.SANITY.write(run, {"methods": {name: {"passed": ok, "final_spearman": 0.1 if ok else 0.9}
+                                     for name, ok in verdicts.items()},
+                         "passed": [k for k, ok in verdicts.items() if ok],
+                         "failed": [k for k, ok in verdicts.items() if not ok]})
+
+
 def test_regions_stage_ranks_trusted_maps_and_leaves_out_failed_methods(tmp_path):
     from lookalike.data.dataset import load_landmarks
 
-    run = make_planted_run(tmp_path / "run", n_per_identity=6, seed=1)
+    run = make_fake_run(tmp_path / "run", 6, seed=1)
     paths = [r["path"] for r in read_csv(run.split_csv)][:8]
     lms = load_landmarks(run, paths)
     rng = np.random.default_rng(0)
@@ -118,8 +129,7 @@ def test_regions_stage_ranks_trusted_maps_and_leaves_out_failed_methods(tmp_path
         edges.append(np.isin(lab, [REGIONS.index("eyes"), REGIONS.index("mouth")]) * 1.0 + rng.random((128, 128)))
     _write_maps(run, "siamese-good", np.array(good, np.float32), paths)
     _write_maps(run, "siamese-edges", np.array(edges, np.float32), paths)
-    atomic_write_json(run.explain / "sanity.json", {"methods": {"siamese-good": {"passed": True},
-                                                                "siamese-edges": {"passed": False}}})
+    _write_sanity(run, {"siamese-good": True, "siamese-edges": False})
     summary = run_regions(run)
     assert summary["hint"].startswith("Look at the forehead and the cheekbones") or \
         summary["hint"].startswith("Look at the cheekbones and the forehead")
@@ -138,12 +148,12 @@ def test_regions_stage_ranks_trusted_maps_and_leaves_out_failed_methods(tmp_path
     assert (run.regions / "hint.txt").read_text().strip() == summary["hint"]
     for name in ("regions.png", "ranking.png", "hint.png", "agreement.png", "features.csv"):
         assert (run.regions / name).stat().st_size > 1000
-    assert read_json(run.regions / "summary.json")["hint"] == summary["hint"]
+    assert c.REGIONS_SUMMARY.read(run).hint == summary["hint"]
     assert summary["agreement"]["siamese-good"]["siamese-edges"] < 0.5
 
 
 def test_fooling_aggregate_is_a_source_and_a_hint_without_trusted_maps_is_flagged(tmp_path):
-    run = make_planted_run(tmp_path / "run", n_per_identity=4, seed=2)
+    run = make_fake_run(tmp_path / "run", 4, seed=2)
     lab = region_labels(TEMPLATE_68)
     agg = np.isin(lab, [REGIONS.index("chin")]).astype(np.float32) + 0.01
     run.fooling.mkdir(parents=True)
@@ -155,8 +165,8 @@ def test_fooling_aggregate_is_a_source_and_a_hint_without_trusted_maps_is_flagge
 
 
 def test_regions_without_any_maps_says_what_to_run(tmp_path):
-    run = make_planted_run(tmp_path / "run", n_per_identity=2)
-    with pytest.raises(SystemExit, match="lookalike explain"):
+    run = make_fake_run(tmp_path / "run", 2)
+    with pytest.raises(LookalikeError, match="lookalike explain"):
         run_regions(run)
 
 
@@ -168,7 +178,7 @@ def test_features_cover_every_region_once():
 def test_maps_of_a_network_near_chance_are_left_out_of_the_hint_when_a_better_one_speaks(tmp_path):
     from lookalike.data.dataset import load_landmarks
 
-    run = make_planted_run(tmp_path / "run", n_per_identity=6, seed=1)
+    run = make_fake_run(tmp_path / "run", 6, seed=1)
     paths = [r["path"] for r in read_csv(run.split_csv)][:8]
     lms = load_landmarks(run, paths)
     planted = ["forehead", "cheekbone_left", "cheekbone_right"]
@@ -179,10 +189,8 @@ def test_maps_of_a_network_near_chance_are_left_out_of_the_hint_when_a_better_on
         weak.append(np.isin(lab, [REGIONS.index("mouth"), REGIONS.index("chin")]) * 5.0 + 0.1)
     _write_maps(run, "classifier-gradcam", np.array(good, np.float32), paths)
     _write_maps(run, "siamese-gradcam", np.array(weak, np.float32), paths)
-    atomic_write_json(run.explain / "sanity.json", {"methods": {"classifier-gradcam": {"passed": True},
-                                                                "siamese-gradcam": {"passed": True}}})
-    atomic_write_json(run.explain / "summary.json", {"networks": {
-        "classifier": {"near_chance": False}, "siamese": {"near_chance": True}}})
+    _write_sanity(run, {"classifier-gradcam": True, "siamese-gradcam": True})
+    c.EXPLAIN_SUMMARY.write(run, {"networks": {"classifier": {"near_chance": False}, "siamese": {"near_chance": True}}})
     summary = run_regions(run)
     assert summary["evidence"]["sources_used"] == ["classifier-gradcam"]
     assert summary["evidence"]["sources_left_out"] == {"siamese-gradcam": "network near chance"}

@@ -7,6 +7,8 @@ import random
 
 import numpy as np
 
+from .errors import NotAvailable
+
 
 def set_seed(seed: int) -> None:
     """Seed Python, NumPy and (if imported) PyTorch so a run can be repeated."""
@@ -27,7 +29,7 @@ def pick_device(name: str = "auto") -> str:
     if name == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise SystemExit("--device cuda was asked for, but PyTorch sees no CUDA GPU (use --device cpu or auto)")
+        raise NotAvailable("--device cuda was asked for, but PyTorch sees no CUDA GPU (use --device cpu or auto)")
     return name
 
 

@@ -8,6 +8,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from ..errors import NotAvailable
 from ..io import atomic_copy
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -26,10 +27,10 @@ def find_chromium() -> str | None:
 
 
 def html_to_pdf(html: Path, pdf: Path, timeout: float = 180) -> Path:
-    """Render `html` to `pdf` atomically; a clear SystemExit when Chromium is absent or fails."""
+    """Render `html` to `pdf` atomically; a clear NotAvailable when Chromium is absent or fails."""
     exe = find_chromium()
     if exe is None:
-        raise SystemExit(
+        raise NotAvailable(
             f"--pdf needs Chromium and none was found. The HTML report is at {html}. Install the Debian "
             "package `chromium` (apt-get install chromium) or point LOOKALIKE_CHROMIUM at a Chrome/Chromium "
             "binary, or open the HTML in a browser and print it.")
@@ -42,8 +43,8 @@ def html_to_pdf(html: Path, pdf: Path, timeout: float = 180) -> Path:
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
-            raise SystemExit(f"Chromium did not finish printing {html} within {timeout:.0f} s") from None
+            raise NotAvailable(f"Chromium did not finish printing {html} within {timeout:.0f} s") from None
         if proc.returncode != 0 or not tmp.is_file() or tmp.stat().st_size == 0:
             tail = (proc.stderr or proc.stdout or "").strip().splitlines()[-5:]
-            raise SystemExit(f"Chromium could not print {html} to PDF (exit {proc.returncode}): " + " | ".join(tail))
+            raise NotAvailable(f"Chromium could not print {html} to PDF (exit {proc.returncode}): " + " | ".join(tail))
         return atomic_copy(tmp, pdf)

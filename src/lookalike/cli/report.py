@@ -24,10 +24,10 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     p.set_defaults(func=handle)
 
 
-def handle(args: argparse.Namespace) -> dict[str, Any]:
-    from .build import build_report
+def handle(args: argparse.Namespace) -> Any:
+    from .. import api
 
-    result = build_report(args.run, out=args.out, pdf=args.pdf)
+    result = api.report(args.run, seed=args.seed, device=args.device, out=args.out, pdf=args.pdf)
     if not args.json:
         missing = ", ".join(result["missing"]) or "none"
         print(f"report written to {result['report']} (stages missing: {missing})"

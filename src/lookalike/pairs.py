@@ -1,4 +1,7 @@
-"""Balanced same/different pairs for the Siamese network (§4.3), deterministic for a seed.
+"""Same/different pairs of faces: the one generator and the one reader every stage uses.
+
+The Siamese network trains and is tested on them (§4.3), the baseline is scored
+on the same test pairs, and the fooling and explain stages draw from them.
 
 Half the pairs show one person twice (anchors drawn equally from both people, so
 the larger class does not dominate), half show the two people (in random
@@ -9,11 +12,12 @@ split allows, so the network cannot win by spotting the same still twice.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import torch
 
-from ..io import atomic_write_csv, read_csv
+from .contract import TEST_PAIRS, Pair
+from .errors import InputError
+from .runfolder import Run
 
 
 def make_pairs(labels: torch.Tensor, n_pairs: int, seed: int,
@@ -22,7 +26,7 @@ def make_pairs(labels: torch.Tensor, n_pairs: int, seed: int,
     labels = torch.as_tensor(labels).long()
     by_class = [torch.nonzero(labels == c).flatten() for c in (0, 1)]
     if min(len(by_class[0]), len(by_class[1])) < 2:
-        raise SystemExit("pairs need at least two images of each person in the split")
+        raise InputError("pairs need at least two images of each person in the split")
     gen = torch.Generator().manual_seed(int(seed))
     n_same = n_pairs // 2
     n_diff = n_pairs - n_same
@@ -69,20 +73,27 @@ def pair_count(requested: int, n_images: int) -> int:
     return max(2, n - n % 2)
 
 
-def write_pairs(path: str | Path, paths: Sequence[str], a: torch.Tensor, b: torch.Tensor,
-                same: torch.Tensor) -> Path:
-    rows = [{"a": paths[int(i)], "b": paths[int(j)], "same": int(s)} for i, j, s in zip(a, b, same)]
-    return atomic_write_csv(path, rows, ["a", "b", "same"])
+def write_test_pairs(run: Run, paths: Sequence[str], a: torch.Tensor, b: torch.Tensor, same: torch.Tensor) -> None:
+    """models/siamese/test_pairs.csv: the fixed test pairs, as data paths."""
+    TEST_PAIRS.write(run, [Pair(a=paths[int(i)], b=paths[int(j)], same=int(s)) for i, j, s in zip(a, b, same)])
 
 
-def read_pairs(path: str | Path, paths: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Read test_pairs.csv back as indices into `paths` (to rescore a saved network on the same pairs)."""
+def saved_test_pairs(run: Run) -> list[Pair]:
+    """The Siamese network's fixed test pairs, or none when it has not been trained."""
+    return TEST_PAIRS.read(run) if TEST_PAIRS.exists(run) else []
+
+
+def pair_indices(pairs: Sequence[Pair], paths: Sequence[str], strict: bool = False) -> list[tuple[int, int, int]]:
+    """(index of a, index of b, same) into `paths`; pairs naming other images are left out, or refused if strict."""
     index = {p: k for k, p in enumerate(paths)}
-    rows = read_csv(path)
-    missing = [r["a"] for r in rows if r["a"] not in index] + [r["b"] for r in rows if r["b"] not in index]
-    if missing:
-        raise SystemExit(f"{path} names {len(missing)} images that are not in the split, e.g. {missing[0]}")
-    a = torch.tensor([index[r["a"]] for r in rows], dtype=torch.long)
-    b = torch.tensor([index[r["b"]] for r in rows], dtype=torch.long)
-    same = torch.tensor([int(r["same"]) for r in rows], dtype=torch.long)
-    return a, b, same
+    missing = [p for pair in pairs for p in (pair.a, pair.b) if p not in index]
+    if strict and missing:
+        raise InputError(f"{TEST_PAIRS.pattern} names {len(missing)} images that are not in the split, "
+                         f"e.g. {missing[0]}")
+    return [(index[p.a], index[p.b], int(p.same)) for p in pairs if p.a in index and p.b in index]
+
+
+def as_tensors(pairs: Sequence[tuple[int, int, int]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    a, b, same = zip(*pairs) if pairs else ((), (), ())
+    return (torch.tensor(a, dtype=torch.long), torch.tensor(b, dtype=torch.long),
+            torch.tensor(same, dtype=torch.long))

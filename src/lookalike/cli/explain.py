@@ -39,21 +39,13 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     p.set_defaults(func=handle)
 
 
-def handle(args: argparse.Namespace) -> dict[str, Any]:
-    from ..runtime import pick_device
-    from .methods import METHODS
-    from .stage import run_explain
+def handle(args: argparse.Namespace) -> Any:
+    from .. import api
 
-    for name in args.methods or []:
-        if name not in METHODS:
-            raise SystemExit(f"unknown method {name!r}; choose from {', '.join(METHODS)}")
-    for flag in ("n", "sanity_n", "cascade_steps", "faithfulness_steps", "batch_size", "region_n"):
-        if getattr(args, flag) < 1:
-            raise SystemExit(f"--{flag.replace('_', '-')} must be at least 1")
-    summary = run_explain(args.run, model=args.model, methods=args.methods, n=args.n, seed=args.seed,
-                          device=pick_device(args.device), force=args.force, sanity_n=args.sanity_n,
-                          cascade_steps=args.cascade_steps, faithfulness_steps=args.faithfulness_steps,
-                          batch_size=args.batch_size, region_n=args.region_n)
+    summary = api.explain(args.run, seed=args.seed, device=args.device, model=args.model, methods=args.methods,
+                          n=args.n, sanity_n=args.sanity_n, cascade_steps=args.cascade_steps,
+                          faithfulness_steps=args.faithfulness_steps, batch_size=args.batch_size,
+                          region_n=args.region_n, force=args.force)
     if not args.json:
         for line in summary.get("log", []):
             print(line)

@@ -1,4 +1,4 @@
-"""Read and write `explain/maps/<model>-<method>.npz` (the format regions and the report read).
+"""`explain/maps/<model>-<method>.npz`: the activation maps, their one writer and one reader.
 
 Required arrays (docs/run-folder.md): `maps` N×128×128 float32 ≥ 0, `paths`
 (image paths relative to `<run>/data/`), `model`, `method`, `target`. We add,
@@ -15,7 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import InputError
 from ..io import atomic_write_bytes
+from .explain import map_name, split_map_name
 
 
 @dataclass
@@ -32,7 +34,7 @@ class MapFile:
 
     @property
     def name(self) -> str:
-        return f"{self.model}-{self.method}"
+        return map_name(self.model, self.method)
 
     @property
     def is_pairs(self) -> bool:
@@ -40,7 +42,7 @@ class MapFile:
 
 
 def map_path(explain_dir: Path, model: str, method: str) -> Path:
-    return Path(explain_dir) / "maps" / f"{model}-{method}.npz"
+    return Path(explain_dir) / "maps" / f"{map_name(model, method)}.npz"
 
 
 def save_maps(path: str | Path, mf: MapFile) -> Path:
@@ -63,13 +65,13 @@ def load_maps(path: str | Path) -> MapFile:
     try:
         z = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as exc:
-        raise SystemExit(f"cannot read the map file {path}: {exc}") from exc
+        raise InputError(f"cannot read the map file {path}: {exc}") from exc
     with z:
         if "maps" not in z or "paths" not in z:
-            raise SystemExit(f"{path} lacks the arrays `maps` and `paths` (see docs/run-folder.md)")
+            raise InputError(f"{path} lacks the arrays `maps` and `paths` (see docs/run-folder.md)")
         maps = z["maps"].astype(np.float32)
         n = len(maps)
-        stem = path.stem.split("-", 1)
+        network, method_name = split_map_name(path.stem)
 
         def get(key: str, default: np.ndarray) -> np.ndarray:
             if key not in z:
@@ -77,8 +79,8 @@ def load_maps(path: str | Path) -> MapFile:
             value = z[key]
             return np.full(n, value.item()) if value.ndim == 0 else value
 
-        model = str(z["model"]) if "model" in z else stem[0]
-        method = str(z["method"]) if "method" in z else stem[-1]
+        model = str(z["model"]) if "model" in z else network
+        method = str(z["method"]) if "method" in z else method_name
         return MapFile(
             maps=maps, paths=[str(p) for p in z["paths"]], model=model, method=method,
             target=get("target", np.full(n, -1)).astype(np.int64),

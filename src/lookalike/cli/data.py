@@ -61,15 +61,12 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     r.set_defaults(func=run_review)
 
 
-def run_prepare(args: argparse.Namespace) -> dict[str, Any]:
-    from .prepare import PrepareOptions, prepare
+def run_prepare(args: argparse.Namespace) -> Any:
+    from .. import api
 
-    if args.workers < 0:
-        raise SystemExit("--workers must be 0 (all cores) or a positive number")
-    opts = PrepareOptions(photos=args.photos, out=args.out, aligned=args.aligned, detector=args.detector,
-                          threshold=args.threshold, filter=args.filter, workers=args.workers, seed=args.seed,
+    summary = api.prepare(args.out, photos=args.photos, seed=args.seed, device=args.device, aligned=args.aligned,
+                          detector=args.detector, threshold=args.threshold, filter=args.filter, workers=args.workers,
                           val=args.val, val_fraction=args.val_fraction)
-    summary = prepare(opts)
     if not args.json:
         _print_summary(summary, args.out)
     return summary
@@ -91,6 +88,6 @@ def _print_summary(s: dict[str, Any], out: str) -> None:
 
 
 def run_review(args: argparse.Namespace) -> dict[str, Any]:
-    from .review import serve
+    from ..data.review import serve
 
     return serve(args.run, host=args.host, port=args.port, open_browser=not args.no_browser)

@@ -6,10 +6,8 @@ import argparse
 import sys
 from typing import Any
 
-from ...runfolder import Run
-from .. import stats
-from .scoring import DPRIME_CONVENTION
-from .stage import analyze
+from ..study import stats
+from ..study.analysis.scoring import DPRIME_CONVENTION
 
 
 def _pct(value: float | None) -> str:
@@ -35,17 +33,19 @@ def add_analyze_arguments(parser: argparse.ArgumentParser) -> None:
                      "counted. d′: " + DPRIME_CONVENTION + ".")
 
 
-def run_analyze(args: argparse.Namespace) -> dict[str, Any]:
+def run_analyze(args: argparse.Namespace) -> Any:
     """Handler of `lookalike study analyze`: analyse, print a short table, return the summary."""
-    summary = analyze(Run(args.run), trials=args.trials, n_boot=args.bootstrap,
-                      n_permutations=args.permutations, seed=getattr(args, "seed", 0),
-                      trials_csv=getattr(args, "trials_csv", None))
+    from .. import api
+
+    summary = api.study_analyze(args.run, seed=getattr(args, "seed", 0), trials=args.trials,
+                                bootstrap=args.bootstrap, permutations=args.permutations,
+                                trials_csv=getattr(args, "trials_csv", None))
     if not getattr(args, "json", False):
         print(format_table(summary), file=sys.stderr)
     return summary
 
 
-def format_table(summary: dict[str, Any]) -> str:
+def format_table(summary: Any) -> str:
     """Plain-text overview for the terminal."""
     lines = [f"{'group':8} {'M':>3} {'excl':>4} {'accuracy':>9} {'95% (bootstrap)':>17} {'paper':>7} {'d′':>6}"]
     for name, g in summary["groups"].items():
@@ -69,6 +69,12 @@ def format_table(summary: dict[str, Any]) -> str:
                          f"n for 80% power = {n80 if n80 is not None else '–'} per group")
         else:
             lines.append(f"{c['a']} vs {c['b']}: {c['note']}")
+    return "\n".join(lines + preregistration_lines(summary))
+
+
+def preregistration_lines(summary: Any) -> list[str]:
+    """Who the declared rules excluded, and every deviation from the preregistration."""
+    lines = []
     ex = summary.get("exclusions") or {}
     hits = [f"{r['id']} {r['n']}" for r in ex.get("rules", []) if r["n"]]
     if ex:
@@ -79,4 +85,4 @@ def format_table(summary: dict[str, Any]) -> str:
     else:
         lines.append(f"{len(pre['deviations'])} deviation(s) from the preregistration:")
         lines += [f"  - {d['what']}" for d in pre["deviations"]]
-    return "\n".join(lines)
+    return lines

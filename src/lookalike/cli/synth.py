@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .params import DEFAULT_REGIONS, REGIONS
+from ..synth.params import DEFAULT_REGIONS, REGIONS
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -31,14 +31,12 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
-    from .generate import generate
+def run(args: argparse.Namespace) -> Any:
+    from .. import api
 
-    try:
-        summary = generate(args.out, args.n_per_identity, seed=args.seed, regions=args.regions.split(","),
-                           workers=args.workers, strength=args.strength, force=args.force)
-    except ValueError as exc:
-        raise SystemExit(f"lookalike synth: {exc}") from None
+    summary = api.synth(args.out, folder=args.out, seed=args.seed, device=args.device,
+                        n_per_identity=args.n_per_identity, regions=args.regions.split(","), workers=args.workers,
+                        strength=args.strength, force=args.force)
     if not args.json:
         what = "reused" if summary.get("reused") else f"rendered in {summary['seconds']} s"
         print(f"synth: {summary['images']} faces ({what}) in {args.out}: faces/, landmarks.csv, truth/, "

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.path import Path as PolyPath
 
-from ..template import (
+from .template import (
     BROW_LEFT,
     BROW_RIGHT,
     EYE_LEFT,

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 from typing import Any
 
 from ..runfolder import Run
-from .analysis import add_analyze_arguments, run_analyze
+from .study_analysis import add_analyze_arguments, run_analyze
 
 DESCRIPTION = """\
 The human study (paper §6): participants learn the two faces from 20 named photos of each, then
@@ -22,7 +21,7 @@ Answers live in RUN/study/study.sqlite; `study export` writes RUN/study/trials.c
 
 def settings_parser() -> argparse.ArgumentParser:
     """Options that change the study's declared settings (kept in the database; every change is logged)."""
-    from .rules import FAMILIARITY
+    from ..study.rules import FAMILIARITY
 
     p = argparse.ArgumentParser(add_help=False)
     g = p.add_argument_group("study settings (kept in RUN/study/study.sqlite; omitted = unchanged)")
@@ -42,17 +41,13 @@ def settings_parser() -> argparse.ArgumentParser:
     return p
 
 
-def apply_settings(store: Any, args: argparse.Namespace) -> dict[str, Any]:
-    from .rules import RuleError
+SETTINGS = ("novice_max", "expert_min", "catch_errors_allowed", "completion_url", "completion_code",
+            "max_participants")
 
-    rules = {k: getattr(args, k) for k in ("novice_max", "expert_min", "catch_errors_allowed")
-             if getattr(args, k, None) is not None}
-    recruitment = {k: getattr(args, k) for k in ("completion_url", "completion_code", "max_participants")
-                   if getattr(args, k, None) is not None}
-    try:
-        return store.update_settings(rules, recruitment)
-    except RuleError as exc:
-        raise SystemExit(str(exc)) from None
+
+def study_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The study settings given on the command line (the others stay as the database has them)."""
+    return {k: getattr(args, k) for k in SETTINGS if getattr(args, k, None) is not None}
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -140,91 +135,20 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(func=run_analyze)
 
 
-def _open(args: argparse.Namespace) -> tuple[Run, Any]:
-    from .setup import open_study
+def serve(args: argparse.Namespace) -> Any:
+    from .. import api
 
-    run = Run(args.run)
-    run.require(run.data, "prepare")
-    return run, open_study(run, seed=args.seed)
-
-
-def _write_links(run: Run, store: Any, base_url: str) -> None:
-    """links.json: every participant's link, so owner-only (anyone with a link can answer as that person)."""
-    from ..io import atomic_write_json
-
-    atomic_write_json(run.study / "links.json", {"base_url": base_url, "links": [
-        {k: v for k, v in link.items() if k != "path"} | {"url": base_url + link["path"]} for link in store.links()]},
-        private=True)
+    return api.study_serve(args.run, seed=args.seed, device=args.device, host=args.host, port=args.port,
+                           participants_per_group=args.participants_per_group, base_url=args.base_url,
+                           out=sys.stderr if args.json else sys.stdout, **study_settings(args))
 
 
-def serve(args: argparse.Namespace) -> dict[str, Any]:
-    from .app import create_app
-    from .design import GROUPS
-    from .export import export_study
-    from .preregister import json_path
-    from .server import free_socket, make_server
+def preregister(args: argparse.Namespace) -> Any:
+    from .. import api
 
-    run, store = _open(args)
-    settings = apply_settings(store, args)
-    for group in GROUPS:
-        have = sum(link["link_group"] == group for link in store.links())
-        if have < args.participants_per_group:
-            store.create_links(group, args.participants_per_group - have)
-    sock = free_socket(args.host, args.port)
-    port = sock.getsockname()[1]
-    base = (args.base_url or f"http://{'127.0.0.1' if args.host in ('0.0.0.0', '') else args.host}:{port}").rstrip("/")
-    _write_links(run, store, base)
-    out = sys.stderr if args.json else sys.stdout
-    for group in (*GROUPS, "random"):
-        rows = [link for link in store.links() if link["link_group"] == group]
-        if rows:
-            print(f"\n{group} ({sum(r['complete'] for r in rows)}/{len(rows)} complete):", file=out)
-            for link in rows:
-                state = "done" if link["complete"] else (f"{link['answered']} answers" if link["started"] else "new")
-                print(f"  {base}{link['path']}   [{link['participant']}, {state}]", file=out)
-    recruitment = settings["recruitment"]
-    print(f"\npublic study link (one for everyone; give it to your recruitment platform):\n  {base}/join\n"
-          f"  Prolific: {base}/join?PROLIFIC_PID={{{{%PROLIFIC_PID%}}}}&STUDY_ID={{{{%STUDY_ID%}}}}"
-          f"&SESSION_ID={{{{%SESSION_ID%}}}}\n  others: {base}/join?pid=PARTICIPANT_ID\n"
-          f"  completion code {recruitment['completion_code']}; "
-          + (f"finished participants go to {recruitment['completion_url']}" if recruitment["completion_url"]
-             else "shown at the end (set --completion-url to send participants back)"), file=out)
-    if not json_path(run).exists():
-        print(f"note: not preregistered; `lookalike study preregister {run.root}` writes the plan before data",
-              file=out)
-    print(f"\nadmin token: {store.admin_token()}\n  progress: curl -H 'Authorization: Bearer TOKEN' "
-          f"{base}/api/admin/progress\nlinks are also in {run.study / 'links.json'}; stop with Ctrl-C", file=out)
-    if not (run.regions / "hint.txt").exists():
-        print("\nnote: regions/hint.txt is missing (run `lookalike regions` first); the post group gets the "
-              "paper's hint instead: forehead and cheekbones", file=out)
-    out.flush()
-
-    def stop_on_term(*_: Any) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop_on_term)  # `kill` stops as cleanly as Ctrl-C (uvicorn re-raises it)
-    try:
-        make_server(create_app(run, store), log_level="info").run(sockets=[sock])
-    except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after its clean shutdown: export, then finish
-        pass
-    summary = export_study(run, store)
-    store.close()
-    return summary
-
-
-def preregister(args: argparse.Namespace) -> dict[str, Any]:
-    from .preregister import PreregistrationError
-    from .preregister import preregister as write_plan
-
-    run, store = _open(args)
-    try:
-        apply_settings(store, args)
-        result = write_plan(run, store, effect_size=args.effect_size, trials=args.trials, n_boot=args.bootstrap,
-                            n_permutations=args.permutations, seed=args.seed, force=args.force)
-    except PreregistrationError as exc:
-        raise SystemExit(str(exc)) from None
-    finally:
-        store.close()
+    result = api.study_preregister(args.run, seed=args.seed, device=args.device, effect_size=args.effect_size,
+                                   force=args.force, trials=args.trials, bootstrap=args.bootstrap,
+                                   permutations=args.permutations, **study_settings(args))
     if not args.json:
         n = result["sample_size"]
         print(f"preregistered: {result['markdown']} (SHA-256 of the JSON {result['sha256'][:16]}…); plan "
@@ -232,61 +156,36 @@ def preregister(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
-def links(args: argparse.Namespace) -> dict[str, Any]:
-    run, store = _open(args)
-    tokens = store.create_links(args.group, args.n)
-    base = args.base_url.rstrip("/")
-    _write_links(run, store, base)
-    urls = [f"{base}/p/{t}" for t in tokens]
+def links(args: argparse.Namespace) -> Any:
+    from .. import api
+
+    result = api.study_links(args.run, seed=args.seed, device=args.device, group=args.group, n=args.n,
+                             base_url=args.base_url)
     if not args.json:
-        print("\n".join(urls))
-    store.close()
-    return {"group": args.group, "links": urls}
+        print("\n".join(result.links))
+    return result
 
 
-def export(args: argparse.Namespace) -> dict[str, Any]:
-    from .export import export_study
-    from .setup import db_path
+def export(args: argparse.Namespace) -> Any:
+    from .. import api
 
-    run = Run(args.run)
-    run.require(db_path(run), "study serve")
-    run, store = _open(args)
-    summary = export_study(run, store)
-    store.close()
+    summary = api.study_export(args.run, seed=args.seed, device=args.device)
     if not args.json:
-        print(f"{summary['answers']} answers of {summary['participants']} participants "
-              f"({summary['complete']} complete) -> {run.study / 'trials.csv'}")
+        print(f"{summary.answers} answers of {summary.participants} participants ({summary.complete} complete) "
+              f"-> {Run(args.run).study / 'trials.csv'}")
     return summary
 
 
-def simulate(args: argparse.Namespace) -> dict[str, Any]:
-    from .export import export_study
-    from .simulate import simulate as play
+def simulate(args: argparse.Namespace) -> Any:
+    from .. import api
 
-    if args.n < 1:
-        raise SystemExit("--n must be at least 1")
-    if not 0.0 <= args.accuracy <= 1.0:
-        raise SystemExit(f"--accuracy must be a probability between 0 and 1, not {args.accuracy}")
-    if not 0.0 <= args.duplicate_rate <= 1.0:
-        raise SystemExit(f"--duplicate-rate must be between 0 and 1, not {args.duplicate_rate}")
-    run, store = _open(args)
-    options = {"seed": args.seed, "concurrency": args.concurrency, "fetch_images": args.fetch_images,
-               "duplicate_rate": args.duplicate_rate}
-    token = args.admin_token or store.admin_token()
-    if args.url:
-        result = play(args.url.rstrip("/"), token, args.group, args.n, args.accuracy, **options)
-    else:
-        from .app import create_app
-        from .server import background_server
-
-        with background_server(create_app(run, store)) as url:
-            result = play(url, token, args.group, args.n, args.accuracy, **options)
-    export_study(run, store)
-    store.close()
-    result.pop("sessions")
-    if result["n_errors"]:
-        print(f"{result['n_errors']} simulated participants failed, e.g. {result['errors'][0]}", file=sys.stderr)
+    result = api.study_simulate(args.run, seed=args.seed, device=args.device, group=args.group, n=args.n,
+                                accuracy=args.accuracy, url=args.url, admin_token=args.admin_token,
+                                concurrency=args.concurrency, fetch_images=args.fetch_images,
+                                duplicate_rate=args.duplicate_rate)
+    if result.n_errors:
+        print(f"{result.n_errors} simulated participants failed, e.g. {result.errors[0]}", file=sys.stderr)
     elif not args.json:
-        print(f"{result['completed']} simulated {args.group} participants, {result['answers_sent']} answers "
-              f"(accuracy {result['accuracy_simulated']}), {result['seconds']} s -> {run.study / 'trials.csv'}")
+        print(f"{result.completed} simulated {args.group} participants, {result.answers_sent} answers "
+              f"(accuracy {result.accuracy_simulated}), {result.seconds} s -> {Run(args.run).study / 'trials.csv'}")
     return result

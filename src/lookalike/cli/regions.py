@@ -20,10 +20,10 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     p.set_defaults(func=handle)
 
 
-def handle(args: argparse.Namespace) -> dict[str, Any]:
-    from .stage import run_regions
+def handle(args: argparse.Namespace) -> Any:
+    from .. import api
 
-    summary = run_regions(args.run, seed=args.seed)
+    summary = api.regions(args.run, seed=args.seed, device=args.device)
     if not args.json:
         for source, top in summary["top_regions"].items():
             print(f"{source}: {', '.join(top)}")

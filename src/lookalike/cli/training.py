@@ -48,15 +48,12 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     q.set_defaults(func=predict_handler)
 
 
-def train_handler(args: argparse.Namespace) -> dict[str, Any]:
-    from .loop import train
-    from .presets import parse_sets
+def train_handler(args: argparse.Namespace) -> Any:
+    from .. import api
+    from ..training.presets import parse_sets
 
-    overrides: dict[str, Any] = parse_sets(args.sets)
-    if args.epochs is not None:
-        overrides["epochs"] = str(args.epochs)
-    summary = train(args.run, model=args.model, preset=args.preset, overrides=overrides, seed=args.seed,
-                    device=args.device, resume=args.resume, config_file=args.config)
+    summary = api.train(args.run, seed=args.seed, device=args.device, model=args.model, preset=args.preset,
+                        epochs=args.epochs, resume=args.resume, config=args.config, **parse_sets(args.sets))
     if not args.json and summary.get("test_accuracy") is not None:
         print(f"{args.model}: test accuracy {summary['test_accuracy']:.2%} on {summary['test']['n']} "
               f"{summary.get('test_unit', 'items')} (paper {summary.get('paper_test_accuracy', float('nan')):.2%}), "
@@ -65,9 +62,9 @@ def train_handler(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def predict_handler(args: argparse.Namespace) -> dict[str, Any]:
-    from .predict import predict
+    from .. import api
 
-    result = predict(args.run, args.model, args.images, device=args.device)
+    result = api.predict(args.run, args.images, device=args.device, model=args.model)
     if not args.json:
         for row in result["predictions"]:
             probs = "  ".join(f"{k} {v:.3f}" for k, v in row["probabilities"].items())

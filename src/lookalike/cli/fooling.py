@@ -35,14 +35,13 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(func=handle)
 
 
-def handle(args: argparse.Namespace) -> dict[str, Any]:
-    from ..runtime import pick_device
-    from .stage import FoolSettings, fool
+def handle(args: argparse.Namespace) -> Any:
+    from .. import api
 
-    settings = FoolSettings(model=args.model, n=args.n, epsilon=args.epsilon, confidence=args.confidence,
-                            max_steps=args.max_steps, step_size=args.step_size, method=args.method,
-                            map_scale=args.map_scale, batch_size=args.batch_size, seed=args.seed)
-    summary = fool(args.run, settings, device=pick_device(args.device))
+    summary = api.fool(args.run, seed=args.seed, device=args.device, model=args.model, n=args.n,
+                       epsilon=args.epsilon, confidence=args.confidence, max_steps=args.max_steps,
+                       step_size=args.step_size, method=args.method, map_scale=args.map_scale,
+                       batch_size=args.batch_size)
     if not args.json:
         print(f"fooled {summary['n_fooled']}/{summary['n']} ({summary['success_rate']:.0%}); "
               f"median steps {summary['steps']['median']}; results in {args.run}")

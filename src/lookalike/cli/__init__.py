@@ -1,9 +1,10 @@
-"""The `lookalike` command: a thin argparse layer over the stage modules.
+"""The `lookalike` command: a thin argparse layer over the Python API (`lookalike.api`).
 
-Each stage module has a `cli.py` with `register(subparsers, common)` that adds
-its subcommand(s); the handler returns the stage summary (a dict) which we
-print as JSON with `--json`. Stage modules are imported lazily by name so
-`lookalike --help` stays fast and a stage that is not built yet is skipped.
+Each module here has `register(subparsers, common)` that adds one stage's
+subcommand(s); its handler calls the API and returns the stage's summary,
+which `--json` prints. The API imports a stage only when it runs, so
+`lookalike --help` stays fast. `main` is the one place where a
+`LookalikeError` becomes a message and an exit status.
 """
 
 from __future__ import annotations
@@ -15,20 +16,21 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from . import __version__
-from .io import to_json
+from .. import __version__
+from ..errors import LookalikeError
+from ..io import to_json
 
 # Order is the order of the pipeline; each module registers its own subcommands.
 STAGE_MODULES = [
-    "lookalike.synth.cli",      # synth
-    "lookalike.data.cli",       # prepare, review
-    "lookalike.training.cli",   # train, predict
-    "lookalike.fooling.cli",    # fool
-    "lookalike.explain.cli",    # explain
-    "lookalike.regions.cli",    # regions
-    "lookalike.study.cli",      # study serve|links|export|simulate|analyze
-    "lookalike.report.cli",     # report
-    "lookalike.demo",           # demo
+    "lookalike.cli.synth",      # synth
+    "lookalike.cli.data",       # prepare, review
+    "lookalike.cli.training",   # train, predict
+    "lookalike.cli.fooling",    # fool
+    "lookalike.cli.explain",    # explain
+    "lookalike.cli.regions",    # regions
+    "lookalike.cli.study",      # study serve|links|export|simulate|analyze
+    "lookalike.cli.report",     # report
+    "lookalike.cli.demo",       # demo
 ]
 
 
@@ -57,27 +59,30 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     common = common_options(suppress=True)
     for name in STAGE_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name and name.startswith(exc.name):
-                continue  # stage not built yet
-            raise
-        module.register(sub, common)
+        importlib.import_module(name).register(sub, common)
     return parser
 
 
+def run_command(args: argparse.Namespace) -> Any:
+    """Run a parsed command and return its result; errors propagate (see `main`)."""
+    from ..runtime import set_seed
+
+    set_seed(args.seed)
+    return args.func(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """The `lookalike` command: the one place where errors become messages and exit statuses."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 0 if args.command is None else 2
-    from .runtime import set_seed
-
-    set_seed(args.seed)
     try:
-        result: Any = args.func(args)
+        result = run_command(args)
+    except LookalikeError as exc:
+        print(exc, file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:
         print("\ninterrupted: finished work is kept; rerun the same command to resume", file=sys.stderr)
         return 130
