@@ -105,6 +105,20 @@ def test_temperature_scaling_recovers_an_overconfident_scale():
     assert fit_temperature(logits / 2, truth) == pytest.approx(0.5, rel=0.1)
 
 
+def test_temperature_stays_bounded_when_every_validation_answer_is_right():
+    """Perfectly separated validation logits have no finite best temperature: the fit must stop at the bound
+    instead of turning every probability into 0 or 1."""
+    from lookalike.training.metrics import MIN_TEMPERATURE
+
+    truth = np.array([0, 1] * 20)
+    logits = np.stack([-(2 * truth - 1) * 1.5, (2 * truth - 1) * 1.5], axis=1).astype(float)
+    temperature = fit_temperature(logits, truth)
+    assert temperature == pytest.approx(MIN_TEMPERATURE, rel=0.01)
+    assert 0.25 <= MIN_TEMPERATURE < 1
+    prob = np.exp(logits[:, 1] / temperature) / np.exp(logits / temperature).sum(1)
+    assert prob.max() < 1 - 1e-6  # still a probability a fooling attack has to move, not a hard 0/1
+
+
 # training --------------------------------------------------------------------------
 @pytest.mark.parametrize("model,floor", [("classifier", 0.75), ("siamese", 0.65)])
 def test_short_run_beats_chance_and_writes_the_contract(toy_run, model, floor):
