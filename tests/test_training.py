@@ -242,31 +242,13 @@ def test_missing_data_and_unknown_models_are_clear(tmp_path):
         train(tmp_path / "empty", model="embedding")
 
 
-@pytest.fixture(scope="module")
-def synthetic_lookalikes(tmp_path_factory):
-    """The demo's own data (`lookalike synth --strength 2`), 400 faces per person, prepared once (with 200 the
-    fast recipe's 223 training faces were too few for it to leave chance in 20 epochs)."""
-    root = tmp_path_factory.mktemp("synthetic")
-    assert cli_main(["synth", str(root / "synth"), "--n-per-identity", "400", "--strength", "2"]) == 0
-    assert cli_main(["prepare", str(root / "synth"), "--out", str(root / "run"), "--aligned"]) == 0
-    return root / "run"
-
-
 @pytest.mark.slow
-def test_siamese_learns_the_synthetic_lookalikes(synthetic_lookalikes):
-    """The tiny preset's Siamese network must tell same from different pairs clearly above chance (it sat
-    at 50 % before the identity warm-up)."""
-    summary = train(synthetic_lookalikes, model="siamese", preset="tiny", seed=0, device="cpu",
+def test_siamese_learns_the_synthetic_lookalikes(tmp_path):
+    """The demo's own data (`lookalike synth --strength 2`): the tiny preset's Siamese network must tell
+    same from different pairs clearly above chance (it sat at 50 % before the identity warm-up)."""
+    assert cli_main(["synth", str(tmp_path / "synth"), "--n-per-identity", "200", "--strength", "2"]) == 0
+    assert cli_main(["prepare", str(tmp_path / "synth"), "--out", str(tmp_path / "run"), "--aligned"]) == 0
+    summary = train(tmp_path / "run", model="siamese", preset="tiny", seed=0, device="cpu",
                     overrides={"epochs": 10, "train_pairs": 600})
     assert summary["test_accuracy"] >= 0.75, summary["test"]
     assert summary["test"]["roc_auc"] >= 0.8
-
-
-@pytest.mark.slow
-def test_fast_classifier_learns_the_synthetic_lookalikes(synthetic_lookalikes):
-    """The fast recipe (64×64 working copy, free logits, calibrated) still sees the planted fine texture of
-    forehead and cheekbones; half its epochs keep the suite short."""
-    summary = train(synthetic_lookalikes, model="classifier", preset="fast", seed=0, device="cpu",
-                    overrides={"epochs": 20})
-    assert summary["test_accuracy"] >= 0.95, summary["test"]
-    assert summary["test"]["ece"] <= 0.1, summary["test"]
