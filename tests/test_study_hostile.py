@@ -198,6 +198,7 @@ def test_group_commit_batches_writes_and_refuses_one_alone(tmp_path):
     assert results[:40] == ["questionnaire"] * 40 and results[-1] == "looked" and seen == [True]
     assert isinstance(results[40], Refused) and "unknown participant link" in str(results[40])
     assert commits.writes == 42 and commits.batches == 1  # 42 writes that arrived together: one COMMIT
+    assert store.pragma("wal_autocheckpoint") == 0  # the checkpoint thread copies the log, never a COMMIT
     assert all(link["started"] for link in store.links())  # on disk, seen by another connection
 
     async def while_another_process_writes():
@@ -213,6 +214,10 @@ def test_group_commit_batches_writes_and_refuses_one_alone(tmp_path):
 
     assert asyncio.run(while_another_process_writes()) == "expert"
     commits.close()
+    assert commits.checkpoints.rounds >= 1
+    busy, log_frames, copied = store.query("PRAGMA wal_checkpoint(PASSIVE)")[0]
+    assert busy == 0 and log_frames == copied  # everything committed is in the database file too
+    assert store.pragma("wal_autocheckpoint") == 1000  # a store used without the server checkpoints as usual
     with pytest.raises(RuntimeError, match="stopped"):
         asyncio.run(commits.run(store.mark_op, tokens[0], "consent", "consent"))
     store.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import signal
 import sys
 from typing import Any, TextIO
@@ -144,8 +145,11 @@ def serve(run: Run, host: str = "127.0.0.1", port: int = 8000, participants_per_
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop_on_term)  # `kill` stops as cleanly as Ctrl-C (uvicorn re-raises it)
+    app = create_app(run, store)
+    gc.collect()
+    gc.freeze()  # what start-up made lives as long as the server: full collections then skip it (tail latency)
     try:
-        make_server(create_app(run, store), log_level="info").run(sockets=[sock])
+        make_server(app, log_level="info").run(sockets=[sock])
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after its clean shutdown: export, then finish
         pass
     try:
