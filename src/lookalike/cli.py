@@ -23,6 +23,7 @@ STAGE_MODULES = [
     "lookalike.synth.cli",      # synth
     "lookalike.data.cli",       # prepare, review
     "lookalike.training.cli",   # train, predict
+    "lookalike.facemap.cli",    # facemap
     "lookalike.fooling.cli",    # fool
     "lookalike.explain.cli",    # explain
     "lookalike.regions.cli",    # regions

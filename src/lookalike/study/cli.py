@@ -139,6 +139,14 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     add_analyze_arguments(p)
     p.set_defaults(func=run_analyze)
 
+    p = sub.add_parser("screens", parents=[common], help="photograph the study's screens in Chromium (Figure 8)",
+                       description="Click one pre-test participant through a scratch copy of the study in headless "
+                                   "Chromium (Playwright) and save the training, test and answer screens to "
+                                   "RUN/study/screens/ for the report's Figure 8. The run's own study database "
+                                   "is not touched. Needs Debian's chromium (or LOOKALIKE_CHROMIUM) and playwright.")
+    p.add_argument("run", metavar="RUN")
+    p.set_defaults(func=screens)
+
 
 def _open(args: argparse.Namespace) -> tuple[Run, Any]:
     from .setup import open_study
@@ -288,3 +296,12 @@ def simulate(args: argparse.Namespace) -> dict[str, Any]:
         print(f"{result['completed']} simulated {args.group} participants, {result['answers_sent']} answers "
               f"(accuracy {result['accuracy_simulated']}), {result['seconds']} s -> {run.study / 'trials.csv'}")
     return result
+
+
+def screens(args: argparse.Namespace) -> dict[str, Any]:
+    from .screens import capture_screens, screens_folder
+
+    record = capture_screens(args.run)
+    if not args.json:
+        print(f"study screens ({', '.join(record['screens'])}) in {screens_folder(Run(args.run))}", file=sys.stderr)
+    return record

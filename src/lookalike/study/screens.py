@@ -1,0 +1,142 @@
+"""Figure 8: the study's screens as a participant sees them, photographed in a real browser.
+
+A throw-away copy of the study (its own database in a temporary folder, the run's faces linked,
+not copied) is served on loopback and one participant of the pre-test group is clicked through
+it by headless Chromium (Playwright): the training screen is captured while a named photo is up,
+the test screen while a pair is flashed, and again when the answer buttons are live. The run's
+own study database is never opened, so no participant is added to it. The training phase is
+shortened to a few photos per person so the capture takes seconds; each screen looks the same.
+
+Writes RUN/study/screens/{training,test,answer}.png and screens.json (when, browser, window).
+Without Chromium or Playwright it stops with a message saying what to install.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ..io import atomic_write_bytes, atomic_write_json
+from ..runfolder import Run
+
+SCREENS = ("training", "test", "answer")
+VIEWPORT = {"width": 820, "height": 620}
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+TRAIN_PER_PERSON = 3  # the screen shows one photo at a time: fewer photos change nothing in the picture
+
+
+def screens_folder(run: Run) -> Path:
+    return run.study / "screens"
+
+
+def _chromium() -> str:
+    from ..report.pdf import find_chromium
+
+    exe = find_chromium()
+    if exe is None:
+        raise SystemExit("the study screens need Chromium: install the Debian package `chromium` "
+                         "(apt-get install chromium) or point LOOKALIKE_CHROMIUM at a Chrome/Chromium binary")
+    return exe
+
+
+def _playwright() -> Any:
+    try:
+        from playwright import sync_api
+    except ImportError:
+        raise SystemExit("the study screens need the Python package playwright (pip install 'playwright>=1.45,<2'; "
+                         "Debian's chromium is used, never `playwright install`)") from None
+    return sync_api
+
+
+def _design(run: Run) -> Any:
+    """The run's study design (study/config.json) with the training phase shortened; the defaults otherwise."""
+    from .store import Design
+
+    cfg = run.study / "config.json"
+    fields = Design.__dataclass_fields__
+    given: dict[str, Any] = {}
+    if cfg.is_file():
+        try:
+            design = json.loads(cfg.read_text(encoding="utf-8")).get("design") or {}
+            given = {k: v for k, v in design.items() if k in fields and isinstance(v, int)}
+        except (OSError, ValueError, AttributeError):
+            given = {}
+    return Design(**{**given, "train_per_person": TRAIN_PER_PERSON, "catch_trials": 0})
+
+
+def _scratch_run(run: Run, where: Path) -> Run:
+    """A run folder in `where` that sees the run's faces and hint but has a study of its own."""
+    scratch = Run(where)
+    where.mkdir(parents=True, exist_ok=True)
+    os.symlink(run.data.resolve(), where / "data", target_is_directory=True)
+    if run.regions.is_dir():
+        os.symlink(run.regions.resolve(), where / "regions", target_is_directory=True)
+    return scratch
+
+
+def _png(raw: bytes) -> bytes:
+    """The screenshot re-encoded as an optimised palette PNG (the screens are flat colours and two faces)."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(raw)) as im:
+        out = io.BytesIO()
+        im.convert("RGB").save(out, format="PNG", optimize=True)
+        return out.getvalue()
+
+
+def _click_through(page: Any, url: str, token: str) -> dict[str, bytes]:
+    """One pre-test participant from consent to the first answer; the three screens as PNG bytes."""
+    shots: dict[str, bytes] = {}
+    page.goto(f"{url}/p/{token}")
+    page.click("#consent")
+    page.check("#familiarity_a-never")
+    page.check("#familiarity_b-never")
+    page.click("#questions-done")
+    page.click("#start-training:not([disabled])", timeout=60_000)
+    page.wait_for_selector(".stage .slot img", timeout=30_000)
+    shots["training"] = page.screenshot()
+    page.click("#start-test:not([disabled])", timeout=60_000)
+    page.wait_for_selector(".stage .slot + .slot img", timeout=30_000)
+    shots["test"] = page.screenshot()
+    page.wait_for_selector("#same:not([disabled])", timeout=30_000)
+    shots["answer"] = page.screenshot()
+    return shots
+
+
+def capture_screens(run: Run | str | Path) -> dict[str, Any]:
+    """Photograph the training, test and answer screens; returns (and writes) screens.json."""
+    from .app import create_app
+    from .server import background_server
+    from .setup import open_study
+
+    run = run if isinstance(run, Run) else Run(run)
+    run.require(run.split_csv, "prepare")
+    exe, sync_api = _chromium(), _playwright()
+    out = screens_folder(run)
+    with tempfile.TemporaryDirectory(prefix="lookalike-screens-") as tmp:
+        scratch = _scratch_run(run, Path(tmp) / "run")
+        store = open_study(scratch, design=_design(run))
+        try:
+            token = store.create_links("pre", 1)[0]
+            with background_server(create_app(scratch, store)) as url, sync_api.sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
+                try:
+                    page = browser.new_page(viewport=VIEWPORT)
+                    shots = _click_through(page, url, token)
+                    version = browser.version
+                finally:
+                    browser.close()
+        finally:
+            store.close()
+    for name, raw in shots.items():
+        atomic_write_bytes(out / f"{name}.png", _png(raw))
+    record = {"screens": {name: f"{name}.png" for name in SCREENS}, "browser": f"Chromium {version}",
+              "window": VIEWPORT, "group": "pre", "made_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+              "note": f"a scratch copy of the study; training shortened to {TRAIN_PER_PERSON} photos per person"}
+    atomic_write_json(out / "screens.json", record)
+    return record

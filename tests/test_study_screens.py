@@ -1,0 +1,42 @@
+"""Figure 8: the study's screens photographed in Chromium from a scratch copy of the study."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from lookalike.cli import main
+from lookalike.study.screens import VIEWPORT, capture_screens
+from lookalike.study.toyrun import make_toy_run
+
+pytestmark = pytest.mark.browser
+
+
+def _colourful(path) -> float:
+    """Share of strongly coloured pixels: the toy faces are, the app around them is grey and white."""
+    rgb = np.asarray(Image.open(path).convert("RGB")).astype(int)
+    return float(((rgb.max(axis=2) - rgb.min(axis=2)) > 60).mean())
+
+
+@pytest.mark.timeout(300)
+def test_the_three_screens_are_photographed_without_touching_the_runs_study(tmp_path):
+    pytest.importorskip("playwright.sync_api")
+    from studybrowser import CHROMIUM
+
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (make browser)")
+    run = make_toy_run(tmp_path / "run")
+    record = capture_screens(run)
+    folder = run.study / "screens"
+    assert sorted(p.name for p in folder.iterdir()) == ["answer.png", "screens.json", "test.png", "training.png"]
+    assert not (run.study / "study.sqlite").exists()  # the run's own study was never opened
+    assert record["browser"].startswith("Chromium ")
+    for name in ("training", "test", "answer"):
+        with Image.open(folder / f"{name}.png") as im:
+            assert im.size == (VIEWPORT["width"], VIEWPORT["height"])
+    training, test, answer = (_colourful(folder / f"{n}.png") for n in ("training", "test", "answer"))
+    assert training > 0.02 and test > 1.5 * training  # one face, then two
+    assert answer < 0.005  # the pair is gone when the buttons are live
+    # the CLI form
+    assert main(["study", "screens", str(run.root), "--json"]) == 0
