@@ -61,3 +61,13 @@ def test_synth_run_folder_keeps_paths_landmarks_and_masks(tmp_path, monkeypatch)
     monkeypatch.setattr(extract_mod, "extract", lambda *a, **k: pytest.fail("cached file redone"))
     again = prepare(PrepareOptions(str(tmp_path / "run" / "synth"), str(tmp_path / "run"), workers=1))
     assert read_csv(run.split_csv) == split and again["kept"] == 24
+
+    from lookalike.cli import main
+
+    assert main(["prepare", str(tmp_path / "run" / "synth"), "--out", str(tmp_path / "run"), "--aligned",
+                 "--val", "6", "--workers", "1"]) == 0
+    sizes = [r["split"] for r in read_csv(run.split_csv)]
+    assert sizes.count("val") == 6 and sizes.count("train") + sizes.count("test") == 18
+    summary = read_json(run.data / "summary.json")
+    assert summary["split_plan"]["val"] == 6 and summary["pending_review_train_estimate"] == 0
+    assert read_json(run.data / "config.json")["val"] == 6  # review's Apply reruns with the same split

@@ -62,3 +62,27 @@ def test_find_groups_links_near_copies_transitively_and_flags_exact_copies():
     assert g[3] == g[4] != g[0]
     assert g[5] not in (g[0], g[3])
     assert res.duplicate_of.tolist() == [-1, 0, -1, -1, -1, -1]
+
+
+def test_validation_size_or_share_can_be_set():
+    fixed = plan_sizes(1665, val=200)
+    assert fixed.val == 200 and fixed.train + fixed.test == 1465 and "as asked" in fixed.message
+    assert abs(fixed.train / fixed.test - 2.5) < 0.01
+    share = plan_sizes(1000, val_fraction=0.15)
+    assert share.val == 150 and share.val + share.train + share.test == 1000
+    assert plan_sizes(1000, val=0).val == 0  # no validation at all is allowed
+    for bad in (dict(val=1000), dict(val=-1), dict(val_fraction=1.0), dict(val=10, val_fraction=0.1)):
+        try:
+            plan_sizes(1000, **bad)
+        except ValueError:
+            continue
+        raise AssertionError(f"{bad} was accepted")
+
+
+def test_assign_splits_follows_an_asked_validation_size():
+    rng = np.random.default_rng(2)
+    groups = np.arange(400)  # no near-duplicates: sizes can be met exactly
+    labels = (rng.random(400) < 0.5).astype(int)
+    splits, plan = assign_splits(labels, groups, seed=0, val=60)
+    assert plan.val == 60 and abs(int(np.sum(splits == "val")) - 60) <= 2
+    assert abs(np.sum(splits == "train") - plan.train) <= 2

@@ -85,3 +85,47 @@ def test_save_and_load_round_trip(tmp_path):
     torch.testing.assert_close(net(x), again(x))
     with pytest.raises(SystemExit, match="lookalike train"):
         load_model(tmp_path / "nothing")
+
+
+def test_laptop_options_keep_the_layer_counts():
+    """conv batch norm, no batch norm on the logits and a smaller working resolution change neither the
+    21 weight layers of the classifier nor the 10 convolutions of the Siamese branch."""
+    x = torch.rand(2, 3, 128, 128)
+    for kw in (dict(conv_bn=True), dict(logit_bn=False), dict(input_size=64, conv_bn=True, logit_bn=False)):
+        net = VGGClassifier(width=4, dense=16, **kw).eval()
+        assert count_weight_layers(net) == 21, kw
+        assert net(x).shape == (2, 2)
+    assert sum(isinstance(m, nn.BatchNorm1d) for m in VGGClassifier(width=4, dense=16, logit_bn=False).modules()) == 2
+    sia = SiameseNet(width=4, hidden=8, input_size=64, conv_bn=True).eval()
+    assert sum(isinstance(m, nn.Conv2d) for m in sia.features.modules()) == 10
+    assert count_weight_layers(sia) == 12  # 10 convolutions + the 2 dense layers they join in
+    assert sia(x, x).shape == (2, 2)
+    with pytest.raises(ValueError, match="too small"):
+        VGGClassifier(width=4, dense=16, input_size=16)
+
+
+def test_input_size_resizes_inside_the_network_and_gradients_reach_every_pixel():
+    net = VGGClassifier(width=4, dense=16, input_size=64, logit_bn=False).eval()
+    x = torch.rand(1, 3, 128, 128, requires_grad=True)
+    net(x)[0, 1].backward()
+    assert x.grad.shape == (1, 3, 128, 128) and (x.grad != 0).float().mean() > 0.99
+
+
+def test_temperature_divides_the_logits_without_changing_the_weights():
+    torch.manual_seed(0)
+    a = VGGClassifier(width=4, dense=16, logit_bn=False).eval()
+    b = VGGClassifier(width=4, dense=16, logit_bn=False, temperature=2.0).eval()
+    b.load_state_dict(a.state_dict())
+    x = torch.rand(3, 3, 128, 128)
+    torch.testing.assert_close(b(x), a(x) / 2)
+    assert set(a.state_dict()) == set(b.state_dict())
+
+
+def test_siamese_compares_every_pair_of_a_batch():
+    torch.manual_seed(2)
+    sia = SiameseNet(width=4, hidden=8).eval()
+    x = torch.rand(4, 3, 128, 128)
+    logits, f = sia(x, None, with_embeddings=True)
+    i, j = torch.triu_indices(4, 4, offset=1)
+    assert logits.shape == (6, 2) and f.shape == (4, sia.embedding_size)
+    torch.testing.assert_close(logits, sia(x[i], x[j]))

@@ -12,7 +12,7 @@ from safetensors.torch import load_file
 
 from lookalike.cli import main as cli_main
 from lookalike.training import train
-from lookalike.training.metrics import binary_metrics, roc_auc
+from lookalike.training.metrics import binary_metrics, expected_calibration_error, fit_temperature, roc_auc
 from lookalike.training.pairs import make_pairs, pair_count, read_pairs
 from lookalike.training.presets import make_config, parse_sets
 from lookalike.training.toydata import make_toy_run
@@ -84,6 +84,27 @@ def test_metrics_by_hand():
     assert m["roc_auc"] == pytest.approx(1.0)
 
 
+def test_expected_calibration_error_by_hand():
+    # confidences 0.9 and 0.92 share the bin (13/15, 14/15]: one right, one wrong -> |0.5 - 0.91| for two;
+    # 0.7 (wrong) and 0.6 (right) sit alone in their bins -> 0.7 and 0.4
+    truth = np.array([1, 0, 1, 0])
+    prob1 = np.array([0.9, 0.92, 0.3, 0.4])
+    assert expected_calibration_error(truth, prob1) == pytest.approx((2 * 0.41 + 0.7 + 0.4) / 4)
+    # 75 % sure and right 3 times in 4: calibrated
+    assert expected_calibration_error(np.array([1, 1, 1, 0]), np.full(4, 0.75)) == pytest.approx(0.0)
+    assert binary_metrics(truth, prob1, ["a", "b"])["ece"] == pytest.approx(0.48)
+    assert expected_calibration_error(truth, prob1, n_bins=1) == pytest.approx(abs(0.5 - (0.9 + 0.92 + 0.7 + 0.6) / 4))
+
+
+def test_temperature_scaling_recovers_an_overconfident_scale():
+    rng = np.random.default_rng(0)
+    z = rng.normal(0, 2, 4000)
+    truth = (rng.random(4000) < 1 / (1 + np.exp(-z))).astype(int)  # calibrated at temperature 1
+    logits = np.stack([np.zeros_like(z), z], axis=1)
+    assert fit_temperature(3 * logits, truth) == pytest.approx(3.0, rel=0.1)
+    assert fit_temperature(logits / 2, truth) == pytest.approx(0.5, rel=0.1)
+
+
 # training --------------------------------------------------------------------------
 @pytest.mark.parametrize("model,floor", [("classifier", 0.75), ("siamese", 0.65)])
 def test_short_run_beats_chance_and_writes_the_contract(toy_run, model, floor):
@@ -102,6 +123,15 @@ def test_short_run_beats_chance_and_writes_the_contract(toy_run, model, floor):
     assert summary["test_accuracy"] >= floor, summary["test"]
     assert summary["test"]["roc_auc"] > floor
     assert np.sum(summary["test"]["confusion_matrix"]) == summary["test"]["n"]
+    # tiny calibrates on the validation split: the temperature travels with the saved network
+    from lookalike.models.registry import load_model, model_meta
+
+    cal = summary["calibration"]
+    assert cal["temperature"] > 0 and 0 <= summary["test"]["ece"] <= 1
+    assert cal["val_ece_after"] <= cal["val_ece_before"] + 0.02
+    assert model_meta(out)["arch"]["temperature"] == pytest.approx(cal["temperature"])
+    head = load_model(out).head
+    assert head[-1].temperature == pytest.approx(cal["temperature"])
     if model == "siamese":
         from lookalike.data.dataset import load_split
 

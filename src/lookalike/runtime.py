@@ -36,3 +36,22 @@ def cpu_count() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - non-Linux
         return os.cpu_count() or 1
+
+
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes bfloat16 natively (AVX-512 BF16 or AMX): there bf16 training runs about
+    twice as fast; elsewhere PyTorch emulates it, which is slower than float32."""
+    import torch
+
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # pragma: no cover - builds without oneDNN
+        return False
+
+
+def training_precision(setting: str, device: str) -> str:
+    """Resolve the `precision` setting (auto | fp32 | bf16) for a device: auto is bf16 on CUDA and on CPUs
+    with native bf16, else fp32."""
+    if setting == "auto":
+        return "bf16" if device.startswith("cuda") or cpu_has_bf16() else "fp32"
+    return setting

@@ -45,6 +45,11 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
                    help="auto (default): on, except for a synth/prepare run folder whose labels are known")
     p.add_argument("--workers", type=int, default=0, metavar="N",
                    help="processes for detection and embeddings (default: all cores)")
+    v = p.add_mutually_exclusive_group()
+    v.add_argument("--val", type=int, metavar="N",
+                   help="hold out N faces for validation (default: the paper's 1000 of 4570, in proportion)")
+    v.add_argument("--val-fraction", type=float, metavar="F",
+                   help="hold out this share of the faces for validation, e.g. 0.15")
     p.set_defaults(func=run_prepare)
 
     r = subparsers.add_parser("review", parents=[common], help="keep/drop the faces the filter was unsure about",
@@ -62,7 +67,8 @@ def run_prepare(args: argparse.Namespace) -> dict[str, Any]:
     if args.workers < 0:
         raise SystemExit("--workers must be 0 (all cores) or a positive number")
     opts = PrepareOptions(photos=args.photos, out=args.out, aligned=args.aligned, detector=args.detector,
-                          threshold=args.threshold, filter=args.filter, workers=args.workers, seed=args.seed)
+                          threshold=args.threshold, filter=args.filter, workers=args.workers, seed=args.seed,
+                          val=args.val, val_fraction=args.val_fraction)
     summary = prepare(opts)
     if not args.json:
         _print_summary(summary, args.out)
@@ -77,7 +83,8 @@ def _print_summary(s: dict[str, Any], out: str) -> None:
     sizes = {name: sum(p[name] for p in s["split"].values()) for name in ("train", "val", "test")}
     files = ", ".join(f"{v} {k}" for k, v in s["file_outcomes"].items())
     print(f"kept {s['kept']} faces ({per}) in {out}/data/faces; split train {sizes['train']}, val {sizes['val']}, "
-          f"test {sizes['test']}\nfiles: {files}; {s['pending_review']} faces wait for review; "
+          f"test {sizes['test']}\nfiles: {files}; {s['pending_review']} faces wait for review "
+          f"(about {s['pending_review_train_estimate']} more training faces if kept); "
           f"every file is explained in {out}/data/manifest.csv", file=sys.stderr)
 
 

@@ -44,6 +44,8 @@ class PrepareOptions:
     filter: str = "auto"  # auto | on | off
     workers: int = 0  # 0 = all cores
     seed: int = 0
+    val: int | None = None  # validation faces (None: the paper's proportion)
+    val_fraction: float | None = None  # or their share of the kept faces
 
 
 @dataclass
@@ -288,7 +290,11 @@ def prepare(opts: PrepareOptions) -> dict[str, Any]:
     _, dense = np.unique(raw_groups, return_inverse=True)
     from .split import assign_splits
 
-    splits, plan = assign_splits(np.array([c.label for c in final]), dense, opts.seed)
+    try:
+        splits, plan = assign_splits(np.array([c.label for c in final]), dense, opts.seed, opts.val,
+                                     opts.val_fraction)
+    except ValueError as exc:
+        raise SystemExit(f"cannot split {len(final)} faces: {exc}") from exc
     messages.append(plan.message)
     for c, s, g in zip(final, splits, dense):
         c.split, c.group = str(s), f"g{int(g):05d}"
@@ -315,8 +321,10 @@ def prepare(opts: PrepareOptions) -> dict[str, Any]:
     split_counts = {p: {s: sum(1 for c in final if c.label == i and c.split == s) for s in ("train", "val", "test")}
                     for i, p in enumerate(layout.persons)}
     if pending:
-        messages.append(f"{len(pending)} faces wait for review: run `lookalike review {run.root}`, "
-                        "then rerun this command (or press Apply on the page)")
+        gain = int(round(len(pending) * plan.train / max(len(final), 1)))
+        messages.append(f"{len(pending)} faces wait for review (kept, they would add about {gain} training "
+                        f"faces): run `lookalike review {run.root}`, then rerun this command (or press Apply "
+                        "on the page)")
     n_groups = len(set(dense.tolist()))
     summary = {
         "stage": "prepare",
@@ -330,6 +338,8 @@ def prepare(opts: PrepareOptions) -> dict[str, Any]:
         "kept": len(final),
         "kept_per_person": {p: sum(1 for c in final if c.label == i) for i, p in enumerate(layout.persons)},
         "pending_review": len(pending),
+        # a face kept after review joins a split like any other: about this many would be training faces
+        "pending_review_train_estimate": int(round(len(pending) * plan.train / max(len(final), 1))),
         "review_decisions": len(decisions),
         "duplicate_groups": {"groups": n_groups, "faces_in_shared_groups": int(len(final) - n_groups)},
         "split": split_counts,

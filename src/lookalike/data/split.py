@@ -1,6 +1,7 @@
 """Train/val/test split (paper §3): 1000 validation images, the rest 2.5 : 1 train : test.
 
-Smaller data sets keep the paper's proportions (1000 of 4570 for validation).
+Smaller data sets keep the paper's proportions (1000 of 4570 for validation), unless
+the user sets the validation size (`--val N`) or share (`--val-fraction F`).
 The split is stratified by person and assigns whole near-duplicate groups, so
 no group straddles two splits; it is a pure function of the faces and the seed.
 """
@@ -24,9 +25,22 @@ class SplitPlan:
     message: str
 
 
-def plan_sizes(n: int) -> SplitPlan:
-    """Target sizes: the paper's 1000 validation when there is enough data, else the same proportion."""
-    if n >= PAPER_TOTAL:
+def plan_sizes(n: int, val: int | None = None, val_fraction: float | None = None) -> SplitPlan:
+    """Target sizes: `val` faces (or the share `val_fraction`) for validation when given, else the paper's
+    1000 when there is enough data and the same proportion below; the rest 2.5 : 1 train : test."""
+    if val is not None and val_fraction is not None:
+        raise ValueError("give the validation size or its share, not both")
+    if val is not None:
+        if not 0 <= val < n:
+            raise ValueError(f"--val {val} leaves no faces to train and test on ({n} faces)")
+        msg = f"{val} validation faces (as asked), the remaining {n - val} split 2.5:1 train:test"
+    elif val_fraction is not None:
+        if not 0 <= val_fraction < 1:
+            raise ValueError(f"--val-fraction must be in [0, 1), got {val_fraction}")
+        val = int(round(n * val_fraction))
+        msg = (f"{val} validation faces ({100 * val_fraction:.1f}% as asked), the remaining {n - val} "
+               "split 2.5:1 train:test")
+    elif n >= PAPER_TOTAL:
         val = PAPER_VAL
         msg = f"paper split: {PAPER_VAL} validation, the remaining {n - PAPER_VAL} split 2.5:1 train:test"
     else:
@@ -38,7 +52,8 @@ def plan_sizes(n: int) -> SplitPlan:
     return SplitPlan(val, train, rest - train, msg)
 
 
-def assign_splits(labels: np.ndarray, groups: np.ndarray, seed: int = 0) -> tuple[np.ndarray, SplitPlan]:
+def assign_splits(labels: np.ndarray, groups: np.ndarray, seed: int = 0, val: int | None = None,
+                  val_fraction: float | None = None) -> tuple[np.ndarray, SplitPlan]:
     """Return a split name per face ('train'|'val'|'test') and the plan it followed.
 
     Groups are given to the person of their majority; within each person, groups
@@ -46,7 +61,7 @@ def assign_splits(labels: np.ndarray, groups: np.ndarray, seed: int = 0) -> tupl
     furthest below its target, which keeps every split close to its share.
     """
     n = len(labels)
-    plan = plan_sizes(n)
+    plan = plan_sizes(n, val, val_fraction)
     names = ("train", "val", "test")
     share = np.array([plan.train, plan.val, plan.test], np.float64) / max(n, 1)
     out = np.empty(n, dtype=object)

@@ -3,18 +3,40 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
 class Normalize(nn.Module):
-    """Map [0, 1] pixels to roughly zero-mean, unit-variance inputs."""
+    """Map [0, 1] pixels to roughly zero-mean, unit-variance inputs, at the resolution the network works at.
 
-    def __init__(self, mean: float = 0.5, std: float = 0.25):
+    `size` (0 = keep) resizes the 128×128 face inside the network (antialiased), so every stage still feeds
+    and attributes 128×128 images while a laptop recipe computes on fewer pixels."""
+
+    def __init__(self, mean: float = 0.5, std: float = 0.25, size: int = 0):
         super().__init__()
-        self.mean, self.std = mean, std
+        self.mean, self.std, self.size = mean, std, int(size)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.size and x.shape[-1] != self.size:
+            x = F.interpolate(x, size=(self.size, self.size), mode="bilinear", antialias=True,
+                              align_corners=False)
         return (x - self.mean) / self.std
+
+
+class Temperature(nn.Module):
+    """Divide logits by a temperature fitted on the validation split (1 = as trained); no weights, so the
+    saved tensors are the same with or without it."""
+
+    def __init__(self, temperature: float = 1.0):
+        super().__init__()
+        self.temperature = float(temperature)
+
+    def forward(self, logits: torch.Tensor) -> torch.Tensor:
+        return logits if self.temperature == 1.0 else logits / self.temperature
+
+    def extra_repr(self) -> str:
+        return f"temperature={self.temperature:.4g}"
 
 
 def conv_stack(in_ch: int, plan: list[int | str], batch_norm: bool = False) -> tuple[nn.Sequential, int]:
@@ -57,3 +79,8 @@ def last_conv(model: nn.Module) -> nn.Conv2d:
     """The last convolution in module order (the Grad-CAM layer)."""
     convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
     return convs[-1]
+
+
+def last_linear(model: nn.Module) -> nn.Linear:
+    """The last fully connected layer (the one that makes the logits)."""
+    return [m for m in model.modules() if isinstance(m, nn.Linear)][-1]

@@ -50,7 +50,4 @@ def model_meta(folder: str | Path) -> dict[str, Any]:
 
 
 def to_device(model: nn.Module, device: str) -> nn.Module:
-    model = model.to(device)
-    if device.startswith("cuda"):
-        model = model.to(memory_format=torch.channels_last)
-    return model
+    return model.to(device).to(memory_format=torch.channels_last)

@@ -45,4 +45,26 @@ def augment(images: torch.Tensor, cfg: TrainConfig, gen: torch.Generator) -> tor
         gray = images.mean(dim=1, keepdim=True)
         images = (images - gray) * sat + gray
         images = images.clamp(0.0, 1.0)
+    if cfg.erase > 0:
+        images = random_erase(images, cfg.erase, gen)
     return images
+
+
+def random_erase(images: torch.Tensor, p: float, gen: torch.Generator) -> torch.Tensor:
+    """Random erasing (Zhong et al. 2020): with probability p, one rectangle of 2–25 % of the face, aspect
+    0.3–3.3, is replaced by uniform noise, so no single region can carry the whole decision. Five draws per
+    image, always drawn (after the eight above), so the stream does not depend on which images are hit."""
+    n, _, h, w = images.shape
+    u = torch.rand(n, 5, generator=gen)
+    area = (0.02 + 0.23 * u[:, 1]) * h * w
+    aspect = torch.exp(math.log(0.3) + (math.log(3.3) - math.log(0.3)) * u[:, 2])
+    eh = (area * aspect).sqrt().clamp(1, h).long()
+    ew = (area / aspect).sqrt().clamp(1, w).long()
+    top = ((h - eh) * u[:, 3]).long()
+    left = ((w - ew) * u[:, 4]).long()
+    rows = torch.arange(h).view(1, h, 1)
+    cols = torch.arange(w).view(1, 1, w)
+    inside = ((rows >= top.view(n, 1, 1)) & (rows < (top + eh).view(n, 1, 1))
+              & (cols >= left.view(n, 1, 1)) & (cols < (left + ew).view(n, 1, 1)) & (u[:, 0] < p).view(n, 1, 1))
+    noise = torch.rand(images.shape, generator=gen).to(images.device, images.dtype)
+    return torch.where(inside.unsqueeze(1).to(images.device), noise, images)

@@ -14,25 +14,29 @@ import io
 import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy.special import softmax
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from ..data.dataset import FaceSet, load_split
 from ..io import atomic_write_bytes, atomic_write_text
 from ..models import build_model, save_model, siamese_loss
+from ..models.layers import Temperature, last_linear
 from ..models.registry import to_device
 from ..progress import progress
 from ..runfolder import Run, write_config, write_summary
-from ..runtime import pick_device
+from ..runtime import pick_device, training_precision
 from . import ddp
 from .augment import augment
 from .curves import plot_curves
-from .metrics import binary_metrics
+from .metrics import binary_metrics, expected_calibration_error, fit_temperature
 from .pairs import make_pairs, pair_count, write_pairs
 from .presets import TrainConfig, make_config
 
@@ -77,6 +81,47 @@ def _train_embedding(run: Run, preset: str, overrides: dict[str, Any] | None, co
     return train_embedding(run, config, seed, device)
 
 
+@dataclass
+class StepOut:
+    """What one training step produced: its loss, logits and their labels, and the identity probe's score."""
+
+    loss: torch.Tensor
+    logits: torch.Tensor
+    y: torch.Tensor
+    images: int = 0  # faces through the network in this step (0 = one per label)
+    known: float = 0.0
+    probed: int = 0
+
+
+@dataclass
+class Tally:
+    """Running sums over an epoch's steps, summed over DDP ranks at the end."""
+
+    loss: float = 0.0
+    correct: float = 0.0
+    seen: float = 0.0
+    images: float = 0.0
+    known: float = 0.0
+    probed: float = 0.0
+
+    def add(self, out: StepOut) -> None:
+        n = len(out.y)
+        self.loss += float(out.loss.detach()) * n
+        self.correct += float((out.logits.detach().argmax(1) == out.y).sum())
+        self.seen += n
+        self.images += out.images or n
+        self.known += out.known
+        self.probed += out.probed
+
+    def reduce(self, dist: ddp.Dist, device: str) -> dict[str, float]:
+        loss, correct, seen, images, known, probed = ddp.all_sum(
+            dist, [self.loss, self.correct, self.seen, self.images, self.known, self.probed], device)
+        out = {"train_loss": loss / seen, "train_accuracy": correct / seen, "train_images": images}
+        if probed:  # how well the embedding tells the two people apart during the identity warm-up
+            out["identity_accuracy"] = known / probed
+        return out
+
+
 class Trainer:
     """Holds the data, network and optimiser of one run; `fit` trains, validates, tests and writes."""
 
@@ -86,6 +131,7 @@ class Trainer:
         self.dist = ddp.setup(dev)
         self.device = ddp.device_for(self.dist, dev)
         self.cuda = self.device.startswith("cuda")
+        self.precision = training_precision(cfg.precision, self.device)
         self.out = run.model(kind)
         self.recipe = {"model": kind, "seed": self.seed, **cfg.to_dict()}
 
@@ -102,19 +148,23 @@ class Trainer:
         if kind == "siamese":
             # the pair head starts at "no opinion" (p = 0.5): a random last layer makes confident wrong
             # guesses whose gradient teaches the branches to collapse every face onto one embedding
-            nn.init.zeros_(net.head[-1].weight)
+            nn.init.zeros_(last_linear(net).weight)
         self.net = to_device(net, self.device)
         self.model: nn.Module = self.net
+        # an exponential moving average of the weights (cfg.ema): what is validated, tested and saved
+        self.ema = (AveragedModel(self.net, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema), use_buffers=True)
+                    if cfg.ema > 0 else None)
         if self.dist.enabled:
             self.model = self._ddp(self.net)
         # training-only identity probe on the Siamese embedding (cfg.identity_warmup); never saved as the model
         self.probe = None
-        if kind == "siamese" and cfg.identity_warmup > 0:
+        if kind == "siamese" and (cfg.identity_warmup > 0 or cfg.identity_floor > 0):
             self.probe = nn.Linear(self.net.embedding_size, 2).to(self.device)
         self.probe_model = self.probe
         if self.probe is not None and self.dist.enabled:  # its gradients are averaged over ranks too
             self.probe_model = self._ddp(self.probe)
-        self.n_items = len(self.train_set) if kind == "classifier" else (cfg.train_pairs or len(self.train_set))
+        per_face = kind == "classifier" or cfg.pairs == "batch"
+        self.n_items = len(self.train_set) if per_face else (cfg.train_pairs or len(self.train_set))
         self.batch = min(cfg.batch_size, self.n_items)
         if self.batch < 2 * self.dist.world:
             raise SystemExit(f"batch of {self.batch} is too small for {self.dist.world} processes")
@@ -128,6 +178,11 @@ class Trainer:
                                          self.seed + 104_729, self.test_set.groups)
 
     # setup ------------------------------------------------------------------
+    @property
+    def kept_net(self) -> nn.Module:
+        """The network that is validated, tested and saved: the weight average when the recipe keeps one."""
+        return self.ema.module if self.ema is not None else self.net
+
     def _ddp(self, module: nn.Module) -> nn.Module:
         return nn.parallel.DistributedDataParallel(module, device_ids=[self.dist.local_rank] if self.cuda else None)
 
@@ -144,11 +199,15 @@ class Trainer:
         return list(self.net.parameters()) + (list(self.probe.parameters()) if self.probe is not None else [])
 
     def identity_weight(self, epoch: int, step: int) -> float:
-        """Weight of the identity warm-up loss at this step: 1 at the start, 0 from `identity_warmup` on."""
+        """Weight of the identity loss at this step: 1 at the start, falling linearly to `identity_floor` by
+        the end of the `identity_warmup` share of the steps, then `identity_floor` (0: the paper's loss)."""
         if self.probe is None:
             return 0.0
+        floor = self.cfg.identity_floor
+        if self.cfg.identity_warmup <= 0:
+            return floor
         done = ((epoch - 1) * self.steps + step) / (self.cfg.epochs * self.steps)
-        return max(0.0, 1.0 - done / self.cfg.identity_warmup)
+        return max(floor, 1.0 - (1.0 - floor) * done / self.cfg.identity_warmup)
 
     def _scheduler(self) -> torch.optim.lr_scheduler.LRScheduler:
         c, total = self.cfg, self.cfg.epochs * self.steps
@@ -170,11 +229,13 @@ class Trainer:
         if gen is not None:
             x = augment(x, self.cfg, gen)
         x = x.to(self.device, non_blocking=True)
-        return x.contiguous(memory_format=torch.channels_last) if self.cuda else x
+        return x.contiguous(memory_format=torch.channels_last)  # oneDNN and cuDNN are fastest so
 
-    def _autocast(self) -> contextlib.AbstractContextManager:
-        if self.cuda:
-            return torch.autocast("cuda", dtype=torch.bfloat16)
+    def _autocast(self, training: bool = True) -> contextlib.AbstractContextManager:
+        """bf16 mixed precision where `precision` resolves to it. On the CPU only the training steps use it:
+        evaluation runs in float32, as every later stage does, so the reported accuracy is the network's."""
+        if self.precision == "bf16" and (training or self.cuda):
+            return torch.autocast("cuda" if self.cuda else "cpu", dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
     def _my_slice(self, n: int) -> slice:
@@ -184,75 +245,107 @@ class Trainer:
 
     # one epoch ------------------------------------------------------------------
     def train_epoch(self, epoch: int, on_step: StepHook | None) -> dict[str, float]:
+        """One pass over the training data: draw the epoch's batches, take one optimiser step per batch."""
         es = epoch_seed(self.seed, epoch)
         gen = torch.Generator().manual_seed(es)
         torch.manual_seed(es)  # dropout
         self.model.train()
-        ts = self.train_set
-        if self.kind == "classifier":
-            order = torch.randperm(len(ts), generator=gen)
-        else:
-            pa, pb, psame = make_pairs(ts.labels, self.n_items, es, ts.groups)
-        loss_sum = correct = seen = known = probed = 0.0
+        batches, step_fn = self._epoch_plan(es, gen)
+        tally = Tally()
         quiet = {} if self.dist.main else {"disable": True}
-        bar = progress(range(self.steps), desc=f"{self.kind} epoch {epoch}/{self.cfg.epochs}", **quiet)
-        for step in bar:
-            sl = slice(step * self.batch, (step + 1) * self.batch)
-            mine = self._my_slice(self.batch)
-            if self.kind == "classifier":
-                idx = order[sl]
-                x = self._to_input(ts.images[idx], gen)[mine]
-                y = ts.labels[idx][mine].to(self.device)
-                with self._autocast():
-                    logits = self.model(x)
-                loss = F.cross_entropy(logits.float(), y, label_smoothing=self.cfg.label_smoothing)
-            else:
-                xa = self._to_input(ts.images[pa[sl]], gen)[mine]
-                xb = self._to_input(ts.images[pb[sl]], gen)[mine]
-                same = psame[sl][mine].to(self.device)
-                y = 1 - same  # class 0 = same, 1 = different
-                weight = self.identity_weight(epoch, step)
-                with self._autocast():
-                    logits, fa, fb = self.model(xa, xb, with_embeddings=True)
-                loss = siamese_loss(logits, same)
-                if weight > 0:
-                    who = torch.cat([ts.labels[pa[sl]][mine], ts.labels[pb[sl]][mine]]).to(self.device)
-                    guess = self.probe_model(torch.cat([fa, fb]).float())
-                    loss = (1 - weight) * loss + weight * F.cross_entropy(guess, who)
-                    known += float((guess.detach().argmax(1) == who).sum())
-                    probed += len(who)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if self.cfg.grad_clip > 0:
-                nn.utils.clip_grad_norm_(self._parameters(), self.cfg.grad_clip)
-            self.optimizer.step()
-            self.scheduler.step()
-            n = len(y)
-            loss_sum += float(loss.detach()) * n
-            correct += float((logits.detach().argmax(1) == y).sum())
-            seen += n
+        bar = progress(batches, desc=f"{self.kind} epoch {epoch}/{self.cfg.epochs}", **quiet)
+        for step, batch in enumerate(bar):
+            out = step_fn(batch, gen, self.identity_weight(epoch, step))
+            self._optimise(out.loss)
+            tally.add(out)
             if self.dist.main and not bar.disable:
-                bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}")
+                bar.set_postfix(loss=f"{tally.loss / tally.seen:.3f}", acc=f"{tally.correct / tally.seen:.3f}")
             if on_step is not None:
                 on_step(epoch, step)
-        loss_sum, correct, seen, known, probed = ddp.all_sum(self.dist, [loss_sum, correct, seen, known, probed],
-                                                             self.device)
-        out = {"train_loss": loss_sum / seen, "train_accuracy": correct / seen, "train_samples": seen}
-        if probed:  # how well the embedding tells the two people apart during the identity warm-up
-            out["identity_accuracy"] = known / probed
+        return tally.reduce(self.dist, self.device)
+
+    def _epoch_plan(self, es: int, gen: torch.Generator) -> tuple[list[Any], Callable[..., StepOut]]:
+        """The epoch's batches (index tensors, drawn from the epoch seed) and the step that takes one."""
+        ts, b = self.train_set, self.batch
+        if self.kind == "classifier" or self.cfg.pairs == "batch":
+            order = torch.randperm(len(ts), generator=gen)
+            batches = [order[k * b:(k + 1) * b] for k in range(self.steps)]
+            return batches, (self.classifier_step if self.kind == "classifier" else self.batch_pairs_step)
+        pa, pb, psame = make_pairs(ts.labels, self.n_items, es, ts.groups)
+        batches = [(pa[k * b:(k + 1) * b], pb[k * b:(k + 1) * b], psame[k * b:(k + 1) * b])
+                   for k in range(self.steps)]
+        return batches, self.drawn_pairs_step
+
+    def classifier_step(self, idx: torch.Tensor, gen: torch.Generator, _identity: float) -> StepOut:
+        """Cross-entropy (with the recipe's label smoothing) on one batch of faces."""
+        mine = self._my_slice(len(idx))
+        x = self._to_input(self.train_set.images[idx], gen)[mine]
+        y = self.train_set.labels[idx][mine].to(self.device)
+        with self._autocast():
+            logits = self.model(x)
+        loss = F.cross_entropy(logits.float(), y, label_smoothing=self.cfg.label_smoothing)
+        return StepOut(loss, logits, y)
+
+    def drawn_pairs_step(self, batch: tuple[torch.Tensor, ...], gen: torch.Generator, identity: float) -> StepOut:
+        """L+ + L− on a batch of drawn balanced pairs (the paper's pairs), blended with the identity warm-up."""
+        pa, pb, psame = batch
+        mine = self._my_slice(len(pa))
+        ts = self.train_set
+        xa = self._to_input(ts.images[pa], gen)[mine]
+        xb = self._to_input(ts.images[pb], gen)[mine]
+        same = psame[mine].to(self.device)
+        with self._autocast():
+            logits, fa, fb = self.model(xa, xb, with_embeddings=True)
+        loss = siamese_loss(logits, same)
+        who = torch.cat([ts.labels[pa][mine], ts.labels[pb][mine]]).to(self.device)
+        return self._with_identity(StepOut(loss, logits, 1 - same, images=2 * len(same)), torch.cat([fa, fb]), who,
+                                   identity)
+
+    def batch_pairs_step(self, idx: torch.Tensor, gen: torch.Generator, identity: float) -> StepOut:
+        """L+ + L− over every pair of faces in one batch: each face is embedded once and compared with all
+        the others, so a batch of 32 faces gives 496 pairs for the price of 32 branch passes (not in the
+        paper, which draws one pair per two branch passes). L+ and L− are averaged within their own
+        group, so the loss stays balanced although most pairs of a batch are of one kind."""
+        mine = self._my_slice(len(idx))
+        x = self._to_input(self.train_set.images[idx], gen)[mine]
+        who = self.train_set.labels[idx][mine].to(self.device)
+        i, j = torch.triu_indices(len(who), len(who), offset=1, device=self.device)
+        with self._autocast():
+            logits, f = self.model(x, None, with_embeddings=True)
+        same = (who[i] == who[j]).long()
+        loss = siamese_loss(logits, same)
+        return self._with_identity(StepOut(loss, logits, 1 - same, images=len(who)), f, who, identity)
+
+    def _with_identity(self, out: StepOut, embeddings: torch.Tensor, who: torch.Tensor, weight: float) -> StepOut:
+        """Blend the identity warm-up loss (a linear probe on each face's embedding) into the pair loss."""
+        if weight <= 0:
+            return out
+        guess = self.probe_model(embeddings.float())
+        out.loss = (1 - weight) * out.loss + weight * F.cross_entropy(guess, who)
+        out.known, out.probed = float((guess.detach().argmax(1) == who).sum()), len(who)
         return out
+
+    def _optimise(self, loss: torch.Tensor) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.cfg.grad_clip > 0:
+            nn.utils.clip_grad_norm_(self._parameters(), self.cfg.grad_clip)
+        self.optimizer.step()
+        self.scheduler.step()
+        if self.ema is not None:
+            self.ema.update_parameters(self.net)
 
     # evaluation ------------------------------------------------------------------
     @torch.inference_mode()
     def evaluate(self, fs: FaceSet, pairs: tuple[torch.Tensor, ...] | None = None) -> dict[str, Any]:
         """Loss, truth and P(class 1) on a split (classifier) or on fixed pairs of it (siamese)."""
-        net = self.net.eval()
+        net = self.kept_net.eval()
         bs = self.cfg.eval_batch_size
         chunks = []
         if pairs is None:
             truth = fs.labels
             for i in range(0, len(fs), bs):
-                with self._autocast():
+                with self._autocast(training=False):
                     chunks.append(net(self._to_input(fs.images[i:i + bs], None)).float().cpu())
             logits = torch.cat(chunks)
             loss = float(F.cross_entropy(logits, truth))
@@ -260,7 +353,7 @@ class Trainer:
             a, b, same = pairs
             truth = 1 - same
             for i in range(0, len(a), bs):
-                with self._autocast():
+                with self._autocast(training=False):
                     out = net(self._to_input(fs.images[a[i:i + bs]], None),
                               self._to_input(fs.images[b[i:i + bs]], None))
                 chunks.append(out.float().cpu())
@@ -269,7 +362,7 @@ class Trainer:
         prob1 = torch.softmax(logits, dim=1)[:, 1].numpy()
         truth_np = truth.numpy()
         return {"loss": loss, "accuracy": float(((prob1 >= 0.5).astype(int) == truth_np).mean()),
-                "truth": truth_np, "prob1": prob1}
+                "truth": truth_np, "prob1": prob1, "logits": logits.numpy()}
 
     def _validate(self) -> dict[str, float]:
         res = self.evaluate(self.val_set, self.val_pairs if self.kind == "siamese" else None)
@@ -284,6 +377,7 @@ class Trainer:
         state = {
             "epoch": epoch, "recipe": self.recipe, "best": best,
             "model": self.net.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "ema": self.ema.state_dict() if self.ema is not None else None,
             "probe": self.probe.state_dict() if self.probe is not None else None,
             "scheduler": self.scheduler.state_dict(),
             "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state()},
@@ -304,6 +398,8 @@ class Trainer:
             raise SystemExit(f"--resume: the checkpoint in {self.out} was trained with other settings "
                              f"({', '.join(changed)} differ); use the same settings or train without --resume")
         self.net.load_state_dict(state["model"])
+        if self.ema is not None:
+            self.ema.load_state_dict(state["ema"])
         if self.probe is not None:
             self.probe.load_state_dict(state["probe"])
         self.optimizer.load_state_dict(state["optimizer"])
@@ -321,7 +417,8 @@ class Trainer:
             records = [r for r in _read_jsonl(self.out / "metrics.jsonl") if r["epoch"] <= done]
         if main:
             self.out.mkdir(parents=True, exist_ok=True)
-            write_config(self.out, {**self.recipe, "device": self.device, "world_size": self.dist.world})
+            write_config(self.out, {**self.recipe, "device": self.device, "world_size": self.dist.world,
+                                    "precision_used": self.precision})
             if self.kind == "siamese":
                 write_pairs(self.out / "test_pairs.csv", self.test_set.paths, *self.test_pairs)
         t_run = time.perf_counter()
@@ -330,14 +427,13 @@ class Trainer:
             rec: dict[str, Any] = {"epoch": epoch, **self.train_epoch(epoch, on_step)}
             train_seconds = time.perf_counter() - t0
             rec.update(self._validate())
-            per_sample = 1 if self.kind == "classifier" else 2
             rec.update({"lr": self.optimizer.param_groups[0]["lr"], "seconds": time.perf_counter() - t0,
-                        "images_per_s": rec.pop("train_samples") * per_sample / max(train_seconds, 1e-9)})
+                        "images_per_s": rec.pop("train_images") / max(train_seconds, 1e-9)})
             records.append(rec)
             if rec["val_accuracy"] > best["val_accuracy"]:
                 best = {"epoch": epoch, "val_accuracy": rec["val_accuracy"]}
                 if main:
-                    save_model(self.out, self.kind, self.net, extra={"epoch": epoch, "identities":
+                    save_model(self.out, self.kind, self.kept_net, extra={"epoch": epoch, "identities":
                                                                      self.train_set.identities})
             if main:
                 atomic_write_text(self.out / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in records))
@@ -349,10 +445,28 @@ class Trainer:
         ddp.teardown(self.dist)
         return summary
 
+    def _calibrate(self, best: dict[str, Any]) -> dict[str, Any]:
+        """Fit the temperature on the validation split and save it with the network (model.json), so every
+        later stage reads calibrated probabilities. The answers, and so the accuracy, stay the same."""
+        layer = _temperature_layer(self.kept_net)
+        layer.temperature = 1.0
+        val = self.evaluate(self.val_set, self.val_pairs if self.kind == "siamese" else None)
+        temperature = fit_temperature(val["logits"], val["truth"])
+        layer.temperature = temperature
+        self.kept_net.config["temperature"] = temperature
+        if self.dist.main:
+            save_model(self.out, self.kind, self.kept_net, extra={"epoch": best["epoch"],
+                                                             "identities": self.train_set.identities})
+        after = softmax(val["logits"] / temperature, axis=1)[:, 1]
+        return {"method": "temperature scaling on the validation split", "temperature": temperature,
+                "val_ece_before": expected_calibration_error(val["truth"], val["prob1"]),
+                "val_ece_after": expected_calibration_error(val["truth"], after)}
+
     def _test(self, records: list[dict[str, Any]], best: dict[str, Any], seconds: float) -> dict[str, Any]:
         from safetensors.torch import load_file
 
-        self.net.load_state_dict(load_file(str(self.out / "model.safetensors"), device="cpu"))
+        self.kept_net.load_state_dict(load_file(str(self.out / "model.safetensors"), device="cpu"))
+        calibration = self._calibrate(best) if self.cfg.calibrate else None
         if self.kind == "classifier":
             res = self.evaluate(self.test_set)
             classes = list(self.test_set.identities)
@@ -361,12 +475,16 @@ class Trainer:
             classes = ["same", "different"]
         test = binary_metrics(res["truth"], res["prob1"], classes)
         test["loss"] = res["loss"]
+        if calibration is not None:  # the same answers before temperature scaling
+            raw = res["logits"] * calibration["temperature"]
+            test["ece_before_calibration"] = expected_calibration_error(res["truth"], softmax(raw, axis=1)[:, 1])
         summary = {
             "model": self.kind, "preset": self.cfg.preset, "seed": self.seed, "device": self.device,
+            "precision": self.precision,
             "world_size": self.dist.world,
             "epochs": self.cfg.epochs, "best_epoch": best["epoch"], "best_val_accuracy": best["val_accuracy"],
             "test_accuracy": test["accuracy"], "paper_test_accuracy": PAPER_TEST_ACCURACY[self.kind],
-            "test": test,
+            "test": test, "calibration": calibration,
             "n_train": len(self.train_set), "n_val": len(self.val_set), "n_test": len(self.test_set),
             "test_unit": "images" if self.kind == "classifier" else "pairs",
             "parameters": sum(p.numel() for p in self.net.parameters()),
@@ -375,6 +493,10 @@ class Trainer:
             "final": records[-1] if records else None,
         }
         return write_summary(self.out, summary) if self.dist.main else summary
+
+
+def _temperature_layer(net: nn.Module) -> Temperature:
+    return next(m for m in net.modules() if isinstance(m, Temperature))
 
 
 def _spread_subset(fs: FaceSet, limit: int) -> FaceSet:
