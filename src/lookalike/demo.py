@@ -22,6 +22,7 @@ STEPS: list[tuple[str, str, bool]] = [
     ("prepare", "prepare {run}/synth --out {run} --aligned", True),
     ("train-classifier", "train {run} --model classifier --preset {preset} --epochs {classifier_epochs}", False),
     ("train-siamese", "train {run} --model siamese --preset {preset} --epochs {siamese_epochs}", False),
+    ("facemap", "facemap {run} --per-split {facemap_per_split}", False),
     ("fool", "fool {run} --n {fool_n} --max-steps {fool_steps}", False),
     ("explain", "explain {run} --methods {explain_methods} --n {explain_n} --sanity-n {sanity_n} "
                 "--cascade-steps 2 --faithfulness-steps {faith_steps}", False),
@@ -30,6 +31,7 @@ STEPS: list[tuple[str, str, bool]] = [
     ("study-post", "study simulate {run} --group post --n {participants} --accuracy 0.6367", False),
     ("study-expert", "study simulate {run} --group expert --n {participants} --accuracy 0.85", False),
     ("study-analyze", "study analyze {run} --bootstrap {bootstrap} --permutations {bootstrap}", False),
+    ("study-screens", "study screens {run}", False),
     ("report", "report {run}", False),
 ]
 
@@ -42,11 +44,13 @@ PROFILES: dict[str, dict[str, Any]] = {
              "siamese_epochs": 10, "fool_n": 64, "fool_steps": 100,
              "explain_methods": ["guided_backprop", "grad_cam", "guided_grad_cam", "integrated_gradients",
                                  "occlusion"],
-             "explain_n": 24, "sanity_n": 4, "faith_steps": 8, "participants": 30, "bootstrap": 2000},
+             "explain_n": 24, "sanity_n": 4, "faith_steps": 8, "participants": 30, "bootstrap": 2000,
+             "facemap_per_split": 300},
     "quick": {"n_per_identity": 220, "strength": 2.0, "preset": "tiny", "classifier_epochs": 1,
               "siamese_epochs": 1, "fool_n": 3, "fool_steps": 10,
               "explain_methods": ["guided_backprop", "grad_cam"],
-              "explain_n": 2, "sanity_n": 1, "faith_steps": 4, "participants": 4, "bootstrap": 200},
+              "explain_n": 2, "sanity_n": 1, "faith_steps": 4, "participants": 4, "bootstrap": 200,
+              "facemap_per_split": 60},
 }
 
 

@@ -5,7 +5,8 @@ not copied) is served on loopback and one participant of the pre-test group is c
 it by headless Chromium (Playwright): the training screen is captured while a named photo is up,
 the test screen while a pair is flashed, and again when the answer buttons are live. The run's
 own study database is never opened, so no participant is added to it. The training phase is
-shortened to a few photos per person so the capture takes seconds; each screen looks the same.
+shortened to a few photos per person and every photo is held for HOLD_MS so that the screenshot
+catches it on a busy machine; each screen looks as it does in the study.
 
 Writes RUN/study/screens/{training,test,answer}.png and screens.json (when, browser, window).
 Without Chromium or Playwright it stops with a message saying what to install.
@@ -27,7 +28,8 @@ from ..runfolder import Run
 SCREENS = ("training", "test", "answer")
 VIEWPORT = {"width": 820, "height": 620}
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-TRAIN_PER_PERSON = 3  # the screen shows one photo at a time: fewer photos change nothing in the picture
+TRAIN_PER_PERSON = 2  # the screen shows one photo at a time: fewer photos change nothing in the picture
+HOLD_MS = 4000  # each photo and pair stays up this long, so a screenshot on a busy machine still catches it
 
 
 def screens_folder(run: Run) -> Path:
@@ -66,7 +68,15 @@ def _design(run: Run) -> Any:
             given = {k: v for k, v in design.items() if k in fields and isinstance(v, int)}
         except (OSError, ValueError, AttributeError):
             given = {}
-    return Design(**{**given, "train_per_person": TRAIN_PER_PERSON, "catch_trials": 0})
+    return Design(**{**given, "train_per_person": TRAIN_PER_PERSON, "catch_trials": 0, "train_ms": HOLD_MS,
+                     "pair_ms": HOLD_MS})
+
+
+def _design_default() -> str:
+    from .store import Design
+
+    d = Design()
+    return f"{d.train_per_person} photos per person at {d.train_ms} ms, pairs at {d.pair_ms} ms"
 
 
 def _scratch_run(run: Run, where: Path) -> Run:
@@ -89,6 +99,17 @@ def _png(raw: bytes) -> bytes:
         return out.getvalue()
 
 
+def _shot(page: Any, margin: int = 16) -> bytes:
+    """The study's card and a margin of page around it (the empty window below it says nothing)."""
+    box = page.locator("#app").bounding_box()
+    if not box:
+        return page.screenshot()
+    x, y = max(0.0, box["x"] - margin), max(0.0, box["y"] - margin)
+    clip = {"x": x, "y": y, "width": min(VIEWPORT["width"] - x, box["width"] + 2 * margin),
+            "height": min(VIEWPORT["height"] - y, box["height"] + 2 * margin)}
+    return page.screenshot(clip=clip)
+
+
 def _click_through(page: Any, url: str, token: str) -> dict[str, bytes]:
     """One pre-test participant from consent to the first answer; the three screens as PNG bytes."""
     shots: dict[str, bytes] = {}
@@ -99,12 +120,12 @@ def _click_through(page: Any, url: str, token: str) -> dict[str, bytes]:
     page.click("#questions-done")
     page.click("#start-training:not([disabled])", timeout=60_000)
     page.wait_for_selector(".stage .slot img", timeout=30_000)
-    shots["training"] = page.screenshot()
+    shots["training"] = _shot(page)
     page.click("#start-test:not([disabled])", timeout=60_000)
     page.wait_for_selector(".stage .slot + .slot img", timeout=30_000)
-    shots["test"] = page.screenshot()
+    shots["test"] = _shot(page)
     page.wait_for_selector("#same:not([disabled])", timeout=30_000)
-    shots["answer"] = page.screenshot()
+    shots["answer"] = _shot(page)
     return shots
 
 
@@ -137,6 +158,7 @@ def capture_screens(run: Run | str | Path) -> dict[str, Any]:
         atomic_write_bytes(out / f"{name}.png", _png(raw))
     record = {"screens": {name: f"{name}.png" for name in SCREENS}, "browser": f"Chromium {version}",
               "window": VIEWPORT, "group": "pre", "made_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-              "note": f"a scratch copy of the study; training shortened to {TRAIN_PER_PERSON} photos per person"}
+              "note": f"a scratch copy of the study; {TRAIN_PER_PERSON} training photos per person, each photo "
+                      f"and pair held {HOLD_MS} ms for the screenshot (the study: {_design_default()})"}
     atomic_write_json(out / "screens.json", record)
     return record
