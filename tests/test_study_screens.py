@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -9,8 +11,6 @@ from PIL import Image
 from lookalike.cli import main
 from lookalike.study.screens import VIEWPORT, capture_screens
 from lookalike.study.toyrun import make_toy_run
-
-pytestmark = pytest.mark.browser
 
 
 def _colourful(path, top: float = 1.0) -> float:
@@ -21,6 +21,7 @@ def _colourful(path, top: float = 1.0) -> float:
     return float(((rgb.max(axis=2) - rgb.min(axis=2)) > 60).mean())
 
 
+@pytest.mark.browser
 @pytest.mark.timeout(300)
 def test_the_three_screens_are_photographed_without_touching_the_runs_study(tmp_path):
     pytest.importorskip("playwright.sync_api")
@@ -43,3 +44,13 @@ def test_the_three_screens_are_photographed_without_touching_the_runs_study(tmp_
     # the pair is gone when the buttons are live
     # the CLI form
     assert main(["study", "screens", str(run.root), "--json"]) == 0
+
+
+def test_without_chromium_the_reason_is_noted_for_the_report(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOOKALIKE_CHROMIUM", str(tmp_path / "no-such-browser"))
+    run = make_toy_run(tmp_path / "run")
+    with pytest.raises(SystemExit, match="need Chromium"):
+        main(["study", "screens", str(run.root)])
+    assert main(["study", "screens", str(run.root), "--if-available", "--json"]) == 0
+    record = json.loads((run.study / "screens" / "screens.json").read_text())
+    assert record["screens"] == {} and "need Chromium" in record["unavailable"]

@@ -31,7 +31,7 @@ STEPS: list[tuple[str, str, bool]] = [
     ("study-post", "study simulate {run} --group post --n {participants} --accuracy 0.6367", False),
     ("study-expert", "study simulate {run} --group expert --n {participants} --accuracy 0.85", False),
     ("study-analyze", "study analyze {run} --bootstrap {bootstrap} --permutations {bootstrap}", False),
-    ("study-screens", "study screens {run}", False),
+    ("study-screens", "study screens {run} --if-available", False),
     ("report", "report {run}", False),
 ]
 

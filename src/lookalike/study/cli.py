@@ -145,6 +145,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
                                    "RUN/study/screens/ for the report's Figure 8. The run's own study database "
                                    "is not touched. Needs Debian's chromium (or LOOKALIKE_CHROMIUM) and playwright.")
     p.add_argument("run", metavar="RUN")
+    p.add_argument("--if-available", action="store_true",
+                   help="without Chromium or playwright, note why in screens.json and exit 0 (the demo uses this)")
     p.set_defaults(func=screens)
 
 
@@ -299,9 +301,15 @@ def simulate(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def screens(args: argparse.Namespace) -> dict[str, Any]:
-    from .screens import capture_screens, screens_folder
+    from .screens import ScreensUnavailable, capture_screens, note_unavailable, screens_folder
 
-    record = capture_screens(args.run)
+    try:
+        record = capture_screens(args.run)
+    except ScreensUnavailable as exc:
+        if not args.if_available:
+            raise
+        print(f"study screens skipped: {exc}", file=sys.stderr)
+        return note_unavailable(args.run, str(exc))
     if not args.json:
         print(f"study screens ({', '.join(record['screens'])}) in {screens_folder(Run(args.run))}", file=sys.stderr)
     return record

@@ -9,7 +9,8 @@ shortened to a few photos per person and every photo is held for HOLD_MS so that
 catches it on a busy machine; each screen looks as it does in the study.
 
 Writes RUN/study/screens/{training,test,answer}.png and screens.json (when, browser, window).
-Without Chromium or Playwright it stops with a message saying what to install.
+Without Chromium or Playwright it stops with a message saying what to install (`ScreensUnavailable`);
+`note_unavailable` records that reason in screens.json instead, for the report to show.
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ TRAIN_PER_PERSON = 2  # the screen shows one photo at a time: fewer photos chang
 HOLD_MS = 4000  # each photo and pair stays up this long, so a screenshot on a busy machine still catches it
 
 
+class ScreensUnavailable(SystemExit):
+    """Chromium or Playwright is missing: the screens cannot be photographed on this machine."""
+
+
 def screens_folder(run: Run) -> Path:
     return run.study / "screens"
 
@@ -41,7 +46,7 @@ def _chromium() -> str:
 
     exe = find_chromium()
     if exe is None:
-        raise SystemExit("the study screens need Chromium: install the Debian package `chromium` "
+        raise ScreensUnavailable("the study screens need Chromium: install the Debian package `chromium` "
                          "(apt-get install chromium) or point LOOKALIKE_CHROMIUM at a Chrome/Chromium binary")
     return exe
 
@@ -50,7 +55,7 @@ def _playwright() -> Any:
     try:
         from playwright import sync_api
     except ImportError:
-        raise SystemExit("the study screens need the Python package playwright (pip install 'playwright>=1.45,<2'; "
+        raise ScreensUnavailable("the study screens need the Python package playwright (pip install 'playwright>=1.45,<2'; "
                          "Debian's chromium is used, never `playwright install`)") from None
     return sync_api
 
@@ -161,4 +166,17 @@ def capture_screens(run: Run | str | Path) -> dict[str, Any]:
               "note": f"a scratch copy of the study; {TRAIN_PER_PERSON} training photos per person, each photo "
                       f"and pair held {HOLD_MS} ms for the screenshot (the study: {_design_default()})"}
     atomic_write_json(out / "screens.json", record)
+    return record
+
+
+def note_unavailable(run: Run | str | Path, reason: str) -> dict[str, Any]:
+    """Record in screens.json why no screens were made (the report shows the reason in Figure 8's place);
+    screenshots made earlier are kept."""
+    run = run if isinstance(run, Run) else Run(run)
+    path = screens_folder(run) / "screens.json"
+    if path.is_file() and all((screens_folder(run) / f"{n}.png").is_file() for n in SCREENS):
+        return json.loads(path.read_text(encoding="utf-8"))
+    record = {"screens": {}, "unavailable": reason,
+              "made_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")}
+    atomic_write_json(path, record)
     return record
