@@ -30,3 +30,13 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def quick_demo(tmp_path_factory):
+    """`lookalike demo --quick` once per session: the end-to-end test and the reader's tests share it."""
+    from lookalike.cli import main
+
+    run = tmp_path_factory.mktemp("quick-demo") / "demo"
+    assert main(["demo", str(run), "--quick"]) == 0
+    return run

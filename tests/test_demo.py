@@ -61,18 +61,17 @@ def test_only_selects_steps_and_rejects_unknown_names(tiny_profile: None, tmp_pa
 
 
 @pytest.mark.slow
-def test_quick_demo_runs_end_to_end(tmp_path: Path) -> None:
+def test_quick_demo_runs_end_to_end(quick_demo: Path) -> None:
     """Every stage that exists runs on fresh synthetic faces (skipped stages are not built yet)."""
-    run = tmp_path / "demo"
-    assert main(["demo", str(run), "--quick"]) == 0
+    run = quick_demo
     record = json.loads((run / "demo.json").read_text())
     failed = {s["name"]: s.get("error") for s in record["steps"] if s["status"] == "failed"}
     assert not failed, failed
     ran = {s["name"] for s in record["steps"] if s["status"] == "ok"}
     assert {"synth", "prepare"} <= ran
     assert (run / "synth" / "summary.json").exists() and (run / "data" / "split.csv").exists()
-    for name, folder in [("train-classifier", "models/classifier"), ("fool", "fooling"), ("explain", "explain"),
-                         ("regions", "regions"), ("study-analyze", "study")]:
+    for name, folder in [("train-classifier", "models/classifier"), ("facemap", "facemap"), ("fool", "fooling"),
+                         ("explain", "explain"), ("regions", "regions"), ("study-analyze", "study")]:
         if name in ran:
             assert (run / folder / "summary.json").exists(), name
     if "report" in ran:
