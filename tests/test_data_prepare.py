@@ -187,10 +187,10 @@ def test_apply_button_rebuilds_the_data_set_with_the_decisions(prepared, tmp_pat
         pytest.skip("the filter accepted every face of this sample: nothing to review")
     work = tmp_path / "run"
     shutil.copytree(run.root, work)
-    client = TestClient(make_app(work))
-    first = client.get("/api/queue").json()["items"][0]
-    assert client.post("/api/decision", json={"id": first["id"], "decision": "keep"}).status_code == 200
-    applied = client.post("/api/apply").json()
+    client = TestClient(make_app(work, secret="s"), base_url="http://127.0.0.1/s/")
+    first = client.get("api/queue").json()["items"][0]
+    assert client.post("api/decision", json={"id": first["id"], "decision": "keep"}).status_code == 200
+    applied = client.post("api/apply").json()
     assert applied["kept"] == summary["kept"] + 1
     assert applied["pending_review"] == summary["pending_review"] - 1
     assert first["path"] in {r["path"] for r in read_csv(work / "data" / "split.csv")}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -122,6 +123,78 @@ def test_answers_survive_kill_9_and_the_session_resumes(tmp_path):
     mine = [r for r in rows if r["complete"] == "1"]
     assert [float(r["response_ms"]) for r in mine] == [700.0 + t for t in range(22)]
     assert [r["answer"] for r in mine[:7]] == truth[:7]
+
+
+def peak_rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmHWM")
+
+
+def raw_request(port: int, head: str, body: bytes = b"") -> bytes:
+    """Send a request line and headers (and the start of a body) and read the reply, as an attacker's script would."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(head.encode() + b"\r\n\r\n" + body)
+        reply = b""
+        while chunk := sock.recv(65536):  # the server closes after a refusal
+            reply += chunk
+        return reply
+
+
+def flood(port: int, path: str, size: int, done: list[float]) -> None:
+    """POST a `size`-byte JSON body as fast as the server takes it; record how long until the server let go."""
+    t0 = time.monotonic()
+    head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {size}\r\n\r\n").encode()
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+            sock.sendall(head + b'{"trial": "' + b"x" * (size - 14) + b'"}')
+            sock.recv(4096)
+    except OSError:
+        pass  # the server refused and closed while the body was still coming: that is the point
+    done.append(time.monotonic() - t0)
+
+
+def test_a_30_mb_body_with_a_bogus_link_is_refused_at_once(tmp_path):
+    """Regression: such a request held the server 10-15 s (a health check waited 13 s) and doubled its memory."""
+    run = make_toy_run(tmp_path / "run")
+    store = open_study(run)
+    token = store.create_links("pre", 1)[0]
+    store.close()
+    port = a_port()
+    proc = start_server(run.root, port)
+    try:
+        before = peak_rss_kb(proc.pid)
+        declared = "Content-Type: application/json\r\nContent-Length: 30000000"
+        reply = raw_request(port, f"POST /api/p/bogus/answer HTTP/1.1\r\nHost: x\r\n{declared}", b"{")
+        assert reply.startswith(b"HTTP/1.1 404") and b"unknown participant link" in reply  # from the headers alone
+        reply = raw_request(port, f"POST /api/p/{token}/answer HTTP/1.1\r\nHost: x\r\n{declared}", b"{")
+        assert reply.startswith(b"HTTP/1.1 413")  # a real link, but the body is too big to read
+        chunked = "Content-Type: application/json\r\nTransfer-Encoding: chunked"
+        chunks = b"".join(b"4000\r\n" + b"x" * 0x4000 + b"\r\n" for _ in range(5))
+        reply = raw_request(port, f"POST /api/p/{token}/answer HTTP/1.1\r\nHost: x\r\n{chunked}", chunks)
+        assert reply.startswith(b"HTTP/1.1 413")  # no length given: cut off after 64 KiB
+
+        done: list[float] = []
+        attackers = [threading.Thread(target=flood, args=(port, path, 30_000_000, done))
+                     for path in ("/api/p/bogus/answer", f"/api/p/{token}/answer", "/api/health")]
+        for t in attackers:
+            t.start()
+        waits = []
+        while any(t.is_alive() for t in attackers) or len(waits) < 5:
+            t0 = time.monotonic()
+            assert httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=10).status_code == 200
+            waits.append(time.monotonic() - t0)
+            time.sleep(0.02)
+        for t in attackers:
+            t.join()
+        assert max(waits) < 1.0, waits  # the event loop never stopped for the attack
+        assert max(done) < 5.0, done
+        assert peak_rss_kb(proc.pid) - before < 20_000  # kB: none of the 3 x 30 MB was held
+    finally:
+        stop(proc)
+    assert proc.returncode == 0, proc.stderr.read().decode()
 
 
 @pytest.mark.slow

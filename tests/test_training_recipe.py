@@ -106,3 +106,28 @@ def test_in_batch_pairs_compare_every_face_of_a_batch_with_every_other(toy_run):
     assert torch.equal(out.y, (labels[i] != labels[j]).long())  # class 1 = different
     record = t.train_epoch(1, None)
     assert record["train_images"] == t.steps * 8 and 0 <= record["train_accuracy"] <= 1
+
+
+def test_mixup_blends_each_face_with_a_partner_of_the_same_batch(toy_run):
+    from lookalike.training.loop import Trainer
+
+    quick = {"epochs": 1, "val_pairs": 20, "test_pairs": 20, "batch_size": 8}
+    t = Trainer(toy_run, "classifier", make_config("tiny", {**quick, "mixup": 0.4}), 0, "cpu")
+    lam, partner = t._mixup(8, torch.Generator().manual_seed(3))
+    assert 0 < lam < 1 and sorted(partner.tolist()) == list(range(8))
+    again = t._mixup(8, torch.Generator().manual_seed(3))
+    assert again[0] == lam and torch.equal(again[1], partner)  # replays on resume
+    out = t.classifier_step(torch.arange(8), torch.Generator().manual_seed(0), 0.0)
+    assert torch.isfinite(out.loss) and out.logits.shape == (8, 2)
+    plain = Trainer(toy_run, "classifier", make_config("tiny", quick), 0, "cpu")
+    assert plain._mixup(8, torch.Generator()) is None
+
+
+def test_each_network_has_its_own_working_resolution():
+    fast = make_config("fast")
+    assert fast.arch("classifier")["input_size"] == 64 and fast.arch("siamese")["input_size"] == 0
+    follow = make_config("fast", {"siamese_input_size": "-1", "input_size": "96"})
+    assert follow.arch("siamese")["input_size"] == follow.arch("classifier")["input_size"] == 96
+    assert make_config("paper").arch("siamese")["input_size"] == 0
+    with pytest.raises(SystemExit, match="at least 32"):
+        make_config("fast", {"input_size": "16"})

@@ -2,7 +2,9 @@
 
 Every file a stage writes goes through here, so an interrupted run never
 leaves a half-written file behind: we write to a temporary file in the same
-folder and `os.replace` it into place (atomic on POSIX).
+folder, fsync it and `os.replace` it into place (atomic on POSIX). Files get
+the mode `open()` would give (umask), except those that hold secrets, which
+are owner-only. tests/test_io.py keeps other modules from writing files themselves.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ import csv
 import io
 import json
 import os
+import shutil
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 from PIL import Image
@@ -29,16 +32,20 @@ def _umask() -> int:
 _FILE_MODE = 0o666 & ~_umask()  # what open() would give; mkstemp alone makes files owner-only
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+PRIVATE_MODE = 0o600  # files that hold secrets (the study's admin token, participants' links): owner only
+
+
+def _atomic(path: str | Path, write: Callable[[BinaryIO], None], private: bool) -> Path:
+    """Write through `write` into a temporary file beside `path`, fsync it, then rename it into place."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, _FILE_MODE)
+        os.chmod(tmp, PRIVATE_MODE if private else _FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -46,8 +53,19 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     return path
 
 
-def atomic_write_text(path: str | Path, text: str) -> Path:
-    return atomic_write_bytes(path, text.encode("utf-8"))
+def atomic_write_bytes(path: str | Path, data: bytes, private: bool = False) -> Path:
+    """`path` holds `data` or its old content, never a mix; `private` makes it owner-only (0600)."""
+    return _atomic(path, lambda fh: fh.write(data), private)
+
+
+def atomic_copy(src: str | Path, dst: str | Path) -> Path:
+    """Copy a file into place as atomically as a write (streamed: a big file is never held in memory)."""
+    with open(src, "rb") as fin:
+        return _atomic(dst, lambda fh: shutil.copyfileobj(fin, fh, 1 << 20), private=False)
+
+
+def atomic_write_text(path: str | Path, text: str, private: bool = False) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"), private)
 
 
 def _json_default(obj: Any) -> Any:
@@ -64,8 +82,8 @@ def to_json(obj: Any) -> str:
     return json.dumps(obj, indent=2, sort_keys=False, default=_json_default, allow_nan=True)
 
 
-def atomic_write_json(path: str | Path, obj: Any) -> Path:
-    return atomic_write_text(path, to_json(obj) + "\n")
+def atomic_write_json(path: str | Path, obj: Any, private: bool = False) -> Path:
+    return atomic_write_text(path, to_json(obj) + "\n", private)
 
 
 def read_json(path: str | Path) -> Any:

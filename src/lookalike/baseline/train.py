@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..data.dataset import identities, split_rows
-from ..io import atomic_write_csv, atomic_write_json, read_json
+from ..io import atomic_write_bytes, atomic_write_csv, atomic_write_json, read_json
 from ..runfolder import Run, write_config, write_summary
 from ..training.metrics import binary_metrics
 from . import linear
@@ -150,14 +150,12 @@ def train_embedding(run: Run | str | Path, config: dict[str, Any] | None = None,
 
 def _save_head(out: Path, head: linear.LinearHead, threshold: float, slope: float) -> None:
     import torch
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     tensors = {"weight": torch.from_numpy(head.weight.astype(np.float32)).reshape(1, -1),
                "bias": torch.tensor([head.bias], dtype=torch.float32),
                "mean": torch.from_numpy(head.mean.astype(np.float32))}
-    tmp = out / ".model.safetensors.tmp"
-    save_file(tensors, str(tmp))
-    tmp.replace(out / "model.safetensors")
+    atomic_write_bytes(out / "model.safetensors", save(tensors))
     atomic_write_json(out / "model.json", {
         "kind": KIND, "arch": {"backbone": BACKBONE, "chip_size": CHIP_SIZE, "chip_padding": CHIP_PADDING,
                                "head": "logistic", "C": head.C, "scale": head.scale, "pair_threshold": threshold,

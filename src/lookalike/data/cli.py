@@ -15,7 +15,7 @@ Every input file ends in RUN/data/manifest.csv with what happened to it. Rerun t
 command to resume an interrupted run or to apply review decisions."""
 
 REVIEW_DESC = """Open a local page that shows the faces the filter did not accept, each with its source
-photo. Keep or drop each with the mouse or the keyboard (k/d or arrows; u undecided);
+photo. Its address holds a secret (printed at start): only whoever has it can change the data set. Keep or drop each with the mouse or the keyboard (k/d or arrows; u undecided);
 every decision is saved at once in RUN/data/review.json. Press Apply (or rerun
 `lookalike prepare`) to rebuild the data set with them."""
 
@@ -82,10 +82,12 @@ def _print_summary(s: dict[str, Any], out: str) -> None:
     per = ", ".join(f"{k} {v}" for k, v in s["kept_per_person"].items())
     sizes = {name: sum(p[name] for p in s["split"].values()) for name in ("train", "val", "test")}
     files = ", ".join(f"{v} {k}" for k, v in s["file_outcomes"].items())
+    not_read = s.get("not_read") or {}
+    skipped = f"; not read: {', '.join(f'{v} {k}' for k, v in not_read.items())}" if not_read else ""
     print(f"kept {s['kept']} faces ({per}) in {out}/data/faces; split train {sizes['train']}, val {sizes['val']}, "
-          f"test {sizes['test']}\nfiles: {files}; {s['pending_review']} faces wait for review "
+          f"test {sizes['test']}\nfiles: {files}{skipped}; {s['pending_review']} faces wait for review "
           f"(about {s['pending_review_train_estimate']} more training faces if kept); "
-          f"every file is explained in {out}/data/manifest.csv", file=sys.stderr)
+          f"every path under the photos folder has a row in {out}/data/manifest.csv", file=sys.stderr)
 
 
 def run_review(args: argparse.Namespace) -> dict[str, Any]:

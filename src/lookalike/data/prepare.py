@@ -12,8 +12,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
-import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -22,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..io import atomic_write_bytes, atomic_write_csv, atomic_write_json, read_json, save_png
+from ..io import atomic_copy, atomic_write_bytes, atomic_write_csv, atomic_write_json, read_json, save_png
 from ..runfolder import Run, write_config, write_summary
 from ..runtime import cpu_count
 from ..template import landmark_columns
@@ -90,7 +88,7 @@ def read_decisions(data_dir: Path) -> dict[str, str]:
 def _jobs(layout: Layout, aligned: bool) -> tuple[list[Job], list[str]]:
     jobs, notes = [], []
     for f in layout.files:
-        if f.hidden or not f.folder:
+        if f.hidden or f.unread or not f.folder:
             continue
         if layout.runfolder:
             given = layout.landmarks.get(f.source)
@@ -333,6 +331,7 @@ def prepare(opts: PrepareOptions) -> dict[str, Any]:
         "identities": layout.persons,
         "files": len(layout.files),
         "file_outcomes": counts,
+        "not_read": _not_read(layout),
         "faces_found": len(cands),
         "face_outcomes": face_counts,
         "kept": len(final),
@@ -355,17 +354,6 @@ def prepare(opts: PrepareOptions) -> dict[str, Any]:
     return write_summary(data, summary)
 
 
-def _copy_verbatim(src: Path, dst: Path) -> None:
-    """Place an already-correct PNG by copy + rename: atomic, and ~100× faster than re-encoding it."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
-    try:
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, dst)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def _write_faces(data: Path, root: Path, final: list[Candidate], review: list[Candidate],
                  prune: bool = True) -> None:
     """Write kept crops (only those that changed) and review crops; remove crops no longer kept."""
@@ -382,7 +370,7 @@ def _write_faces(data: Path, root: Path, final: list[Candidate], review: list[Ca
         target = data / rel
         if stamps.get(rel) != digest or not target.exists():
             if c.file.verbatim:
-                _copy_verbatim(root / c.file.source, target)
+                atomic_copy(root / c.file.source, target)  # ~100× faster than re-encoding
             else:
                 save_png(target, crop)
         new_stamps[rel] = digest
@@ -412,6 +400,15 @@ def _write_dataset(run: Run, layout: Layout, final: list[Candidate]) -> None:
     atomic_write_csv(run.landmarks_csv, lm_rows, ["path", *cols])
 
 
+def _not_read(layout: Layout) -> dict[str, int]:
+    """How many paths could not be read, by kind (the manifest has the row and reason of each)."""
+    kinds: dict[str, int] = {}
+    for f in layout.files:
+        if f.unread:
+            kinds[f.unread_kind] = kinds.get(f.unread_kind, 0) + 1
+    return kinds
+
+
 def _write_manifest(run: Run, layout: Layout, results: dict[str, FileResult], cands: list[Candidate]) -> None:
     """One row per input file and one per face in it: what happened and why."""
     by_file: dict[str, list[Candidate]] = {}
@@ -421,6 +418,9 @@ def _write_manifest(run: Run, layout: Layout, results: dict[str, FileResult], ca
     for f in layout.files:
         res = results.get(f.source)
         base = {"source": f.source, "folder": f.folder}
+        if f.unread:
+            rows.append({**base, "outcome": "not_read", "reason": f.unread})
+            continue
         if f.hidden:
             rows.append({**base, "outcome": "ignored", "reason": "hidden file"})
             continue

@@ -5,12 +5,17 @@ crop beside its source photo with the face boxed, and saves every click or key
 press at once into `data/review.json` (atomic write, under a lock). Only this
 server writes that file; `prepare` reads it and never overwrites it. "Apply"
 reruns `prepare` with its saved settings, which reuses every cached result.
+
+The page lives under a secret path printed at start (`http://127.0.0.1:8765/<secret>/`),
+answers only to this machine's names, and refuses state-changing requests from other
+pages (Origin): a web page open in another tab cannot rewrite the data set.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import io
+import secrets
 import threading
 from pathlib import Path
 from typing import Any
@@ -19,6 +24,7 @@ from pydantic import BaseModel
 
 from ..io import atomic_write_json, read_json
 from ..runfolder import Run
+from ..web import Check, Guard, Refusal, all_of, install_error_handlers, same_origin, short
 
 STATIC = Path(__file__).with_name("review_static")
 DECISIONS = ("keep", "drop")
@@ -39,10 +45,12 @@ class ReviewStore:
         self.lock = threading.Lock()
 
     def load(self) -> dict[str, Any]:
+        """The saved decisions; ValueError when the file is not what this page writes (it is never replaced)."""
         if not self.path.exists():
             return {"decisions": {}}
         raw = read_json(self.path)
-        raw.setdefault("decisions", {})
+        if not isinstance(raw, dict) or not isinstance(raw.setdefault("decisions", {}), dict):
+            raise ValueError('it is not {"decisions": {...}}')
         return raw
 
     def decide(self, face_id: str, decision: str | None) -> dict[str, Any]:
@@ -76,10 +84,29 @@ def _photo_jpeg(photo: Path, box: list[float], max_side: int = 420) -> bytes:
     return buf.getvalue()
 
 
-def make_app(run_dir: str | Path):
-    """The FastAPI app for one run folder (also used by the tests)."""
-    from fastapi import FastAPI, HTTPException
-    from fastapi.responses import FileResponse, HTMLResponse, Response
+LOCAL_NAMES = ("127.0.0.1", "localhost", "::1")
+QUEUE_KEYS = {"photos": str, "identities": list, "items": list}
+
+
+class ReviewUnreadable(Exception):
+    """review.json or review_queue.json cannot be used as it is; the message says what to do."""
+
+
+def host_names(host: str) -> list[str]:
+    """The Host names the page answers to when listening on `host` ("*ip": any address, for 0.0.0.0)."""
+    return [*LOCAL_NAMES, "*ip" if host in ("0.0.0.0", "::", "") else host]
+
+
+def make_app(run_dir: str | Path, secret: str | None = None, hosts: list[str] | None = None):
+    """The FastAPI app for one run folder (also used by the tests); it lives under `/<secret>/` only.
+
+    Like the study's admin token, the secret in the URL is what lets a request in: a web page the
+    reviewer has open elsewhere cannot guess it, and with `--host 0.0.0.0` nobody on the network
+    can either. `app.state.secret` holds it. Requests must also name this machine in Host and,
+    when they change something, come from this page (Origin): lookalike.web.
+    """
+    from fastapi import APIRouter, FastAPI, HTTPException
+    from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
     run = Run(run_dir)
     data = run.data
@@ -87,83 +114,132 @@ def make_app(run_dir: str | Path):
     if not queue_path.exists():
         raise SystemExit(f"{queue_path} is missing: run `lookalike prepare PHOTOS --out {run.root}` first")
     store = ReviewStore(data)
-    app = FastAPI(title="lookalike review", docs_url=None, redoc_url=None)
+    secret = secret or secrets.token_urlsafe(16)
+    prefix = f"/{secret}"
+    app = FastAPI(title="lookalike review", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.secret = secret
+    app.add_middleware(Guard, check=all_of(same_origin(hosts or list(LOCAL_NAMES)), _knows(prefix)))
+    install_error_handlers(app)
+    router = APIRouter()
+
+    @app.exception_handler(ReviewUnreadable)
+    async def unreadable(_: Any, exc: ReviewUnreadable) -> Any:
+        from fastapi.responses import JSONResponse
+
+        return JSONResponse({"detail": short(str(exc), 300)}, status_code=409)
 
     def queue() -> dict[str, Any]:
-        return read_json(queue_path)
+        try:
+            q = read_json(queue_path)
+        except (OSError, ValueError) as exc:
+            raise ReviewUnreadable(f"{queue_path.name} cannot be read ({exc}): rerun `lookalike prepare`") from None
+        if not isinstance(q, dict) or any(not isinstance(q.get(k), t) for k, t in QUEUE_KEYS.items()) \
+                or not all(isinstance(it, dict) and isinstance(it.get("id"), str) for it in q["items"]):
+            raise ReviewUnreadable(f"{queue_path.name} is not what `lookalike prepare` writes: rerun it")
+        return q
+
+    def decisions() -> dict[str, Any]:
+        try:
+            return store.load()["decisions"]
+        except (OSError, ValueError) as exc:
+            raise ReviewUnreadable(f"review.json cannot be read ({short(str(exc), 120)}); fix or move it: "
+                                   "nothing overwrites it") from None
 
     def item(face_id: str) -> dict[str, Any]:
         for it in queue()["items"]:
             if it["id"] == face_id:
                 return it
-        raise HTTPException(404, f"{face_id} is not in the review queue")
+        raise HTTPException(404, f"{short(face_id, 60)} is not in the review queue")
 
-    @app.get("/", response_class=HTMLResponse)
+    @app.get(prefix, include_in_schema=False)
+    def with_slash() -> RedirectResponse:  # the page's own links are relative to the folder URL
+        return RedirectResponse(prefix + "/")
+
+    @router.get("/", response_class=HTMLResponse)
     def page() -> str:
         return (STATIC / "review.html").read_text(encoding="utf-8")
 
-    @app.get("/api/queue")
+    @router.get("/api/queue")
     def api_queue() -> dict[str, Any]:
-        q = queue()
-        decisions = store.load()["decisions"]
+        q, decided = queue(), decisions()
         for it in q["items"]:
-            d = decisions.get(it["id"])
-            it["decision"] = d["decision"] if isinstance(d, dict) else d
+            d = decided.get(it["id"])
+            it["decision"] = d.get("decision") if isinstance(d, dict) else d
         return {"identities": q["identities"], "items": q["items"], "run": str(run.root)}
 
-    @app.post("/api/decision")
+    @router.post("/api/decision")
     def api_decision(body: Decision) -> dict[str, Any]:
         if body.decision is not None and body.decision not in DECISIONS:
             raise HTTPException(422, f"decision must be one of {DECISIONS} or null")
         item(body.id)
+        decisions()  # a damaged review.json is refused, never replaced
         state = store.decide(body.id, body.decision)
         return {"id": body.id, "decision": body.decision, "decided": len(state["decisions"])}
 
-    @app.get("/crop")
+    @router.get("/crop")
     def crop(id: str) -> FileResponse:
-        path = data / item(id)["crop"]  # ids are looked up in our own queue: no user path reaches the disk
-        if not path.is_file():
+        path = data / str(item(id).get("crop", ""))  # ids are looked up in our own queue: no user path on disk
+        if not path.is_file() or data.resolve() not in path.resolve().parents:
             raise HTTPException(404, "crop not found: rerun `lookalike prepare`")
         return FileResponse(path, media_type="image/png")
 
-    @app.get("/photo")
+    @router.get("/photo")
     def photo(id: str) -> Response:
         it = item(id)
         root = Path(queue()["photos"])
-        path = root / it["source"]
+        path = root / str(it.get("source", ""))
         if not path.is_file():
-            raise HTTPException(404, f"source photo {it['source']} is no longer in {root}")
+            raise HTTPException(404, f"source photo {short(str(it.get('source')), 80)} is no longer in {root}")
         try:
             return Response(_photo_jpeg(path, it.get("box", [])), media_type="image/jpeg")
         except Exception as exc:  # noqa: BLE001 - a photo that cannot be shown must not break the page
-            raise HTTPException(404, f"cannot show {it['source']}: {exc}") from exc
+            raise HTTPException(404, f"cannot show {short(str(it.get('source')), 80)}: {exc}") from exc
 
-    @app.post("/api/apply")
+    @router.post("/api/apply")
     def api_apply() -> dict[str, Any]:
         from .prepare import PrepareOptions, prepare
 
-        cfg = read_json(run.require(data / "config.json", "prepare"))
-        fields = PrepareOptions.__dataclass_fields__
-        opts = {k: v for k, v in cfg.items() if k in fields}
-        summary = prepare(PrepareOptions(**{**opts, "out": str(run.root)}))  # this run, even if it was moved
+        try:
+            cfg = read_json(run.require(data / "config.json", "prepare"))
+            fields = PrepareOptions.__dataclass_fields__
+            opts = {k: v for k, v in cfg.items() if k in fields}
+            summary = prepare(PrepareOptions(**{**opts, "out": str(run.root)}))  # this run, even if it was moved
+        except (SystemExit, OSError, ValueError, TypeError) as exc:  # prepare's own refusals: said, not a crash
+            raise HTTPException(409, f"prepare stopped: {exc}") from None
         return {k: summary.get(k) for k in ("kept", "kept_per_person", "pending_review", "split")}
 
+    app.include_router(router, prefix=prefix)
     return app
+
+
+def _knows(prefix: str) -> Check:
+    """For `Guard`: only requests under the secret prefix get in (compared in constant time)."""
+    want = (prefix + "/").encode()
+
+    def check(scope: dict[str, Any]) -> Refusal:
+        path = scope["path"].encode()
+        if not (secrets.compare_digest(path[:len(want)], want) or secrets.compare_digest(path, want[:-1])):
+            return 404, "not found: open the address `lookalike review` printed (it holds the page's secret)"
+        return None
+
+    return check
 
 
 def serve(run_dir: str | Path, host: str = "127.0.0.1", port: int = 8765, open_browser: bool = True) -> dict:
     """Run the review page until Ctrl-C; returns how many decisions were saved."""
     import uvicorn
 
-    app = make_app(run_dir)
+    app = make_app(run_dir, hosts=host_names(host))
     if port == 0:  # pick a free port ourselves so the printed address is the real one
         import socket
 
         with socket.socket() as sock:
             sock.bind((host, 0))
             port = sock.getsockname()[1]
-    url = f"http://{host}:{port}/"
-    print(f"review page: {url}  (Ctrl-C to stop; decisions are saved as you click)")
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    url = f"http://{shown}:{port}/{app.state.secret}/"
+    print(f"review page: {url}  (Ctrl-C to stop; decisions are saved as you click; the address holds a secret: "
+          "share it only with whoever may change the data set)")
     if open_browser:
         import webbrowser
 

@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 from torch import nn
 
-from ..io import atomic_write_json, read_json
+from ..io import atomic_write_bytes, atomic_write_json, read_json
 from .classifier import VGGClassifier
 from .siamese import SiameseNet
 
@@ -28,9 +28,7 @@ def save_model(folder: str | Path, kind: str, model: nn.Module, extra: dict[str,
     folder.mkdir(parents=True, exist_ok=True)
     model = getattr(model, "module", model)  # unwrap DDP
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    tmp = folder / ".model.safetensors.tmp"
-    save_file(state, str(tmp))
-    tmp.replace(folder / "model.safetensors")
+    atomic_write_bytes(folder / "model.safetensors", save(state))
     atomic_write_json(folder / "model.json", {"kind": kind, "arch": dict(model.config), **(extra or {})})
 
 

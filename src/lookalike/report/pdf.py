@@ -8,6 +8,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from ..io import atomic_copy
+
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
 
@@ -32,20 +34,16 @@ def html_to_pdf(html: Path, pdf: Path, timeout: float = 180) -> Path:
             "package `chromium` (apt-get install chromium) or point LOOKALIKE_CHROMIUM at a Chrome/Chromium "
             "binary, or open the HTML in a browser and print it.")
     pdf = Path(pdf)
-    pdf.parent.mkdir(parents=True, exist_ok=True)
-    tmp = pdf.with_name(f".{pdf.name}.tmp")
-    with tempfile.TemporaryDirectory(prefix="lookalike-chromium-") as profile:
+    with tempfile.TemporaryDirectory(prefix="lookalike-chromium-") as work:
+        tmp = Path(work) / "print.pdf"  # Chromium writes here; the atomic writer puts it in place
         cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-extensions", "--no-first-run", f"--user-data-dir={profile}", "--no-pdf-header-footer",
-               f"--print-to-pdf={tmp}", Path(html).resolve().as_uri()]
+               "--disable-extensions", "--no-first-run", f"--user-data-dir={Path(work) / 'profile'}",
+               "--no-pdf-header-footer", f"--print-to-pdf={tmp}", Path(html).resolve().as_uri()]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
-            tmp.unlink(missing_ok=True)
             raise SystemExit(f"Chromium did not finish printing {html} within {timeout:.0f} s") from None
-    if proc.returncode != 0 or not tmp.is_file() or tmp.stat().st_size == 0:
-        tmp.unlink(missing_ok=True)
-        tail = (proc.stderr or proc.stdout or "").strip().splitlines()[-5:]
-        raise SystemExit(f"Chromium could not print {html} to PDF (exit {proc.returncode}): " + " | ".join(tail))
-    os.replace(tmp, pdf)
-    return pdf
+        if proc.returncode != 0 or not tmp.is_file() or tmp.stat().st_size == 0:
+            tail = (proc.stderr or proc.stdout or "").strip().splitlines()[-5:]
+            raise SystemExit(f"Chromium could not print {html} to PDF (exit {proc.returncode}): " + " | ".join(tail))
+        return atomic_copy(tmp, pdf)

@@ -3,7 +3,10 @@
 Nothing a participant's browser receives tells an answer before it is given:
 images are served under random per-participant ids, re-encoded without any
 metadata, and test pictures are never the named training pictures. Answers
-are validated here, not trusted from the page.
+are validated (study/validation.py), not trusted from the page. Who may make a
+request (participant link, admin token) is checked before its body is read,
+and bodies are size-limited (lookalike/web.py). Writes go to the store's
+`GroupCommit`, so the event loop never waits for the disk.
 """
 
 from __future__ import annotations
@@ -28,32 +31,16 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..runfolder import IMAGE_SIZE, Run
+from ..web import Guard, Refusal, Scope, header, install_error_handlers, short
 from .design import LINK_GROUPS, TRIAL_COLUMNS
 from .export import csv_text
 from .rules import AGE_BANDS, FAMILIARITY, FAMILIARITY_LABELS
 from .setup import hint
 from .store import Refused, Store
+from .validation import Answer, Training
 
 STATIC = Path(__file__).parent / "static"
 NO_STORE = {"Cache-Control": "no-store"}
-
-
-class Answer(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    trial: int = Field(ge=0, le=10_000)
-    answer: Literal["same", "different"]
-    response_ms: float
-    shown_ms: float
-    frame_ms: float | None = None
-
-
-class Training(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    shown_ms: list[float] = Field(max_length=1000)
-    frame_ms: float | None = None  # the frame period the browser measured before the photos
-    device_pixel_ratio: float | None = None
-    window_w: int | None = None
-    window_h: int | None = None
 
 
 class Questionnaire(BaseModel):
@@ -115,17 +102,43 @@ class ImageCache:
         return self._cache[path]
 
 
+ADMIN_REFUSED = "admin token missing or wrong (send it as 'Authorization: Bearer TOKEN')"
+
+
+def admin_token_ok(admin_token: str, authorization: str | None, x_admin_token: str | None) -> bool:
+    given = x_admin_token or (authorization or "").removeprefix("Bearer ").strip()
+    return bool(given) and secrets.compare_digest(given.encode(), admin_token.encode())
+
+
 def require_admin(store: Store) -> Callable[..., None]:
     """A dependency that refuses admin requests without the run's admin token."""
     admin_token = store.admin_token()
 
     def admin(authorization: Annotated[str | None, Header()] = None,
               x_admin_token: Annotated[str | None, Header()] = None) -> None:
-        given = x_admin_token or (authorization or "").removeprefix("Bearer ").strip()
-        if not given or not secrets.compare_digest(given.encode(), admin_token.encode()):
-            raise Refused(401, "admin token missing or wrong (send it as 'Authorization: Bearer TOKEN')")
+        if not admin_token_ok(admin_token, authorization, x_admin_token):
+            raise Refused(401, ADMIN_REFUSED)
 
     return admin
+
+
+def who_may(store: Store) -> Callable[[Scope], Refusal]:
+    """For `Guard`: a participant URL needs a known link and an admin URL the admin token, before any body
+    is read. An unknown link costs one indexed lookup; nothing the request sent is parsed."""
+    admin_token = store.admin_token()
+
+    def check(scope: Scope) -> Refusal:
+        path: str = scope["path"]
+        if path.startswith("/api/p/"):
+            token = path[len("/api/p/"):].split("/", 1)[0]
+            if not store.known(token):
+                return 404, "unknown participant link"
+        elif path.startswith("/api/admin/"):
+            if not admin_token_ok(admin_token, header(scope, b"authorization"), header(scope, b"x-admin-token")):
+                return 401, ADMIN_REFUSED
+        return None
+
+    return check
 
 
 def participant_state(run: Run, store: Store, token: str) -> dict[str, Any]:
@@ -207,36 +220,37 @@ def add_pages(app: FastAPI, store: Store) -> None:
 def add_session_steps(app: FastAPI, run: Run, store: Store) -> None:
     """The participant's steps: state, consent, hint, training, answers."""
 
+    commits = store.commits()
+
     @app.get("/api/p/{token}/state")
     async def state(token: str) -> JSONResponse:
         return JSONResponse(participant_state(run, store, token), headers=NO_STORE)
 
     @app.post("/api/p/{token}/consent")
     async def consent(token: str) -> dict[str, Any]:
-        store.mark(token, "consent", "consent")
-        return {"phase": store.phase(store.participant(token))}
+        return {"phase": await commits.run(store.mark_op, token, "consent", "consent")}
 
     @app.post("/api/p/{token}/questionnaire")
     async def questionnaire(token: str, body: Questionnaire) -> dict[str, Any]:
-        store.questionnaire(token, body.familiarity_a, body.familiarity_b, body.age_band, body.country)
+        await commits.run(store.questionnaire_op, token, body.familiarity_a, body.familiarity_b, body.age_band,
+                          body.country)
         return {"phase": store.phase(store.participant(token))}
 
     @app.post("/api/p/{token}/hint")
     async def hint_seen(token: str) -> dict[str, Any]:
         if store.participant(token)["grp"] != "post":
             raise Refused(409, "only the post group is shown the hint")
-        store.mark(token, "hint", "hint")
-        return {"phase": store.phase(store.participant(token))}
+        return {"phase": await commits.run(store.mark_op, token, "hint", "hint")}
 
     @app.post("/api/p/{token}/training")
     async def training(token: str, body: Training) -> dict[str, Any]:
         display = body.model_dump(exclude={"shown_ms"}, exclude_none=True)
-        store.finish_training(token, body.shown_ms, display)
-        return {"phase": store.phase(store.participant(token))}
+        return {"phase": await commits.run(store.finish_training_op, token, body.shown_ms, display)}
 
     @app.post("/api/p/{token}/answer")
     async def answer(token: str, body: Answer) -> JSONResponse:
-        result = store.answer(token, body.trial, body.answer, body.response_ms, body.shown_ms, body.frame_ms)
+        result = await commits.run(store.answer_op, token, body.trial, body.answer, body.response_ms,
+                                   body.shown_ms, body.frame_ms)
         return JSONResponse(result, headers=NO_STORE)
 
 
@@ -286,16 +300,18 @@ def add_admin(app: FastAPI, store: Store) -> None:
 def create_app(run: Run, store: Store) -> FastAPI:
     """The whole study server for one run; `store` is the run's opened study database.
 
-    The small JSON endpoints are `async`: each is a few SQLite statements (well under a
-    millisecond in WAL mode), cheaper on the event loop than a hop to the thread pool.
+    The small JSON endpoints are `async`: their reads are a few SQLite statements (well
+    under a millisecond in WAL mode), and their writes are awaited from the group commit.
     Image encoding and the export stay synchronous and run in the pool.
     """
     app = FastAPI(title="lookalike study", docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(Guard, check=who_may(store))
+    install_error_handlers(app)
 
     @app.exception_handler(Refused)
-    def refused(_: Request, exc: Refused) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=exc.status, headers=NO_STORE)
+    async def refused(_: Request, exc: Refused) -> JSONResponse:
+        return JSONResponse({"detail": short(str(exc), 300)}, status_code=exc.status, headers=NO_STORE)
 
     add_pages(app, store)
     add_session_steps(app, run, store)

@@ -159,10 +159,12 @@ def _open(args: argparse.Namespace) -> tuple[Run, Any]:
 
 
 def _write_links(run: Run, store: Any, base_url: str) -> None:
+    """links.json: every participant's link, so owner-only (anyone with a link can answer as that person)."""
     from ..io import atomic_write_json
 
     atomic_write_json(run.study / "links.json", {"base_url": base_url, "links": [
-        {k: v for k, v in link.items() if k != "path"} | {"url": base_url + link["path"]} for link in store.links()]})
+        {k: v for k, v in link.items() if k != "path"} | {"url": base_url + link["path"]} for link in store.links()]},
+        private=True)
 
 
 def serve(args: argparse.Namespace) -> dict[str, Any]:

@@ -1,37 +1,41 @@
 """The study's SQLite store: links, per-participant plans and every answer.
 
-WAL mode with `synchronous=FULL`: each answer is its own committed transaction,
-so a crash (even `kill -9`) or a power cut never loses an answer that the
-server acknowledged. One connection per process guarded by a lock keeps the
-web server's worker threads from fighting over SQLite's write lock; other
-processes (`lookalike study links|export`) wait through `busy_timeout`.
+WAL mode with `synchronous=FULL`: a write is on disk (fsync) before it is
+acknowledged, so a crash (even `kill -9`) or a power cut never loses an answer
+that the server acknowledged. Writes go through one connection guarded by a
+lock; the web server hands them to `GroupCommit`, which commits the writes that
+arrive together in one transaction (one fsync for many answers). Reads use a
+connection per thread and never wait for a write (WAL). Other processes
+(`lookalike study links|export`) wait through `busy_timeout`. The database holds
+the admin token and every participant's link, so it is owner-only (0600).
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as _dt
 import hashlib
 import json
 import math
+import os
 import random
 import re
 import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import validation
 from .design import ANSWERS, LINK_GROUPS, OPEN_LINKS, RANDOM_GROUPS
 from .rules import AGE_BANDS, FAMILIARITY, UNCLASSIFIED, Recruitment, Rules
 
 PLATFORM_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")  # Prolific ids are 24 hex digits; others vary
 COUNTRY = re.compile(r"^[^\W\d_][\w .,'()-]{0,55}$")
-MAX_SHOWN_MS = 600_000.0  # a stimulus on screen while the tab was hidden is kept, not refused
-MAX_RESPONSE_MS = 3_600_000.0
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -103,18 +107,46 @@ def _new_id() -> str:
     return secrets.token_urlsafe(12)
 
 
+def _private_file(path: Path) -> None:
+    """Create `path` owner-only (SQLite gives its -wal and -shm files the same mode), or make it so."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(fd)
+    for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if p.exists():
+            os.chmod(p, 0o600)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
+    db.row_factory = sqlite3.Row
+    db.execute("PRAGMA busy_timeout=30000")
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")  # docs/study.md promises no acknowledged answer lost on a power cut
+    return db
+
+
 class Store:
-    """All reads and writes of `study.sqlite` go through here."""
+    """All reads and writes of `study.sqlite` go through here.
+
+    Each write exists twice: `x_op(db, ...)` does it inside a transaction its caller
+    holds (`GroupCommit` batches these), and `x(...)` runs it in a transaction of its own.
+    """
+
+    clock: Callable[[], float] = staticmethod(time.time)  # the server's clock, which the pace rule trusts
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.RLock()
-        self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=30000")
+        _private_file(self.path)
+        self._lock = threading.Lock()  # the writing connection; GroupCommit takes it on one thread, frees it on another
+        self._db = _connect(self.path)
+        self._readers = threading.local()
+        self._all_readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._known_tokens: set[str] = set()
+        self._plans: dict[str, tuple[int, int]] = {}
+        self._design: Design | None = None
+        self._commits: GroupCommit | None = None
         with self.transaction() as db:
             for statement in SCHEMA.split(";"):
                 if statement.strip():
@@ -127,7 +159,20 @@ class Store:
             db.execute("CREATE UNIQUE INDEX IF NOT EXISTS platform_id ON participants (platform, platform_pid) "
                        "WHERE platform_pid IS NOT NULL")
 
+    def commits(self) -> GroupCommit:
+        """The group commit that batches this store's writes from the web server (made on first use)."""
+        with self._readers_lock:
+            if self._commits is None:
+                self._commits = GroupCommit(self)
+            return self._commits
+
     def close(self) -> None:
+        if self._commits is not None:
+            self._commits.close()
+        with self._readers_lock:
+            for db in self._all_readers:
+                db.close()
+            self._all_readers.clear()
         with self._lock:
             self._db.close()
 
@@ -143,9 +188,29 @@ class Store:
                 raise
             self._db.execute("COMMIT")
 
+    def write(self, op: Callable[..., Any], *args: Any) -> Any:
+        """Run one `*_op` in a transaction of its own."""
+        with self.transaction() as db:
+            return op(db, *args)
+
+    def _reader(self) -> sqlite3.Connection:
+        db = getattr(self._readers, "db", None)
+        if db is None:
+            db = self._readers.db = _connect(self.path)
+            with self._readers_lock:
+                self._all_readers.append(db)
+        return db
+
     def query(self, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
+        """A read on this thread's own connection: it never waits for a write in progress (WAL)."""
+        return self._reader().execute(sql, params).fetchall()
+
+    def pragma(self, name: str) -> Any:
+        """A setting as the writing connection runs it (the tests read `synchronous` here)."""
+        if not name.isidentifier():
+            raise ValueError(f"not a pragma name: {name!r}")
         with self._lock:
-            return self._db.execute(sql, params).fetchall()
+            return self._db.execute(f"PRAGMA {name}").fetchone()[0]
 
     # settings --------------------------------------------------------------
     def meta(self, key: str, default: Any = None) -> Any:
@@ -202,7 +267,10 @@ class Store:
         return changed
 
     def design(self) -> Design:
-        return Design(**self.meta("design"))
+        """Fixed once the study is initialised, so read once."""
+        if self._design is None:
+            self._design = Design(**self.meta("design"))
+        return self._design
 
     def names(self) -> list[str]:
         return list(self.meta("names"))
@@ -257,7 +325,7 @@ class Store:
         grp = None if link_group in OPEN_LINKS else link_group
         columns = ["token", "link_group", "grp", "first_label", "created_at", *extra]
         cur = db.execute(f"INSERT INTO participants ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                         (token, link_group, grp, plan["first_label"], time.time(), *extra.values()))
+                         (token, link_group, grp, plan["first_label"], self.clock(), *extra.values()))
         pid = cur.lastrowid
         for pos, (path, label) in enumerate(plan["training"]):
             db.execute("INSERT INTO training (participant, pos, img_id, label) VALUES (?,?,?,?)",
@@ -290,8 +358,33 @@ class Store:
             raise Refused(404, "unknown participant link")
         return rows[0]
 
+    def known(self, token: str) -> bool:
+        """Whether `token` is a participant's link: checked before a request body is read.
+
+        Links are never deleted, so a token once found is remembered; an unknown one is
+        looked up each time (another process, `study links`, may have just made it).
+        """
+        if token in self._known_tokens:
+            return True
+        if len(token) > 64 or not self.query("SELECT 1 FROM participants WHERE token = ?", (token,)):
+            return False
+        self._known_tokens.add(token)
+        return True
+
+    @staticmethod
+    def _row(db: sqlite3.Connection, token: str) -> sqlite3.Row:
+        row = db.execute("SELECT * FROM participants WHERE token = ?", (token,)).fetchone()
+        if row is None:
+            raise Refused(404, "unknown participant link")
+        return row
+
+
     def questionnaire(self, token: str, familiarity_a: str, familiarity_b: str, age_band: str | None = None,
                       country: str | None = None) -> str:
+        return self.write(self.questionnaire_op, token, familiarity_a, familiarity_b, age_band, country)
+
+    def questionnaire_op(self, db: sqlite3.Connection, token: str, familiarity_a: str, familiarity_b: str,
+                         age_band: str | None = None, country: str | None = None) -> str:
         """Store the familiarity answers once; the group that is run follows from them (see rules.py).
 
         Experts by the rule get the expert group (no hint) whatever their link; novices keep their
@@ -306,25 +399,22 @@ class Store:
         country = (country or "").strip() or None
         if country is not None and not COUNTRY.match(country):
             raise Refused(422, "country must be a country's name (letters, at most 56 characters), or empty")
-        with self.transaction() as db:
-            row = db.execute("SELECT * FROM participants WHERE token = ?", (token,)).fetchone()
-            if row is None:
-                raise Refused(404, "unknown participant link")
-            if row["questionnaire_at"] is not None:
-                return str(row["grp"])
-            if self.phase(row) != "questionnaire":
-                raise Refused(409, f"the questions come after consent; the session is at {self.phase(row)}")
-            role = self.rules().role(familiarity_a, familiarity_b)
-            if role == "expert":
-                group = "expert"  # whatever the link: experts see no hint
-            elif role is None:
-                group = UNCLASSIFIED
-            else:
-                group = row["grp"] or self._open_link_group(db)
-            db.execute("UPDATE participants SET familiarity_a = ?, familiarity_b = ?, age_band = ?, country = ?, "
-                       "questionnaire_at = ?, grp = ? WHERE id = ?",
-                       (familiarity_a, familiarity_b, age_band or None, country, time.time(), group, row["id"]))
-            return group
+        row = self._row(db, token)
+        if row["questionnaire_at"] is not None:
+            return str(row["grp"])
+        if self.phase(row) != "questionnaire":
+            raise Refused(409, f"the questions come after consent; the session is at {self.phase(row)}")
+        role = self.rules().role(familiarity_a, familiarity_b)
+        if role == "expert":
+            group = "expert"  # whatever the link: experts see no hint
+        elif role is None:
+            group = UNCLASSIFIED
+        else:
+            group = row["grp"] or self._open_link_group(db)
+        db.execute("UPDATE participants SET familiarity_a = ?, familiarity_b = ?, age_band = ?, country = ?, "
+                   "questionnaire_at = ?, grp = ? WHERE id = ?",
+                   (familiarity_a, familiarity_b, age_band or None, country, self.clock(), group, row["id"]))
+        return group
 
     @staticmethod
     def _open_link_group(db: sqlite3.Connection) -> str:
@@ -348,19 +438,19 @@ class Store:
             return "training"
         return "test"
 
-    def mark(self, token: str, step: str, needed_phase: str) -> None:
-        """Move a participant past consent or hint; repeating a finished step is harmless."""
+    def mark_op(self, db: sqlite3.Connection, token: str, step: str, needed_phase: str) -> str:
+        """Move a participant past consent or hint (repeating a finished step is harmless); returns the phase."""
         column = {"consent": "consent_at", "hint": "hint_at"}[step]
-        with self.transaction() as db:
-            row = db.execute("SELECT * FROM participants WHERE token = ?", (token,)).fetchone()
-            if row is None:
-                raise Refused(404, "unknown participant link")
-            if row[column] is not None:
-                return
+        row = self._row(db, token)
+        if row[column] is None:
             if self.phase(row) != needed_phase:
                 raise Refused(409, f"this step belongs to the {needed_phase} screen; the session is at "
                                    f"{self.phase(row)}")
-            db.execute(f"UPDATE participants SET {column} = ? WHERE id = ?", (time.time(), row["id"]))
+            db.execute(f"UPDATE participants SET {column} = ? WHERE id = ?", (self.clock(), row["id"]))
+        return self.phase(self._row(db, token))
+
+    def mark(self, token: str, step: str, needed_phase: str) -> str:
+        return self.write(self.mark_op, token, step, needed_phase)
 
     def training_plan(self, pid: int) -> list[sqlite3.Row]:
         return self.query("SELECT pos, img_id, label FROM training WHERE participant = ? ORDER BY pos", (pid,))
@@ -368,63 +458,87 @@ class Store:
     def test_plan(self, pid: int) -> list[sqlite3.Row]:
         return self.query("SELECT * FROM trials WHERE participant = ? ORDER BY trial", (pid,))
 
-    def finish_training(self, token: str, shown_ms: list[float], display: dict[str, Any] | None = None) -> None:
-        """Store the measured display time of every training picture, and the display it was shown on, once."""
-        with self.transaction() as db:
-            row = db.execute("SELECT * FROM participants WHERE token = ?", (token,)).fetchone()
-            if row is None:
-                raise Refused(404, "unknown participant link")
-            if row["training_at"] is not None:
-                return
+    def finish_training_op(self, db: sqlite3.Connection, token: str, shown_ms: list[float],
+                           display: dict[str, Any] | None = None) -> str:
+        """Store the measured display time of every training picture, and the display it was shown on, once;
+        returns the phase."""
+        row = self._row(db, token)
+        if row["training_at"] is None:
             if self.phase(row) != "training":
                 raise Refused(409, f"training comes after the questions (and the hint); the session is at "
                                    f"{self.phase(row)}")
             n = db.execute("SELECT COUNT(*) FROM training WHERE participant = ?", (row["id"],)).fetchone()[0]
             if len(shown_ms) != n:
                 raise Refused(422, f"expected {n} display times, got {len(shown_ms)}")
-            for value in shown_ms:
-                check_ms(value, MAX_SHOWN_MS, "shown_ms")
+            try:
+                validation.check_training(shown_ms, self.design().train_ms)
+            except validation.TimingRefused as exc:
+                raise Refused(422, str(exc)) from None
             display = check_display(display or {})
             db.executemany("UPDATE training SET shown_ms = ? WHERE participant = ? AND pos = ?",
                            [(v, row["id"], pos) for pos, v in enumerate(shown_ms)])
             db.execute("UPDATE participants SET training_at = ?, frame_ms = ?, device_pixel_ratio = ?, window_w = ?, "
                        "window_h = ? WHERE id = ?",
-                       (time.time(), display.get("frame_ms"), display.get("device_pixel_ratio"),
+                       (self.clock(), display.get("frame_ms"), display.get("device_pixel_ratio"),
                         display.get("window_w"), display.get("window_h"), row["id"]))
+        return self.phase(self._row(db, token))
+
+    def finish_training(self, token: str, shown_ms: list[float], display: dict[str, Any] | None = None) -> str:
+        return self.write(self.finish_training_op, token, shown_ms, display)
+
+    def answer_op(self, db: sqlite3.Connection, token: str, trial: int, answer: str, response_ms: float,
+                  shown_ms: float, frame_ms: float | None = None) -> dict[str, Any]:
+        """Store one answer; the same answer sent again is acknowledged, not stored."""
+        if answer not in ANSWERS:
+            raise Refused(422, f"answer must be one of {', '.join(ANSWERS)}")
+        try:
+            validation.check_answer(response_ms, shown_ms, self.design().pair_ms)
+        except validation.TimingRefused as exc:
+            raise Refused(422, str(exc)) from None
+        if frame_ms is not None:
+            check_display({"frame_ms": frame_ms})
+        pid, n = self._plan_size(db, token)
+        if not 0 <= trial < n:
+            raise Refused(422, f"trial must be between 0 and {n - 1}")
+        now = self.clock()
+        stored_now = db.execute(  # the usual case in one statement: the next trial of a session in its test
+            "UPDATE trials SET answer = ?, response_ms = ?, shown_ms = ?, frame_ms = ?, answered_at = ? "
+            "WHERE participant = ? AND trial = ? AND answer IS NULL "
+            "AND trial = (SELECT COUNT(*) FROM trials WHERE participant = ? AND answer IS NOT NULL) "
+            "AND EXISTS (SELECT 1 FROM participants WHERE id = ? AND training_at IS NOT NULL AND completed_at IS NULL)",
+            (answer, response_ms, shown_ms, frame_ms, now, pid, trial, pid, pid)).rowcount == 1
+        if stored_now:
+            if trial == n - 1:
+                db.execute("UPDATE participants SET completed_at = ? WHERE id = ?", (now, pid))
+            return {"stored": True, "duplicate": False, "next_trial": trial + 1, "done": trial == n - 1}
+        return self._answer_not_stored(db, token, pid, n, trial, answer)
+
+    def _answer_not_stored(self, db: sqlite3.Connection, token: str, pid: int, n: int, trial: int,
+                           answer: str) -> dict[str, Any]:
+        """Why an answer was not stored: a duplicate (acknowledged), a change, a wrong phase or order (refused)."""
+        row = self._row(db, token)
+        stored = db.execute("SELECT answer FROM trials WHERE participant = ? AND trial = ?", (pid, trial)).fetchone()
+        if stored["answer"] is not None:
+            if stored["answer"] != answer:
+                raise Refused(409, f"trial {trial} was already answered differently; answers cannot change")
+            return self._progress(db, pid, n, duplicate=True)
+        if self.phase(row) != "test":
+            raise Refused(409, f"answers come after training; the session is at {self.phase(row)}")
+        expected = db.execute("SELECT COUNT(*) FROM trials WHERE participant = ? AND answer IS NOT NULL",
+                              (pid,)).fetchone()[0]
+        raise Refused(409, f"trial {trial} is out of order: the next trial is {expected}")
+
+    def _plan_size(self, db: sqlite3.Connection, token: str) -> tuple[int, int]:
+        """(participant id, number of pairs) of a link; fixed when the link is made, so remembered."""
+        if token not in self._plans:
+            pid = self._row(db, token)["id"]
+            self._plans[token] = pid, db.execute("SELECT COUNT(*) FROM trials WHERE participant = ?",
+                                                 (pid,)).fetchone()[0]
+        return self._plans[token]
 
     def answer(self, token: str, trial: int, answer: str, response_ms: float, shown_ms: float,
                frame_ms: float | None = None) -> dict[str, Any]:
-        """Store one answer in its own transaction; the same answer sent again is acknowledged, not stored."""
-        if answer not in ANSWERS:
-            raise Refused(422, f"answer must be one of {', '.join(ANSWERS)}")
-        check_ms(response_ms, MAX_RESPONSE_MS, "response_ms")
-        check_ms(shown_ms, MAX_SHOWN_MS, "shown_ms")
-        if frame_ms is not None:
-            check_display({"frame_ms": frame_ms})
-        with self.transaction() as db:
-            row = db.execute("SELECT * FROM participants WHERE token = ?", (token,)).fetchone()
-            if row is None:
-                raise Refused(404, "unknown participant link")
-            pid, n = row["id"], db.execute("SELECT COUNT(*) FROM trials WHERE participant = ?", (row["id"],)).fetchone()[0]
-            if not 0 <= trial < n:
-                raise Refused(422, f"trial must be between 0 and {n - 1}")
-            stored = db.execute("SELECT answer FROM trials WHERE participant = ? AND trial = ?", (pid, trial)).fetchone()
-            if stored["answer"] is not None:
-                if stored["answer"] != answer:
-                    raise Refused(409, f"trial {trial} was already answered differently; answers cannot change")
-                return self._progress(db, pid, n, duplicate=True)
-            if self.phase(row) != "test":
-                raise Refused(409, f"answers come after training; the session is at {self.phase(row)}")
-            expected = db.execute("SELECT COUNT(*) FROM trials WHERE participant = ? AND answer IS NOT NULL",
-                                  (pid,)).fetchone()[0]
-            if trial != expected:
-                raise Refused(409, f"trial {trial} is out of order: the next trial is {expected}")
-            db.execute("UPDATE trials SET answer = ?, response_ms = ?, shown_ms = ?, frame_ms = ?, answered_at = ? "
-                       "WHERE participant = ? AND trial = ?",
-                       (answer, response_ms, shown_ms, frame_ms, time.time(), pid, trial))
-            if trial == n - 1:
-                db.execute("UPDATE participants SET completed_at = ? WHERE id = ?", (time.time(), pid))
-            return self._progress(db, pid, n, duplicate=False)
+        return self.write(self.answer_op, token, trial, answer, response_ms, shown_ms, frame_ms)
 
     @staticmethod
     def _progress(db: sqlite3.Connection, pid: int, n: int, duplicate: bool) -> dict[str, Any]:
@@ -512,12 +626,6 @@ def _iso(timestamp: float | None) -> str | None:
     return _dt.datetime.fromtimestamp(timestamp, _dt.UTC).isoformat(timespec="seconds")
 
 
-def check_ms(value: float, upper: float, name: str) -> None:
-    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value) \
-            or not 0 <= value <= upper:
-        raise Refused(422, f"{name} must be a number of milliseconds between 0 and {upper:.0f}")
-
-
 DISPLAY_RANGES = {"frame_ms": (2.0, 100.0), "device_pixel_ratio": (0.1, 10.0), "window_w": (1, 100_000),
                   "window_h": (1, 100_000)}
 
@@ -532,6 +640,115 @@ def check_display(display: dict[str, Any]) -> dict[str, Any]:
                                   or not math.isfinite(value) or not lo <= value <= hi):
             raise Refused(422, f"{key} must be a number between {lo:g} and {hi:g}")
     return display
+
+
+class GroupCommit:
+    """The writes that arrive together are committed in one transaction: one fsync for many answers.
+
+    With `synchronous=FULL` every COMMIT waits for the disk. Each write (a Store `*_op`) is a
+    few indexed statements, run on the event loop itself, each in its own SAVEPOINT so that a
+    refused one is undone alone; the waits (the write lock, which another process may hold,
+    and the COMMIT's fsync) happen on one database thread, while the loop goes on serving.
+    Writes that arrive during a COMMIT form the next batch. A caller's `await run(...)`
+    returns only after the COMMIT that holds its write, so nothing acknowledged is lost.
+    """
+
+    MAX_BATCH = 1000
+
+    def __init__(self, store: Store):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.store = store
+        self.batches = 0
+        self.writes = 0
+        self._pending: list[tuple[Callable[..., Any], tuple, asyncio.Future]] = []
+        self._wake: asyncio.Event | None = None
+        self._task: asyncio.Task | None = None
+        self._disk = ThreadPoolExecutor(max_workers=1, thread_name_prefix="study-commit")
+        self._closed = False
+
+    async def run(self, op: Callable[..., Any], *args: Any) -> Any:
+        """`op(db, *args)` in the next group transaction; its result once that transaction is on disk."""
+        if self._closed:
+            raise RuntimeError("the group commit has stopped")
+        loop = asyncio.get_running_loop()
+        if self._task is None or self._task.done() or self._task.get_loop() is not loop:
+            self._wake = asyncio.Event()
+            self._task = loop.create_task(self._committer(), name="study-group-commit")
+        future = loop.create_future()
+        self._pending.append((op, args, future))
+        self._wake.set()
+        return await future
+
+    def close(self) -> None:
+        """Stop taking writes (those already acknowledged are on disk) and let the database thread go."""
+        self._closed = True
+        self._disk.shutdown(wait=True)
+
+    async def _committer(self) -> None:
+        assert self._wake is not None
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                batch, self._pending = self._pending[:self.MAX_BATCH], self._pending[self.MAX_BATCH:]
+                await self._commit([item for item in batch if not item[2].done()])  # done = caller gone
+
+    async def _commit(self, batch: list[tuple[Callable[..., Any], tuple, asyncio.Future]]) -> None:
+        if not batch:
+            return
+        loop, db, lock = asyncio.get_running_loop(), self.store._db, self.store._lock
+        outcomes: list[tuple[bool, Any]] = []
+        try:
+            await loop.run_in_executor(self._disk, self._begin)
+        except Exception as exc:  # noqa: BLE001 - the database cannot be written now: every caller hears so
+            self._finish(batch, [(False, exc)] * len(batch))
+            return
+        try:
+            for op, args, _ in batch:
+                db.execute("SAVEPOINT one_write")
+                try:
+                    outcomes.append((True, op(db, *args)))
+                except Exception as exc:  # noqa: BLE001 - handed to the caller of this write only
+                    db.execute("ROLLBACK TO one_write")
+                    outcomes.append((False, exc))
+                db.execute("RELEASE one_write")
+            await loop.run_in_executor(self._disk, db.execute, "COMMIT")
+        except BaseException as exc:  # the COMMIT failed (disk full …): nothing of the batch is stored
+            await loop.run_in_executor(self._disk, _rollback, db)
+            lock.release()
+            self._finish(batch, [(False, exc if isinstance(exc, Exception) else RuntimeError(str(exc)))] * len(batch))
+            if not isinstance(exc, Exception):
+                raise
+            return
+        lock.release()
+        self.batches += 1
+        self.writes += len(batch)
+        self._finish(batch, outcomes)
+
+    def _begin(self) -> None:
+        """Take the write lock and SQLite's (waiting out another process's transaction, off the event loop)."""
+        self.store._lock.acquire()
+        try:
+            self.store._db.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self.store._lock.release()
+            raise
+
+    @staticmethod
+    def _finish(batch: list[tuple[Callable[..., Any], tuple, asyncio.Future]], outcomes: list[tuple[bool, Any]]) -> None:
+        for (ok, value), (_, _, future) in zip(outcomes, batch):
+            if future.done():
+                continue
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
+
+
+def _rollback(db: sqlite3.Connection) -> None:
+    if db.in_transaction:
+        db.execute("ROLLBACK")
 
 
 def make_plan(stimuli: dict[int, list[str]], design: Design, rng: random.Random) -> dict[str, Any]:

