@@ -70,7 +70,7 @@ def main() -> None:
     ap.add_argument("--resume", action="store_true")
     args = ap.parse_args()
 
-    from lookalike.training import train
+    from lookalike.training.loop import train
     from lookalike.training.presets import parse_sets
 
     run = Run(args.run)

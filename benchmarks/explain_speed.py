@@ -21,8 +21,8 @@ from lookalike.explain.methods import METHODS, attribute_maps
 from lookalike.explain.region_test import region_drops
 from lookalike.explain.sanity import sanity_check
 from lookalike.explain.wrap import explainable
+from lookalike.face.regions import template_labels
 from lookalike.models import SiameseNet, VGGClassifier
-from lookalike.regions.masks import template_labels
 
 OUT = Path(__file__).resolve().parent / "results" / "explain_speed.json"
 

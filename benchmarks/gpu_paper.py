@@ -14,7 +14,6 @@ On a machine without CUDA it says so and exits 0. Writes benchmarks/results/gpu_
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -76,14 +75,15 @@ def main() -> int:
         print("gpu_paper: needs a CUDA GPU (PyTorch sees none); nothing measured.")
         return 0
 
-    from lookalike.regions.planted import make_planted_run
-    from lookalike.training import train
+    from lookalike.contract import METRICS
+    from lookalike.fakerun import make_fake_run
+    from lookalike.training.loop import train
     from lookalike.training.presets import make_config
 
     t_all = time.perf_counter()
     root = Path(args.run or tempfile.mkdtemp(prefix="gpu-paper-"))
     t = time.perf_counter()
-    run = make_planted_run(root, n_per_identity=args.per_person, seed=args.seed)
+    run = make_fake_run(root, args.per_person, seed=args.seed)
     data_seconds = time.perf_counter() - t
     peak = bf16_peak()
     rows = []
@@ -93,7 +93,7 @@ def main() -> int:
         summary = train(run, model=kind, preset="paper", overrides={"epochs": args.epochs}, seed=args.seed,
                         device="cuda")
         seconds = time.perf_counter() - t
-        records = [json.loads(line) for line in (run.model(kind) / "metrics.jsonl").read_text().splitlines() if line]
+        records = METRICS.read(run, kind=kind)
         steady = records[1:] or records  # the first epoch pays for cuDNN autotuning and warm-up
         ips = sum(r["images_per_s"] for r in steady) / len(steady)
         fpi = flops_per_image(kind, int(summary.get("batch_size") or make_config("paper").batch_size))

@@ -45,11 +45,11 @@ def main() -> int:
     ap.add_argument("--epochs", type=int, default=40)
     ap.add_argument("--skip-prepare", action="store_true")
     args = ap.parse_args()
-    from lookalike.training.toydata import make_toy_run
+    from lookalike.fakerun import make_fake_run
 
     work = Path(tempfile.mkdtemp(prefix="log-size-"))
     try:
-        run = make_toy_run(work / "toy", n_per_class=60, seed=0)
+        run = make_fake_run(work / "toy", 60, faces="cheeks", seed=0)
         result: dict[str, object] = {"train": logged(
             ["train", str(run.root), "--model", "classifier", "--preset", "tiny", "--epochs", str(args.epochs),
              "--device", "cpu"], work / "train.log")}

@@ -30,7 +30,8 @@ from typing import Any
 
 from _common import peak_rss_mb, write_result
 
-from lookalike.runfolder import Run, read_summary
+from lookalike.contract import DATA_SUMMARY, model_summary
+from lookalike.runfolder import Run
 
 REPO = Path(__file__).resolve().parents[1]
 PAPER = {"classifier": 0.873, "siamese": 0.8504}
@@ -41,7 +42,7 @@ LIMITS = {"seconds": 12 * 60, "peak_mb": 2048}
 
 def prepare_once(source: Path, run: Run) -> dict[str, Any]:
     """The default split of faces-dev, shared by every seed (only the training seed varies)."""
-    done = read_summary(run.data) if run.split_csv.exists() else None
+    done = DATA_SUMMARY.load(run).value if run.split_csv.exists() else None
     if done is not None:
         return done
     if not source.exists():
@@ -63,7 +64,7 @@ def seed_run(base: Run, seed: int) -> Run:
 
 def train_child(run: Run, kind: str, preset: str, seed: int, device: str, sets: list[str]) -> dict[str, Any]:
     """Train in a child process; its own wall time and peak RSS (from wait4), and its summary."""
-    done = read_summary(run.model(kind))
+    done = model_summary(kind).load(run, kind=kind).value
     if done is not None and done.get("preset") == preset:
         print(f"{kind} seed {seed}: reusing the finished training", flush=True)
         return {"summary": done, "seconds": done.get("seconds_this_session"), "peak_mb": None, "reused": True}
@@ -76,7 +77,7 @@ def train_child(run: Run, kind: str, preset: str, seed: int, device: str, sets: 
     seconds = time.perf_counter() - t
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"training {kind} (seed {seed}) failed; see the output above")
-    return {"summary": read_summary(run.model(kind)), "seconds": seconds, "peak_mb": usage.ru_maxrss / 1024,
+    return {"summary": model_summary(kind).load(run, kind=kind).value, "seconds": seconds, "peak_mb": usage.ru_maxrss / 1024,
             "reused": False}
 
 
@@ -109,13 +110,13 @@ def network_row(kind: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
 def embedding_row(run: Run, seed: int, device: str) -> dict[str, Any]:
     from lookalike.baseline import train_embedding
 
-    done = read_summary(run.model("embedding"))
+    done = model_summary("embedding").load(run).value
     pairs_ready = (run.model("siamese") / "test_pairs.csv").exists()
     if done is None or (pairs_ready and not str(done.get("test_pairs_source", "")).startswith("models/")):
         print("embedding baseline: running…", flush=True)
         t = time.perf_counter()
         done = train_embedding(run, {}, seed, device)
-        done["seconds"] = time.perf_counter() - t
+        done = done.model_copy(update={"seconds": time.perf_counter() - t})
     return {"test_accuracy": done.get("test_accuracy"), "pair_accuracy": done.get("pair_accuracy"),
             "ece": (done.get("test") or {}).get("ece"), "seconds": done.get("seconds"),
             "test_pairs_source": done.get("test_pairs_source"), "n_test_pairs": done.get("n_test_pairs")}

@@ -34,9 +34,9 @@ from typing import Any
 
 from _common import peak_rss_mb, write_result
 
+from lookalike.fakerun import make_fake_run
 from lookalike.study.server import free_socket
 from lookalike.study.setup import open_study
-from lookalike.study.toyrun import make_toy_run
 
 GOALS = {"human": "p99 < 50 ms", "burst": ">= 1000 answers/s"}
 
@@ -195,7 +195,7 @@ def vm_hwm_mb(pid: int) -> float | None:
 def one_load(name: str, n: int) -> dict[str, Any]:
     """A fresh toy run and server, one load played against it, then the database checked row by row."""
     with tempfile.TemporaryDirectory() as tmp:
-        run = make_toy_run(Path(tmp) / "run")
+        run = make_fake_run(Path(tmp) / "run", 48, faces="plain")
         store = open_study(run)
         admin, synchronous = store.admin_token(), store.pragma("synchronous")
         sock = free_socket()

@@ -21,7 +21,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
-from lookalike.io import load_rgb, read_csv  # noqa: E402
+from lookalike.contract import SYNTH_LANDMARKS  # noqa: E402
+from lookalike.io import load_rgb  # noqa: E402
 from lookalike.runtime import pick_device, set_seed  # noqa: E402
 from lookalike.synth import generate  # noqa: E402
 
@@ -44,9 +45,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "synth"
         generate(out, n, seed=0, strength=strength)
-        rows = read_csv(out / "landmarks.csv")
-        x = torch.from_numpy(np.stack([load_rgb(out / r["path"]) for r in rows])).permute(0, 3, 1, 2)
-        y = torch.tensor([0 if "/person_a/" in r["path"] else 1 for r in rows])
+        rows = SYNTH_LANDMARKS.read_at(out / "landmarks.csv")
+        x = torch.from_numpy(np.stack([load_rgb(out / r.path) for r in rows])).permute(0, 3, 1, 2)
+        y = torch.tensor([0 if "/person_a/" in r.path else 1 for r in rows])
     perm = torch.randperm(len(y))
     cut = int(0.8 * len(y))
     train, test = perm[:cut], perm[cut:]

@@ -40,3 +40,20 @@ def quick_demo(tmp_path_factory):
     run = tmp_path_factory.mktemp("quick-demo") / "demo"
     assert main(["demo", str(run), "--quick"]) == 0
     return run
+
+
+@pytest.fixture
+def cli_error(capsys):
+    """`cli_error(argv, pattern)`: `lookalike ARGV` stops with exit status 1 and a message matching `pattern`."""
+    import re
+
+    from lookalike.cli import main
+
+    def check(argv: list[str], pattern: str = "") -> str:
+        code = main(argv)
+        err = capsys.readouterr().err
+        assert code == 1, f"exit status {code}, stderr: {err}"
+        assert re.search(pattern, err), f"{pattern!r} not in stderr: {err}"
+        return err
+
+    return check

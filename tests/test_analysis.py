@@ -10,10 +10,13 @@ from statistics import NormalDist
 
 import pytest
 
+from lookalike import contract as c
+from lookalike.cli.study_analysis import add_analyze_arguments, run_analyze
+from lookalike.errors import LookalikeError
 from lookalike.io import read_csv, read_json
 from lookalike.runfolder import StageMissing
 from lookalike.study import stats
-from lookalike.study.analysis import COLUMNS, add_analyze_arguments, analyze, run_analyze
+from lookalike.study.analysis import COLUMNS, analyze
 
 
 def person(pid: str, group: str, outcomes: list[tuple[str, str]], complete: bool = True) -> list[dict]:
@@ -105,7 +108,7 @@ def test_analyze_writes_equation1_histogram_dprime_and_exclusions(tmp_path):
     write_trials(tmp_path, study_rows())
     summary = analyze(tmp_path, n_boot=500, n_permutations=1000)
     out = tmp_path / "study" / "analysis"
-    assert read_json(out / "summary.json")["groups"] == summary["groups"]
+    assert c.ANALYSIS_SUMMARY.read(tmp_path).groups == summary.groups
     pre, post, expert = (summary["groups"][g] for g in ("pre", "post", "expert"))
     assert pre["participants"] == 2 and pre["excluded_incomplete"] == 1 and summary["excluded_incomplete"] == 1
     assert pre["accuracy"] == pytest.approx((13 + 11) / 40)
@@ -147,18 +150,18 @@ def test_bad_input_gets_a_clear_message_and_keeps_earlier_results(tmp_path):
     rows = study_rows()
     rows[3]["correct"] = 1 - int(rows[3]["correct"])
     write_trials(tmp_path, rows)
-    with pytest.raises(SystemExit, match=r"line 5: correct=.* contradicts"):
+    with pytest.raises(LookalikeError, match=r"line 5: correct=.* contradicts"):
         analyze(tmp_path)
     rows = study_rows()
     rows[0]["truth"] = "maybe"
     write_trials(tmp_path, rows)
-    with pytest.raises(SystemExit, match="line 2: truth='maybe'"):
+    with pytest.raises(LookalikeError, match="line 2: truth='maybe'"):
         analyze(tmp_path)
     (tmp_path / "study" / "trials.csv").write_text("participant,group\nx,pre\n")
-    with pytest.raises(SystemExit, match="lacks the column"):
+    with pytest.raises(LookalikeError, match="lacks the column"):
         analyze(tmp_path)
     write_trials(tmp_path, person("p1", "pre", answers(5, 5, 5, 5)) * 2)
-    with pytest.raises(SystemExit, match="more than once"):
+    with pytest.raises(LookalikeError, match="more than once"):
         analyze(tmp_path)
     assert (tmp_path / "study" / "analysis" / "summary.json").read_bytes() == before
 
@@ -176,10 +179,10 @@ def test_cli_arguments_and_handler(tmp_path, capsys):
 
 def test_analyze_exports_from_the_study_database_when_trials_csv_is_missing(tmp_path):
     """End to end with the real study app: simulated participants over HTTP, then analysis from SQLite."""
-    toyrun = pytest.importorskip("lookalike.study.toyrun", reason="the study app is not installed")
     from lookalike.cli import main
+    from lookalike.fakerun import make_fake_run
 
-    run = toyrun.make_toy_run(tmp_path / "run", per_person=45)
+    run = make_fake_run(tmp_path / "run", 48, faces="plain")
     for group, acc in (("pre", "0.5"), ("post", "0.9")):
         assert main(["study", "simulate", str(run.root), "--group", group, "--n", "3", "--accuracy", acc]) == 0
     exported = run.study / "trials.csv"

@@ -12,16 +12,18 @@ import torch
 from PIL import Image, ImageOps
 
 from conftest import shared_data
+from lookalike import contract as c
 from lookalike.baseline import explain_embedding, linear, saliency, train_embedding
 from lookalike.baseline.explain import chip_footprint
 from lookalike.baseline.train import load_head
 from lookalike.data.dataset import load_landmarks
-from lookalike.io import read_json
-from lookalike.regions.masks import FEATURES, REGIONS, region_labels, region_masks
-from lookalike.regions.planted import make_planted_run
+from lookalike.errors import LookalikeError
+from lookalike.face.regions import FEATURES, REGIONS, region_labels, region_masks
+from lookalike.face.template import TEMPLATE_68
+from lookalike.fakerun import make_fake_run
 from lookalike.regions.scoring import score_maps
 from lookalike.runfolder import Run
-from lookalike.template import TEMPLATE_68
+from lookalike.training.metrics import roc_auc
 
 PLANTED = ("cheekbone_left", "cheekbone_right")
 
@@ -29,7 +31,7 @@ PLANTED = ("cheekbone_left", "cheekbone_right")
 @pytest.fixture(scope="module")
 def planted_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     """Cartoon faces whose two people differ only in brighter cheekbones, with the baseline trained."""
-    run = make_planted_run(tmp_path_factory.mktemp("planted"), n_per_identity=20, seed=3, planted=PLANTED,
+    run = make_fake_run(tmp_path_factory.mktemp("planted"), 20, seed=3, planted=PLANTED,
                            strength=0.3)
     train_embedding(run, {"val_pairs": 40, "test_pairs": 40}, seed=0, device="cpu")
     return run
@@ -51,7 +53,7 @@ def test_logistic_head_separates_and_regularises() -> None:
 
 
 def test_metrics_and_threshold() -> None:
-    assert linear.roc_auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]) == pytest.approx(0.75)
+    assert roc_auc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1]) == pytest.approx(0.75)
     assert linear.balanced_accuracy([0, 0, 0, 1], [0, 0, 0, 0]) == pytest.approx(0.5)
     assert linear.confusion_matrix([0, 1, 1], [0, 0, 1]) == [[1, 0], [1, 1]]
     d = np.array([0.2, 0.3, 0.35, 0.7, 0.8, 0.5])
@@ -110,7 +112,7 @@ def test_chip_footprint_covers_the_inner_face_not_the_forehead() -> None:
 
 def test_baseline_trains_on_synthetic_faces(planted_run: Run) -> None:
     out = planted_run.model("embedding")
-    s = read_json(out / "summary.json")
+    s = c.BASELINE_SUMMARY.read(planted_run)
     for key in ("test_accuracy", "accuracy", "balanced_accuracy", "roc_auc", "confusion_matrix", "pair_accuracy",
                 "pair_roc_auc", "pair_threshold", "n_test_pairs", "test", "pair_test"):
         assert key in s, key
@@ -130,7 +132,7 @@ def test_baseline_trains_on_synthetic_faces(planted_run: Run) -> None:
 
 
 def test_retraining_reuses_cached_embeddings_and_siamese_pairs(planted_run: Run) -> None:
-    before = read_json(planted_run.model("embedding") / "summary.json")
+    before = c.BASELINE_SUMMARY.read(planted_run)
     test = [r for r in csv.DictReader(planted_run.split_csv.open()) if r["split"] == "test"]
     a = [r for r in test if r["label"] == "0"]
     b = [r for r in test if r["label"] == "1"]
@@ -181,17 +183,17 @@ def test_baseline_on_real_faces(tmp_path: Path) -> None:
 
 
 def test_clear_errors(tmp_path: Path, planted_run: Run) -> None:
-    with pytest.raises(SystemExit, match="prepare"):
+    with pytest.raises(LookalikeError, match="prepare"):
         train_embedding(tmp_path / "nothing", {}, 0, "cpu")
     empty = Run(tmp_path / "empty")
     (empty.data).mkdir(parents=True)
     empty.split_csv.write_text("path,identity,label,split,group\n")
     empty.identities_json.write_text('["a", "b"]')
-    with pytest.raises(SystemExit, match="split .* is empty"):
+    with pytest.raises(LookalikeError, match="split .* is empty"):
         train_embedding(empty, {}, 0, "cpu")
-    with pytest.raises(SystemExit, match="--model embedding"):
+    with pytest.raises(LookalikeError, match="--model embedding"):
         explain_embedding(empty, 2, 0, "cpu")
-    with pytest.raises(SystemExit, match="score must be"):
+    with pytest.raises(LookalikeError, match="score must be"):
         explain_embedding(planted_run, 1, 0, "cpu", {"score": "nonsense"})
 
 

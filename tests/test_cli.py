@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from lookalike import contract as c
 from lookalike.cli import build_parser, main
 
 
@@ -57,7 +58,7 @@ def test_synth_from_the_command_line_prints_its_summary(tmp_path: Path, capsys: 
     assert main(["synth", str(out), "--n-per-identity", "2", "--workers", "1", "--json", "--seed", "7"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["images"] == 4 and summary["seed"] == 7
-    assert json.loads((out / "summary.json").read_text())["images"] == 4
+    assert c.SYNTH_SUMMARY.read_at(out / "summary.json").images == 4
     assert len(list((out / "faces" / "person_b").glob("*.png"))) == 2
 
 
@@ -66,7 +67,6 @@ def test_synth_from_the_command_line_prints_its_summary(tmp_path: Path, capsys: 
     (["--n-per-identity", "0"], "at least 1"),
     (["--strength", "-1"], "strength"),
 ])
-def test_synth_bad_input_is_a_clear_message(tmp_path: Path, argv: list[str], message: str) -> None:
-    with pytest.raises(SystemExit, match=message):
-        main(["synth", str(tmp_path / "s"), "--workers", "1", *argv])
+def test_synth_bad_input_is_a_clear_message(tmp_path: Path, argv: list[str], message: str, cli_error) -> None:
+    cli_error(["synth", str(tmp_path / "s"), "--workers", "1", *argv], message)
     assert not (tmp_path / "s" / "faces").exists()

@@ -8,7 +8,7 @@ from PIL import Image
 from conftest import shared_data
 from lookalike.data.align import apply_affine, umeyama
 from lookalike.data.extract import Job, Settings, extract
-from lookalike.template import EYE_LEFT, EYE_RIGHT, TEMPLATE_68
+from lookalike.face.template import EYE_LEFT, EYE_RIGHT, TEMPLATE_68
 
 
 def test_umeyama_recovers_a_known_similarity():

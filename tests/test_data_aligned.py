@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import shared_data
+from lookalike import contract as c
 from lookalike.data import extract as extract_mod
 from lookalike.data.dataset import load_landmarks, load_split
 from lookalike.data.prepare import PrepareOptions, prepare
@@ -68,6 +69,6 @@ def test_synth_run_folder_keeps_paths_landmarks_and_masks(tmp_path, monkeypatch)
                  "--val", "6", "--workers", "1"]) == 0
     sizes = [r["split"] for r in read_csv(run.split_csv)]
     assert sizes.count("val") == 6 and sizes.count("train") + sizes.count("test") == 18
-    summary = read_json(run.data / "summary.json")
+    summary = c.DATA_SUMMARY.read(run)
     assert summary["split_plan"]["val"] == 6 and summary["pending_review_train_estimate"] == 0
     assert read_json(run.data / "config.json")["val"] == 6  # review's Apply reruns with the same split

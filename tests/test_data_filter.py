@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from lookalike.data.filter import run_filter
+from lookalike.errors import LookalikeError
 
 
 def _clusters(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -41,5 +42,5 @@ def test_without_other_material_the_filter_says_so_and_needs_both_people():
     ab = labels < 2
     report = run_filter(emb[ab], labels[ab], seed=0)
     assert "no 'other' material" in report.note and report.n_train[2] == 0
-    with pytest.raises(SystemExit, match="each person"):
+    with pytest.raises(LookalikeError, match="each person"):
         run_filter(emb[labels == 0], labels[labels == 0], seed=0)

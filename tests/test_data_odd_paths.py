@@ -91,5 +91,5 @@ def test_a_person_folder_of_nothing_but_dangling_links_is_refused(tmp_path):
         (photos / person).mkdir(parents=True)
     Image.new("RGB", (112, 112)).save(photos / "bea" / "0.png")
     (photos / "ann" / "a.jpg").symlink_to("missing.jpg")
-    with pytest.raises(SystemExit, match="contains no files"):
+    with pytest.raises(layout_mod.LayoutError, match="contains no files"):
         layout_mod.scan(photos)

@@ -11,9 +11,11 @@ import pytest
 from PIL import Image
 
 from conftest import shared_data
+from lookalike import contract as c
 from lookalike.data import extract as extract_mod
 from lookalike.data.dataset import load_landmarks, load_split
 from lookalike.data.prepare import PrepareOptions, prepare
+from lookalike.errors import LookalikeError
 from lookalike.io import atomic_write_json, read_csv, read_json
 from lookalike.runfolder import Run
 
@@ -119,7 +121,7 @@ def test_output_is_readable_by_load_split_and_leak_free(prepared):
 
 
 def test_landmarks_put_the_eyes_where_the_template_says(prepared):
-    from lookalike.template import EYE_LEFT, EYE_RIGHT, TEMPLATE_68
+    from lookalike.face.template import EYE_LEFT, EYE_RIGHT, TEMPLATE_68
 
     _, run, _ = prepared
     paths = [r["path"] for r in read_csv(run.split_csv)]
@@ -169,9 +171,9 @@ def test_wrong_layout_is_refused_with_the_expected_layout(tmp_path, layout):
         (photos / n).mkdir()
         if layout != "empty_person" or n == "a":
             Image.new("RGB", (20, 20)).save(photos / n / "x.png")
-    with pytest.raises(SystemExit) as err:
+    with pytest.raises(LookalikeError) as err:
         prepare(PrepareOptions(str(photos), str(tmp_path / "run"), workers=1))
-    text = str(err.value.code)
+    text = str(err.value)
     assert "expected layout" in text
     assert ("contains no files" in text) if layout == "empty_person" else ("exactly two person folders" in text)
     assert not (tmp_path / "run" / "data" / "split.csv").exists()
@@ -194,7 +196,7 @@ def test_apply_button_rebuilds_the_data_set_with_the_decisions(prepared, tmp_pat
     assert applied["kept"] == summary["kept"] + 1
     assert applied["pending_review"] == summary["pending_review"] - 1
     assert first["path"] in {r["path"] for r in read_csv(work / "data" / "split.csv")}
-    assert read_json(run.root / "data" / "summary.json")["kept"] == summary["kept"], "the original run is untouched"
+    assert c.DATA_SUMMARY.read(run).kept == summary.kept, "the original run is untouched"
 
 
 def test_people_without_faces_stop_with_a_manifest_and_leave_earlier_results(tmp_path):
@@ -209,9 +211,9 @@ def test_people_without_faces_stop_with_a_manifest_and_leave_earlier_results(tmp
     run.data.mkdir(parents=True)
     run.split_csv.write_text("path,identity,label,split,group\nfaces/ann/old.png,ann,0,train,g0\n")
     before = run.split_csv.read_bytes()
-    with pytest.raises(SystemExit) as err:
+    with pytest.raises(LookalikeError) as err:
         prepare(PrepareOptions(str(photos), str(run.root), workers=1))
-    assert "no face was found in the photos of ann and bea" in str(err.value.code)
+    assert "no face was found in the photos of ann and bea" in str(err.value)
     rows = {r["source"]: r for r in read_csv(run.manifest_csv) if r["face"] == ""}
     assert set(rows) == {"ann/0.png", "ann/1.png", "bea/0.png", "bea/1.png", "bea/broken.jpg"}
     assert rows["ann/0.png"]["outcome"] == "no_face" and rows["bea/broken.jpg"]["outcome"] == "unreadable"

@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 
 from lookalike.data.review import make_app
+from lookalike.errors import LookalikeError
 from lookalike.io import atomic_write_json, read_json
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -143,7 +144,7 @@ def test_review_answers_odd_requests_and_damaged_files_without_a_500(tmp_path):
 
 
 def test_review_needs_a_prepared_run(tmp_path):
-    with pytest.raises(SystemExit, match="lookalike prepare"):
+    with pytest.raises(LookalikeError, match="lookalike prepare"):
         make_app(tmp_path / "nothing")
 
 

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from lookalike.contract import MapFile, load_maps, save_maps
+from lookalike.errors import LookalikeError
 from lookalike.explain import methods as M
-from lookalike.explain.store import MapFile, load_maps, save_maps
 from lookalike.explain.wrap import explainable
 from lookalike.models import SiameseNet, VGGClassifier
 
@@ -15,11 +16,7 @@ from lookalike.models import SiameseNet, VGGClassifier
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-@pytest.fixture(autouse=True)
-def cheap_methods(monkeypatch):
-    monkeypatch.setattr(M, "IG_STEPS", 4)
-    monkeypatch.setattr(M, "OCCLUSION_WINDOW", 32)
-    monkeypatch.setattr(M, "OCCLUSION_STRIDE", 32)
+CHEAP = {"steps": 4, "window": 32, "stride": 32}  # method settings, passed as arguments
 
 
 def _nets():
@@ -33,7 +30,7 @@ def test_every_method_gives_one_nonnegative_map_per_input(kind):
     inputs = tuple(torch.rand(2, 3, 128, 128) for _ in range(model.n_inputs))
     target = torch.tensor([0, 1])
     for name, method in M.METHODS.items():
-        maps = M.attribute_maps(method, model, inputs, target)
+        maps = M.attribute_maps(method, model, inputs, target, settings=CHEAP)
         assert len(maps) == model.n_inputs, name
         for m in maps:
             assert m.shape == (2, 128, 128) and m.dtype == torch.float32, name
@@ -72,7 +69,7 @@ def test_a_new_method_is_one_registry_entry():
         torch.testing.assert_close(maps[0], x.sum(1))
     finally:
         M.METHODS.pop("input_times_one")
-    with pytest.raises(SystemExit, match="unknown attribution method"):
+    with pytest.raises(LookalikeError, match="unknown attribution method"):
         M.get_method("input_times_one")
 
 
@@ -91,5 +88,5 @@ def test_map_file_round_trip_and_bad_maps(tmp_path):
         save_maps(tmp_path / "bad.npz", mf)
     assert not (tmp_path / "bad.npz").exists()
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
-    with pytest.raises(SystemExit, match="cannot read"):
+    with pytest.raises(LookalikeError, match="cannot read"):
         load_maps(tmp_path / "junk.npz")

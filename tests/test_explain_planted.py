@@ -18,11 +18,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from lookalike import contract as c
 from lookalike.cli import main
 from lookalike.data.dataset import load_split
+from lookalike.fakerun import make_fake_run
 from lookalike.io import read_csv, read_json
 from lookalike.models import VGGClassifier, save_model
-from lookalike.regions.planted import make_planted_run
 
 PLANTED_FEATURES = {"forehead", "cheekbones"}
 
@@ -64,7 +65,7 @@ def _train_classifier(run, max_epochs: int = 24, seed: int = 0) -> float:
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
 def test_planted_regions_rank_first_for_trusted_methods_and_the_hint_names_them(tmp_path, capsys, seed):
-    run = make_planted_run(tmp_path / "run", n_per_identity=40, seed=seed)
+    run = make_fake_run(tmp_path / "run", 40, seed=seed)
     acc = _train_classifier(run, seed=seed)
     assert acc >= 0.85, f"the test network did not learn the planted difference (accuracy {acc:.2f})"
 
@@ -112,21 +113,18 @@ def test_planted_regions_rank_first_for_trusted_methods_and_the_hint_names_them(
     assert (run.explain / "maps" / "classifier-grad_cam.npz").stat().st_mtime_ns == before
 
 
-def test_explain_says_what_to_run_first(tmp_path):
-    run = make_planted_run(tmp_path / "run", n_per_identity=3)
-    with pytest.raises(SystemExit, match="lookalike train"):
-        main(["explain", str(run.root), "--model", "siamese"])
-    with pytest.raises(SystemExit, match="unknown method"):
-        main(["explain", str(run.root), "--methods", "magic"])
-    with pytest.raises(SystemExit, match="prepare"):
-        main(["explain", str(tmp_path / "nothing")])
+def test_explain_says_what_to_run_first(tmp_path, cli_error):
+    run = make_fake_run(tmp_path / "run", 3)
+    cli_error(["explain", str(run.root), "--model", "siamese"], "lookalike train")
+    cli_error(["explain", str(run.root), "--methods", "magic"], "unknown method")
+    cli_error(["explain", str(tmp_path / "nothing")], "prepare")
 
 
 def test_explaining_one_network_keeps_the_other_networks_checks(tmp_path):
     """`explain --model siamese` then `--model classifier`: the second call must not drop the first's results."""
     from lookalike.models import SiameseNet
 
-    run = make_planted_run(tmp_path / "run", n_per_identity=12, seed=0)
+    run = make_fake_run(tmp_path / "run", 12, seed=0)
     torch.manual_seed(0)
     save_model(run.model("classifier"), "classifier", VGGClassifier(width=2, dense=8))
     save_model(run.model("siamese"), "siamese", SiameseNet(width=2, hidden=8))
@@ -134,9 +132,9 @@ def test_explaining_one_network_keeps_the_other_networks_checks(tmp_path):
             "--faithfulness-steps", "2", "--region-n", "4"]
     assert main(["explain", str(run.root), "--model", "siamese", *opts]) == 0
     assert main(["explain", str(run.root), "--model", "classifier", *opts]) == 0
-    sanity = read_json(run.explain / "sanity.json")["methods"]
+    sanity = c.SANITY.read(run).methods
     assert set(sanity) == {"siamese-grad_cam", "classifier-grad_cam"}
-    assert set(read_json(run.explain / "faithfulness.json")["methods"]) == set(sanity)
-    assert set(read_json(run.explain / "region_test.json")["networks"]) == {"siamese", "classifier"}
-    summary = read_json(run.explain / "summary.json")
+    assert set(c.FAITHFULNESS.read(run).methods) == set(sanity)
+    assert set(c.REGION_TEST.read(run).networks) == {"siamese", "classifier"}
+    summary = c.EXPLAIN_SUMMARY.read(run)
     assert set(summary["trusted_methods"]) | set(summary["failed_methods"]) == set(sanity)

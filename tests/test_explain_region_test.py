@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from lookalike.explain import region_test as RT
-from lookalike.regions.masks import REGIONS, template_labels
+from lookalike.face.regions import REGIONS, template_labels
 
 
 def _labels(n: int) -> torch.Tensor:

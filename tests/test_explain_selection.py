@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import pytest
 
+from lookalike.errors import LookalikeError
 from lookalike.explain.selection import select
+from lookalike.fakerun import make_fake_run
 from lookalike.io import atomic_write_csv, read_csv
 from lookalike.models.siamese import DIFFERENT, SAME
-from lookalike.regions.planted import make_planted_run
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    return make_planted_run(tmp_path_factory.mktemp("sel") / "run", n_per_identity=10, seed=0)
+    return make_fake_run(tmp_path_factory.mktemp("sel") / "run", 10, seed=0)
 
 
 def test_pairs_are_half_same_half_different_and_deterministic(run):
@@ -52,8 +53,8 @@ def test_embedding_maps_come_from_the_baseline_and_are_marked_unchecked(run, mon
     import numpy as np
 
     import lookalike.baseline as baseline
+    from lookalike.contract import MapFile, save_maps
     from lookalike.explain.stage import run_explain
-    from lookalike.explain.store import MapFile, save_maps
     from lookalike.io import read_json
 
     def fake_explain_embedding(r, n, seed, device):
@@ -65,7 +66,7 @@ def test_embedding_maps_come_from_the_baseline_and_are_marked_unchecked(run, mon
         return {"maps": ["explain/maps/embedding-rise.npz"], "n": k}
 
     monkeypatch.setattr(baseline, "explain_embedding", fake_explain_embedding)
-    with pytest.raises(SystemExit, match="no trained network"):
+    with pytest.raises(LookalikeError, match="no trained network"):
         run_explain(run, model="all")
     run.model("embedding").mkdir(parents=True, exist_ok=True)
     summary = run_explain(run, model="embedding", n=2)

@@ -10,11 +10,11 @@ import pytest
 import torch
 from PIL import Image
 
-from lookalike.cli import main as cli_main
+from lookalike.errors import SettingError
 from lookalike.facemap import FacemapSettings, facemap
 from lookalike.facemap.stage import layout, load_images
+from lookalike.fakerun import make_fake_run
 from lookalike.models import SiameseNet, VGGClassifier, load_model, save_model
-from lookalike.training.toydata import make_toy_run
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 @pytest.fixture(scope="module")
 def mapped(tmp_path_factory):
     """A toy run with two small untrained networks (the map does not care how well they learned)."""
-    run = make_toy_run(tmp_path_factory.mktemp("facemap") / "run", n_per_class=40, seed=1)
+    run = make_fake_run(tmp_path_factory.mktemp("facemap") / "run", 40, faces="cheeks", seed=1)
     torch.manual_seed(0)
     save_model(run.model("classifier"), "classifier", VGGClassifier(width=4, dense=16), {"identities": ["a", "b"]})
     save_model(run.model("siamese"), "siamese", SiameseNet(width=4, hidden=8))
@@ -88,9 +88,8 @@ def test_layout_keeps_two_separate_groups_apart():
     assert (labels[d.argmin(1)] == labels).all() and trust > 0.8
 
 
-def test_without_a_trained_network_it_says_what_to_run(tmp_path, capsys):
-    run = make_toy_run(tmp_path / "run", n_per_class=10, seed=0)
-    with pytest.raises(SystemExit, match="lookalike train"):
-        cli_main(["facemap", str(run.root)])
-    with pytest.raises(SystemExit, match="perplexity"):
+def test_without_a_trained_network_it_says_what_to_run(tmp_path, cli_error):
+    run = make_fake_run(tmp_path / "run", 10, faces="cheeks", seed=0)
+    cli_error(["facemap", str(run.root)], "lookalike train")
+    with pytest.raises(SettingError, match="perplexity"):
         FacemapSettings(perplexity=500).check()

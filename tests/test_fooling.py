@@ -14,7 +14,9 @@ import numpy as np
 import pytest
 import torch
 
+from lookalike import contract as c
 from lookalike.data.dataset import load_split
+from lookalike.errors import LookalikeError
 from lookalike.fooling.attack import AttackSettings, attack, classifier_forward, siamese_forward, to_float
 from lookalike.fooling.pixelmap import (
     COLOURS,
@@ -289,8 +291,9 @@ def test_fool_stage_writes_contract_files_and_resumes(trained, tmp_path) -> None
     assert agg.shape == (SIZE, SIZE) and agg.dtype == np.float32 and agg.max() <= 0.15 + 1e-6
     for name in ("grid.png", "grid_budget.png", "aggregate.png", "summary.json", "config.json"):
         assert (out / name).exists()
-    assert summary["map_scale"] == "image" and summary["grids"] == {"image": "grid.png", "budget": "grid_budget.png"}
-    assert json.loads((out / "summary.json").read_text())["steps"]["max"] <= 60
+    saved = c.FOOLING_SUMMARY.read_at(out / "summary.json")
+    assert saved.map_scale == "image" and saved.grids == {"image": "grid.png", "budget": "grid_budget.png"}
+    assert saved.steps.max <= 60
     # a second run with the same settings and more images attacks only the new ones
     before = {r["id"]: r for r in rows}
     stamps = {i: (out / "fooled" / f"{i}.png").stat().st_mtime_ns for i in before}
@@ -344,10 +347,10 @@ def test_siamese_stage_perturbs_the_second_image_of_each_pair(trained) -> None:
 def test_image_ids_and_clear_errors(tmp_path) -> None:
     assert image_id("faces/person_a/img 1.png") == "person_a__img 1"
     run = build_run(tmp_path / "empty", n_train=2, n_test=2)
-    with pytest.raises(SystemExit, match="lookalike train"):
+    with pytest.raises(LookalikeError, match="lookalike train"):
         fool(run, FoolSettings(n=2))
-    with pytest.raises(SystemExit, match="--n"):
+    with pytest.raises(LookalikeError, match="--n"):
         fool(run, FoolSettings(n=0))
-    with pytest.raises(SystemExit, match="epsilon"):
+    with pytest.raises(LookalikeError, match="epsilon"):
         fool(run, FoolSettings(epsilon=2.0))
 

@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch import nn
 
+from lookalike.errors import LookalikeError
 from lookalike.models import SiameseNet, VGGClassifier, load_model, save_model, siamese_loss
 from lookalike.models.layers import count_weight_layers, last_conv
 
@@ -83,7 +84,7 @@ def test_save_and_load_round_trip(tmp_path):
     again = load_model(tmp_path)
     x = torch.rand(2, 3, 128, 128)
     torch.testing.assert_close(net(x), again(x))
-    with pytest.raises(SystemExit, match="lookalike train"):
+    with pytest.raises(LookalikeError, match="lookalike train"):
         load_model(tmp_path / "nothing")
 
 

@@ -9,8 +9,8 @@ import pytest
 
 from lookalike import progress as progress_module
 from lookalike.cli import main as cli_main
+from lookalike.fakerun import make_fake_run
 from lookalike.progress import LineProgress, progress
-from lookalike.training.toydata import make_toy_run
 
 
 class Terminal(io.StringIO):
@@ -73,7 +73,7 @@ def test_quiet_and_forced_forms(loud, monkeypatch):
 
 
 def test_a_redirected_training_log_has_one_line_per_epoch(loud, tmp_path, capsys, one_torch_thread):
-    run = make_toy_run(tmp_path / "toy", n_per_class=30, seed=0)
+    run = make_fake_run(tmp_path / "toy", 30, faces="cheeks", seed=0)
     shutil.copytree(run.data, tmp_path / "run" / "data")
     epochs = 4
     assert cli_main(["train", str(tmp_path / "run"), "--model", "classifier", "--preset", "tiny", "--epochs",

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lookalike.regions.masks import REGIONS, region_labels, region_masks, template_labels
-from lookalike.regions.planted import jittered_landmarks
-from lookalike.template import MIRROR_68, TEMPLATE_68
+from lookalike.face.regions import REGIONS, region_labels, region_masks, template_labels
+from lookalike.face.template import MIRROR_68, TEMPLATE_68
+from lookalike.fakerun import jittered_landmarks
 
 
 def _rotated(landmarks: np.ndarray, degrees: float) -> np.ndarray:

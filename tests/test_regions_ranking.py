@@ -5,14 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lookalike.explain.store import MapFile, save_maps
-from lookalike.io import atomic_write_json, read_csv, read_json
+from lookalike import contract as c
+from lookalike.contract import MapFile, save_maps
+from lookalike.errors import LookalikeError
+from lookalike.face.regions import FEATURES, REGIONS, region_labels
+from lookalike.face.template import TEMPLATE_68
+from lookalike.fakerun import make_fake_run
+from lookalike.intervals import bootstrap_mean
+from lookalike.io import atomic_write_json, read_csv
 from lookalike.regions import hint
-from lookalike.regions.masks import FEATURES, REGIONS, region_labels
-from lookalike.regions.planted import make_planted_run
-from lookalike.regions.scoring import agreement, bootstrap_mean, score_maps
+from lookalike.regions.scoring import agreement, score_maps
 from lookalike.regions.stage import FEATURE_GROUPS, REGION_GROUPS, run_regions
-from lookalike.template import TEMPLATE_68
 
 
 def test_uniform_map_scores_one_everywhere_and_a_focused_map_scores_its_region():
@@ -106,7 +109,7 @@ def _write_maps(run, name: str, maps: np.ndarray, paths: list[str]) -> None:
 def test_regions_stage_ranks_trusted_maps_and_leaves_out_failed_methods(tmp_path):
     from lookalike.data.dataset import load_landmarks
 
-    run = make_planted_run(tmp_path / "run", n_per_identity=6, seed=1)
+    run = make_fake_run(tmp_path / "run", 6, seed=1)
     paths = [r["path"] for r in read_csv(run.split_csv)][:8]
     lms = load_landmarks(run, paths)
     rng = np.random.default_rng(0)
@@ -138,12 +141,12 @@ def test_regions_stage_ranks_trusted_maps_and_leaves_out_failed_methods(tmp_path
     assert (run.regions / "hint.txt").read_text().strip() == summary["hint"]
     for name in ("regions.png", "ranking.png", "hint.png", "agreement.png", "features.csv"):
         assert (run.regions / name).stat().st_size > 1000
-    assert read_json(run.regions / "summary.json")["hint"] == summary["hint"]
+    assert c.REGIONS_SUMMARY.read(run).hint == summary["hint"]
     assert summary["agreement"]["siamese-good"]["siamese-edges"] < 0.5
 
 
 def test_fooling_aggregate_is_a_source_and_a_hint_without_trusted_maps_is_flagged(tmp_path):
-    run = make_planted_run(tmp_path / "run", n_per_identity=4, seed=2)
+    run = make_fake_run(tmp_path / "run", 4, seed=2)
     lab = region_labels(TEMPLATE_68)
     agg = np.isin(lab, [REGIONS.index("chin")]).astype(np.float32) + 0.01
     run.fooling.mkdir(parents=True)
@@ -155,8 +158,8 @@ def test_fooling_aggregate_is_a_source_and_a_hint_without_trusted_maps_is_flagge
 
 
 def test_regions_without_any_maps_says_what_to_run(tmp_path):
-    run = make_planted_run(tmp_path / "run", n_per_identity=2)
-    with pytest.raises(SystemExit, match="lookalike explain"):
+    run = make_fake_run(tmp_path / "run", 2)
+    with pytest.raises(LookalikeError, match="lookalike explain"):
         run_regions(run)
 
 
@@ -168,7 +171,7 @@ def test_features_cover_every_region_once():
 def test_maps_of_a_network_near_chance_are_left_out_of_the_hint_when_a_better_one_speaks(tmp_path):
     from lookalike.data.dataset import load_landmarks
 
-    run = make_planted_run(tmp_path / "run", n_per_identity=6, seed=1)
+    run = make_fake_run(tmp_path / "run", 6, seed=1)
     paths = [r["path"] for r in read_csv(run.split_csv)][:8]
     lms = load_landmarks(run, paths)
     planted = ["forehead", "cheekbone_left", "cheekbone_right"]

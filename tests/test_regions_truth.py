@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lookalike.explain.store import MapFile, save_maps
+from lookalike.contract import MapFile, save_maps
 from lookalike.regions.truth import planted_enrichment, recovery_table
 from lookalike.runfolder import Run
 

@@ -1,8 +1,8 @@
-"""`lookalike report`: renders on an empty run and on a run with every stage faked, in a real browser too."""
+"""`lookalike report`: renders on an empty run and on a run with every stage's files written through the
+contract (made-up numbers), in a real browser too."""
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 from pathlib import Path
@@ -11,8 +11,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import lookalike as lk
+from lookalike import contract as c
 from lookalike.cli import main
+from lookalike.errors import LookalikeError
 from lookalike.report import build_report
+from lookalike.runfolder import Run
 
 STAGES = ["data", "training", "fooling", "explain", "regions", "study"]
 ALL_SECTIONS = ["overview", *STAGES, "appendix"]
@@ -23,19 +27,6 @@ def png(path: Path, w: int = 48, h: int = 40, seed: int = 0) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     Image.fromarray(rng.integers(0, 255, (h, w, 3), dtype=np.uint8)).save(path)
-
-
-def js(path: Path, obj: object) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(obj))
-
-
-def rows_csv(path: Path, rows: list[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as fh:
-        w = csv.DictWriter(fh, list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
 
 
 def trial_rows() -> list[dict]:
@@ -61,61 +52,68 @@ def ranking_rows() -> list[dict]:
 
 
 def fake_run(root: Path) -> int:
-    """Small stand-ins for every stage's files (docs/run-folder.md); returns how many images the report embeds."""
-    js(root / "synth/summary.json", {"regions": ["forehead", "cheekbones"], "images": 40})
-    d = root / "data"
-    js(d / "identities.json", ["person_a", "person_b"])
-    js(d / "summary.json", {"kept": 8, "info": {"finished_at": "2026-01-01T00:00:00+00:00"}})
-    js(d / "config.json", {"aligned": True})
-    rows_csv(d / "manifest.csv", [{"path": f"p{i}.jpg", "outcome": o, "reason": r} for i, (o, r) in
-                                  enumerate([("kept", "")] * 8 + [("no_face", "no face found"), ("unreadable", "zero bytes")])])
+    """Every stage's files, written through the contract as the stages write them (with made-up numbers and
+    random pictures); returns how many images the report embeds."""
+    run = Run(root)
+    c.SYNTH_SUMMARY.write(run, c.SynthSummary(images=40, regions=["forehead", "cheekbones"]))
+    c.write_identities(run, ["person_a", "person_b"])
+    c.DATA_SUMMARY.write(run, c.PrepareSummary(files=10, kept=8, faces_found=8))
+    c.write_config(run.data, {"aligned": True})
+    c.MANIFEST.write(run, [c.ManifestRow(source=f"p{i}.jpg", outcome=o, reason=r) for i, (o, r) in
+                           enumerate([("kept", "")] * 8 + [("no_face", "no face found"), ("unreadable", "zero bytes")])])
     split = []
     for who in ("person_a", "person_b"):
         for i in range(4):
-            png(d / "faces" / who / f"{i}.png", 128, 128, seed=i + 10 * len(who))
-            split.append({"path": f"faces/{who}/{i}.png", "identity": who, "label": int(who[-1] == "b"),
-                          "split": ["train", "train", "val", "test"][i], "group": f"{who}{i}"})
-    rows_csv(d / "split.csv", split)
+            png(run.data / "faces" / who / f"{i}.png", 128, 128, seed=i + 10 * len(who))
+            split.append(c.SplitRow(path=f"faces/{who}/{i}.png", identity=who, label=int(who[-1] == "b"),
+                                    split=["train", "train", "val", "test"][i], group=f"{who}{i}"))
+    c.SPLIT.write(run, split)
     images = 8
     for kind, acc in (("classifier", 0.91), ("siamese", 0.83)):
-        m = root / "models" / kind
-        js(m / "summary.json", {"model": kind, "test_accuracy": acc, "test": {"accuracy": acc, "n": 20,
-                                "balanced_accuracy": acc, "roc_auc": 0.95}, "epochs": 3, "preset": "fast"})
-        js(m / "config.json", {"preset": "fast"})
-        png(m / "curves_accuracy.png")
-        png(m / "curves_loss.png")
+        c.NETWORK_SUMMARY.write(run, c.NetworkSummary(model=kind, test_accuracy=acc, epochs=3, preset="fast",
+                                                      test=c.Scores(accuracy=acc, n=20, balanced_accuracy=acc,
+                                                                    roc_auc=0.95)), kind=kind)
+        c.write_config(run.model(kind), {"preset": "fast"})
+        png(run.model(kind) / "curves_accuracy.png")
+        png(run.model(kind) / "curves_loss.png")
         images += 2
-    js(root / "models/embedding/summary.json", {"model": "embedding", "accuracy": 0.97, "pair_accuracy": 0.9})
-    f = root / "fooling"
-    js(f / "summary.json", {"success_rate": 1.0, "steps": {"median": 12, "max": 30}})
+    c.BASELINE_SUMMARY.write(run, c.BaselineSummary(model="embedding", test_accuracy=0.97, pair_accuracy=0.9))
+    c.FOOLING_SUMMARY.write(run, c.FoolingSummary(model="classifier", n=3, n_fooled=3, success_rate=1.0,
+                                                  steps={"median": 12, "max": 30}))
     for i in range(3):
-        png(f / "panels" / f"img{i}.png", 120, 40, seed=i)
-    png(f / "grid.png")
-    png(f / "aggregate.png")
+        png(run.fooling / "panels" / f"img{i}.png", 120, 40, seed=i)
+    png(run.fooling / "grid.png")
+    png(run.fooling / "aggregate.png")
     images += 5
-    e = root / "explain"
-    png(e / "figure7_guided_backprop.png")
-    png(e / "figure7_edge_detector.png")
+    png(run.explain / "figure7_siamese-guided_backprop.png")
+    png(run.explain / "figure7_siamese-edge_detector.png")
     images += 2
-    js(e / "sanity.json", {"guided_backprop": {"spearman_top": 0.12, "passes": True},
-                           "edge_detector": {"spearman_top": 0.99, "passes": False}})
-    js(e / "faithfulness.json", [{"method": "guided_backprop", "deletion_auc": 0.21, "insertion_auc": 0.7},
-                                 {"method": "edge_detector", "deletion_auc": 0.4, "insertion_auc": 0.5}])
-    js(e / "summary.json", {"methods": 2})
-    png(e / "region_test.png")
+    cascade = [{"layers_randomised": 3, "spearman_mean": 0.12}]
+    c.SANITY.write(run, c.Sanity(methods={
+        "siamese-guided_backprop": c.SanityResult(passed=True, final_spearman=0.12, cascade=cascade),
+        "siamese-edge_detector": c.SanityResult(passed=False, final_spearman=0.99, cascade=cascade)},
+        passed=["siamese-guided_backprop"], failed=["siamese-edge_detector"]))
+    c.FAITHFULNESS.write(run, c.Faithfulness(methods={
+        "siamese-guided_backprop": c.FaithfulnessResult(deletion_auc=0.21, insertion_auc=0.7, random_deletion_auc=0.3,
+                                                        random_insertion_auc=0.5, beats_random=True),
+        "siamese-edge_detector": c.FaithfulnessResult(deletion_auc=0.4, insertion_auc=0.5, random_deletion_auc=0.3,
+                                                      random_insertion_auc=0.5, beats_random=False)}))
+    c.EXPLAIN_SUMMARY.write(run, c.ExplainSummary(trusted_methods=["siamese-guided_backprop"],
+                                                  failed_methods=["siamese-edge_detector"]))
+    png(run.explain / "region_test.png")
     images += 1
-    r = root / "regions"
-    png(r / "regions.png")
-    png(r / "ranking.png")
+    png(run.regions / "regions.png")
+    png(run.regions / "ranking.png")
     images += 2
-    rows_csv(r / "ranking.csv", ranking_rows())
-    (r / "hint.txt").write_text("Look at the forehead and the cheekbones <b>not</b> the eyes.\n")
-    js(r / "summary.json", {"top": ["forehead", "cheekbones"], "not_confirmed": ["eyes"]})
-    rows_csv(root / "study/trials.csv", trial_rows())
-    js(root / "study/summary.json", {"participants": 8})
-    js(root / "demo.json", {"profile": "quick", "total_seconds": 61.5, "steps": [
-        {"name": "synth", "argv": ["lookalike", "synth", "x"], "status": "ok", "seconds": 4.2},
-        {"name": "fool", "argv": ["lookalike", "fool", "x"], "status": "failed", "seconds": 1.0, "error": "boom"}]})
+    c.RANKING.write(run, ranking_rows())
+    c.HINT.write(run, "Look at the forehead and the cheekbones <b>not</b> the eyes.")
+    c.REGIONS_SUMMARY.write(run, c.RegionsSummary(hint="Look at the forehead and the cheekbones.",
+                                                  look_at=["forehead", "cheekbones"], not_confirmed=["eyes"]))
+    c.TRIALS.write(run, trial_rows())
+    c.STUDY_SUMMARY.write(run, c.StudySummary(participants=8))
+    c.DEMO.write(run, c.DemoRecord(run=str(root), profile="quick", total_seconds=61.5, steps=[
+        c.DemoStep(name="synth", argv=["lookalike", "synth", "x"], status="ok", seconds=4.2),
+        c.DemoStep(name="fool", argv=["lookalike", "fool", "x"], status="failed", seconds=1.0, error="boom")]))
     return images + 3  # the study analysis adds figure9, accuracy and d′
 
 
@@ -139,13 +137,13 @@ def test_empty_run_names_every_missing_stage(tmp_path):
 
 
 def test_missing_run_folder_is_refused(tmp_path):
-    with pytest.raises(SystemExit, match="is not a run folder"):
+    with pytest.raises(LookalikeError, match="is not a run folder"):
         build_report(tmp_path / "nope")
 
 
 def test_full_fake_run_has_every_section_embedded_and_escaped(tmp_path):
     n_images = fake_run(tmp_path)
-    result = build_report(tmp_path)
+    result = lk.report(tmp_path)  # the API (and `lookalike report`) recompute a stale analysis first
     assert result["sections"] == dict.fromkeys(STAGES, "present")
     html = Path(result["report"]).read_text()
     assert (tmp_path / "study/analysis/summary.json").is_file()  # stale analysis recomputed for the report
@@ -181,7 +179,7 @@ def test_cli_report_and_pdf_without_chromium(tmp_path, monkeypatch, capsys):
     assert main(["report", str(tmp_path), "--json", "--out", str(tmp_path / "r.html")]) == 0
     assert json.loads(capsys.readouterr().out)["report"] == str(tmp_path / "r.html")
     monkeypatch.setenv("LOOKALIKE_CHROMIUM", str(tmp_path / "no-such-browser"))
-    with pytest.raises(SystemExit, match="--pdf needs Chromium"):
+    with pytest.raises(LookalikeError, match="--pdf needs Chromium"):
         build_report(tmp_path, pdf=True)
     assert (tmp_path / "report.html").is_file() and not (tmp_path / "report.pdf").exists()
 
@@ -198,7 +196,7 @@ def _browser():
 @pytest.mark.parametrize("full", [False, True], ids=["empty-run", "full-run"])
 def test_report_renders_in_chromium_without_broken_images(tmp_path, full):
     n_images = fake_run(tmp_path) if full else 0
-    result = build_report(tmp_path)
+    result = lk.report(tmp_path)
     with _browser() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=[
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
@@ -233,9 +231,11 @@ def test_pdf_is_printed_by_chromium(tmp_path):
 
 
 def test_fooling_panels_prefer_images_the_attack_changed(tmp_path):
-    from lookalike.report.sections import _informative_panels
+    from lookalike.report.sections import informative_panels
 
     for i in range(3):
         png(tmp_path / "panels" / f"img{i}.png")
-    rows_csv(tmp_path / "results.csv", [{"id": f"img{i}", "steps": s, "success": 1} for i, s in enumerate([0, 5, 0])])
-    assert [p.stem for p in _informative_panels(tmp_path)] == ["img1", "img0", "img2"]
+    c.RESULTS.write_at(tmp_path / "results.csv", [c.FoolResult(
+        id=f"img{i}", path=f"faces/a/{i}.png", source="a", target="b", steps=s, p_target_start=0.2, p_target_end=0.95,
+        p_target_saved=0.95, linf=0.1, l2=1.0, success=1, gave_up=0) for i, s in enumerate([0, 5, 0])])
+    assert [p.stem for p in informative_panels(tmp_path)] == ["img1", "img0", "img2"]

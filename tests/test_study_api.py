@@ -7,18 +7,20 @@ import math
 import pytest
 from fastapi.testclient import TestClient
 
+from lookalike.contract import TRIALS
+from lookalike.errors import LookalikeError
+from lookalike.fakerun import make_fake_run
 from lookalike.io import read_csv
 from lookalike.runfolder import Run
 from lookalike.study.app import create_app
-from lookalike.study.export import TRIAL_COLUMNS, export_study
+from lookalike.study.export import export_study
 from lookalike.study.setup import HINT_FALLBACK, open_study
 from lookalike.study.store import Design
-from lookalike.study.toyrun import make_toy_run
 
 
 @pytest.fixture()
 def study(tmp_path):
-    run = make_toy_run(tmp_path / "run")
+    run = make_fake_run(tmp_path / "run", 48, faces="plain")
     store = open_study(run, seed=3)
     client = TestClient(create_app(run, store))
     yield run, store, client
@@ -99,7 +101,7 @@ def test_a_whole_session_is_stored_answer_by_answer_and_exported(study):
     assert state["phase"] == "done" and len(state["completion"]["code"]) == 8
     summary = export_study(run, store)
     rows = read_csv(run.study / "trials.csv")
-    assert list(rows[0].keys()) == TRIAL_COLUMNS
+    assert list(rows[0].keys()) == TRIALS.columns
     assert [r["answer"] for r in rows] == given
     assert [int(r["correct"]) for r in rows] == [int(g == t) for g, t in zip(given, truth)]
     assert [int(r["catch"]) for r in rows] == [int(c) for c in catch]
@@ -165,7 +167,7 @@ def test_admin_endpoints_need_the_token(study):
     made = client.post("/api/admin/links", json={"group": "post", "n": 3}, headers=admin(store)).json()
     assert len(made["links"]) == 3
     assert client.post("/api/admin/links", json={"group": "vip", "n": 1}, headers=admin(store)).status_code == 422
-    assert client.get("/api/admin/export", headers=admin(store)).text.splitlines()[0] == ",".join(TRIAL_COLUMNS)
+    assert client.get("/api/admin/export", headers=admin(store)).text.splitlines()[0] == ",".join(TRIALS.columns)
 
 
 def test_post_group_sees_the_hint_and_its_picture(study):
@@ -233,14 +235,14 @@ def test_plans_follow_the_paper_design(study):
 
 
 def test_a_small_test_split_is_topped_up_and_too_few_images_stop_clearly(tmp_path):
-    run = make_toy_run(tmp_path / "small", per_person=30)  # 30 test + 3 train images per person
-    with pytest.raises(SystemExit, match="needs at least 41 of each"):
+    run = make_fake_run(tmp_path / "small", 33, faces="plain")  # 30 test + 3 train images per person
+    with pytest.raises(LookalikeError, match="needs at least 41 of each"):
         open_study(run)
     assert not (run.study / "study.sqlite").exists()
     store = open_study(run, design=Design(train_per_person=9, pairs=20))
     assert all(len(v) == 30 for v in store.stimuli().values()) and store.meta("stimuli_note") is None
     store.close()
-    run = make_toy_run(tmp_path / "topped", per_person=38)
+    run = make_fake_run(tmp_path / "topped", 41, faces="plain")
     store = open_study(run)
     assert all(len(v) == 41 for v in store.stimuli().values())
     assert "from train" in store.meta("stimuli_note")
@@ -249,7 +251,7 @@ def test_a_small_test_split_is_topped_up_and_too_few_images_stop_clearly(tmp_pat
 
 
 def test_stimuli_are_fixed_once_and_capped(tmp_path):
-    run = make_toy_run(tmp_path / "r", per_person=45)
+    run = make_fake_run(tmp_path / "r", 48, faces="plain")
     store = open_study(run, seed=1, per_person=41)
     first = store.stimuli()
     assert [len(v) for v in first.values()] == [41, 41]

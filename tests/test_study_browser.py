@@ -14,12 +14,15 @@ import io
 import numpy as np
 import pytest
 
+from lookalike.fakerun import IDENTITIES as FAKE_IDENTITIES
+from lookalike.fakerun import make_fake_run
 from lookalike.study.app import create_app
 from lookalike.study.server import background_server
 from lookalike.study.setup import open_study
 from lookalike.study.store import Design
-from lookalike.study.toyrun import IDENTITIES, make_toy_run
 from studybrowser import PROLIFIC, answer_pairs, fake_prolific, launch, prolific_link, questions, through_hint
+
+IDENTITIES = FAKE_IDENTITIES["plain"]
 
 pytestmark = pytest.mark.browser
 
@@ -27,7 +30,7 @@ pytestmark = pytest.mark.browser
 @pytest.mark.timeout(300)
 def test_a_participant_from_a_prolific_link_to_the_completion_redirect(tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api")
-    run = make_toy_run(tmp_path / "run")
+    run = make_fake_run(tmp_path / "run", 48, faces="plain")
     (run.regions).mkdir(parents=True)
     (run.regions / "hint.txt").write_text("Look at the forehead.\n")
     store = open_study(run)
@@ -115,7 +118,7 @@ def photo_segments(frames: list[tuple[float, bytes]], box: dict[str, float]) -> 
 @pytest.mark.timeout(180)
 def test_display_times_seen_from_outside_the_page_are_whole_frames_of_400_and_1200_ms(tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api")
-    run = make_toy_run(tmp_path / "run")
+    run = make_fake_run(tmp_path / "run", 48, faces="plain")
     store = open_study(run, design=Design(train_per_person=4, pairs=3, catch_trials=0))
     token = store.create_links("pre", 1)[0]
     frames: list[tuple[float, bytes]] = []

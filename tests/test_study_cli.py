@@ -7,12 +7,12 @@ import json
 import pytest
 
 from lookalike.cli import main
+from lookalike.fakerun import make_fake_run
 from lookalike.io import read_csv, read_json
-from lookalike.study.toyrun import make_toy_run
 
 
 def test_simulate_links_and_export_from_the_cli(tmp_path, capsys):
-    run = make_toy_run(tmp_path / "run")
+    run = make_fake_run(tmp_path / "run", 48, faces="plain")
     assert main(["study", "simulate", str(run.root), "--group", "expert", "--n", "4", "--accuracy", "1.0",
                  "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
@@ -39,16 +39,13 @@ def test_simulate_links_and_export_from_the_cli(tmp_path, capsys):
     assert summary["files"]["psychds"]["errors"] == []
 
 
-def test_cli_refuses_bad_input_clearly(tmp_path):
-    run = make_toy_run(tmp_path / "run")
-    with pytest.raises(SystemExit, match="between 0 and 1"):
-        main(["study", "simulate", str(run.root), "--group", "pre", "--n", "1", "--accuracy", "1.5"])
-    with pytest.raises(SystemExit, match="study serve"):
-        main(["study", "export", str(tmp_path / "nowhere")])
+def test_cli_refuses_bad_input_clearly(tmp_path, cli_error):
+    run = make_fake_run(tmp_path / "run", 48, faces="plain")
+    cli_error(["study", "simulate", str(run.root), "--group", "pre", "--n", "1", "--accuracy", "1.5"], "between 0 and 1")
+    cli_error(["study", "export", str(tmp_path / "nowhere")], "study serve")
     with pytest.raises(SystemExit):
         main(["study", "links", str(run.root), "--group", "vip"])
-    with pytest.raises(SystemExit, match="prepare"):
-        main(["study", "links", str(tmp_path / "empty"), "--group", "pre"])
+    cli_error(["study", "links", str(tmp_path / "empty"), "--group", "pre"], "prepare")
 
 
 def test_analyze_is_registered(capsys):

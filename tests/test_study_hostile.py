@@ -14,12 +14,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from lookalike.cli import main
+from lookalike.fakerun import make_fake_run
 from lookalike.study.analysis import analyze
 from lookalike.study.app import create_app
 from lookalike.study.export import export_study
 from lookalike.study.setup import db_path, open_study
 from lookalike.study.store import GroupCommit, Refused
-from lookalike.study.toyrun import make_toy_run
 
 GOOD = {"trial": 0, "answer": "same", "response_ms": 800.0, "shown_ms": 1200.0}
 
@@ -41,7 +41,7 @@ class Clock:
 
 @pytest.fixture()
 def study(tmp_path):
-    run = make_toy_run(tmp_path / "run")
+    run = make_fake_run(tmp_path / "run", 48, faces="plain")
     store = open_study(run, seed=3)
     store.clock = Clock()
     client = TestClient(create_app(run, store))
@@ -152,7 +152,7 @@ def test_a_script_faster_than_the_design_is_stored_and_left_out_of_equation_1(st
 
 def test_the_database_runs_the_durability_the_docs_promise(tmp_path):
     """Regression: store.py promised synchronous=FULL and ran NORMAL."""
-    store = open_study(make_toy_run(tmp_path / "run"))
+    store = open_study(make_fake_run(tmp_path / "run", 48, faces="plain"))
     assert store.pragma("synchronous") == 2  # FULL: every COMMIT is on disk before it is acknowledged
     assert store.pragma("journal_mode") == "wal"
     assert store.query("PRAGMA synchronous")[0][0] == 2  # the reading connections too
@@ -165,7 +165,7 @@ def mode(path):
 
 def test_files_that_hold_secrets_are_owner_only(tmp_path):
     """Regression: study.sqlite (admin token) and links.json (every link) were readable by every local user."""
-    run = make_toy_run(tmp_path / "run")
+    run = make_fake_run(tmp_path / "run", 48, faces="plain")
     store = open_study(run)
     store.create_links("pre", 2)
     db = db_path(run)
@@ -183,7 +183,7 @@ def test_files_that_hold_secrets_are_owner_only(tmp_path):
 
 
 def test_group_commit_batches_writes_and_refuses_one_alone(tmp_path):
-    store = open_study(make_toy_run(tmp_path / "run"))
+    store = open_study(make_fake_run(tmp_path / "run", 48, faces="plain"))
     tokens = store.create_links("expert", 40)
     commits = GroupCommit(store)
     seen: list[bool] = []

@@ -9,9 +9,12 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from lookalike.fakerun import IDENTITIES as FAKE_IDENTITIES
+from lookalike.fakerun import make_fake_run
 from lookalike.study.app import STATIC, create_app
 from lookalike.study.setup import open_study
-from lookalike.study.toyrun import IDENTITIES, make_toy_run
+
+IDENTITIES = FAKE_IDENTITIES["plain"]
 
 FORBIDDEN = [*IDENTITIES, "faces/", "truth", "label", "identity", "same", "different", ".png"]
 
@@ -29,7 +32,7 @@ def png_chunks(data: bytes) -> list[str]:
 @pytest.fixture()
 def sessions(tmp_path):
     """Ten participants brought to the test screen; what each one's browser saw."""
-    run = make_toy_run(tmp_path / "run")
+    run = make_fake_run(tmp_path / "run", 48, faces="plain")
     store = open_study(run)
     client = TestClient(create_app(run, store))
     seen = []

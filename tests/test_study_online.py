@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from lookalike.fakerun import make_fake_run
 from lookalike.io import read_csv, read_json
 from lookalike.report.build import build_report
 from lookalike.study.analysis import analyze
@@ -15,7 +16,6 @@ from lookalike.study.preregister import preregister
 from lookalike.study.server import background_server
 from lookalike.study.setup import open_study
 from lookalike.study.store import Design
-from lookalike.study.toyrun import make_toy_run
 from studybrowser import PROLIFIC, answer_pairs, fake_prolific, launch, prolific_link, questions, through_hint
 
 pytestmark = pytest.mark.browser
@@ -30,7 +30,7 @@ PEOPLE = [  # Prolific id, familiarity with the two people, fails the catch tria
 @pytest.mark.timeout(400)
 def test_a_preregistered_online_study_from_one_public_link_to_the_report(tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api")
-    run = make_toy_run(tmp_path / "run")
+    run = make_fake_run(tmp_path / "run", 48, faces="plain")
     store = open_study(run, design=Design(train_per_person=2, pairs=4, catch_trials=1))
     store.update_settings(recruitment={"completion_url": PROLIFIC, "completion_code": "ONLINE1"})
     plan = preregister(run, store)

@@ -115,9 +115,9 @@ def test_a_trials_csv_without_sessions_keeps_its_groups_and_says_what_was_not_ch
 
 def test_a_preregistration_is_written_before_data_and_deviations_are_listed(tmp_path, capsys):
     from lookalike.cli import main
-    from lookalike.study.toyrun import make_toy_run
+    from lookalike.fakerun import make_fake_run
 
-    run = make_toy_run(tmp_path / "run")
+    run = make_fake_run(tmp_path / "run", 48, faces="plain")
     assert main(["study", "preregister", str(run.root), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     plan = read_json(run.study / "preregistration.json")
@@ -130,16 +130,18 @@ def test_a_preregistration_is_written_before_data_and_deviations_are_listed(tmp_
     n = plan["sample_size"]["per_group"]
     assert n["pre"] == n["post"] == 31 and n["expert"] == 5  # d = 0.11 / 0.15 at 80% power, alpha 0.05
     assert [r["id"] for r in plan["exclusions"]][-3:] == ["catch", "too_fast", "display"]
-    with pytest.raises(SystemExit, match="written once"):
-        main(["study", "preregister", str(run.root)])
+    assert main(["study", "preregister", str(run.root)]) == 1
+    assert "written once" in capsys.readouterr().err
 
     # data that follow the plan except where they do not: settings changed, fewer people, edited plan
     assert main(["study", "simulate", str(run.root), "--group", "pre", "--n", "2", "--accuracy", "0.5"]) == 0
-    from lookalike.study.cli import apply_settings  # what `study serve --catch-errors-allowed 1` does first
     from lookalike.study.setup import open_study
+    from lookalike.study.workflow import (
+        apply_settings,  # what `study serve --catch-errors-allowed 1` does first
+    )
 
     store = open_study(run)
-    apply_settings(store, type("A", (), {"catch_errors_allowed": 1})())
+    apply_settings(store, {"catch_errors_allowed": 1})
     from lookalike.study.export import export_study
 
     export_study(run, store)
@@ -160,9 +162,9 @@ def test_a_preregistration_is_written_before_data_and_deviations_are_listed(tmp_
 
 def test_the_export_is_a_valid_psychds_dataset_and_the_checker_catches_broken_ones(tmp_path):
     from lookalike.cli import main
-    from lookalike.study.toyrun import make_toy_run
+    from lookalike.fakerun import make_fake_run
 
-    run = make_toy_run(tmp_path / "run")
+    run = make_fake_run(tmp_path / "run", 48, faces="plain")
     assert main(["study", "simulate", str(run.root), "--group", "expert", "--n", "2", "--accuracy", "0.9"]) == 0
     folder = run.study / "psychds"
     meta = read_json(folder / "dataset_description.json")

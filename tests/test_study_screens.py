@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 from lookalike.cli import main
+from lookalike.fakerun import make_fake_run
 from lookalike.study.screens import VIEWPORT, capture_screens
-from lookalike.study.toyrun import make_toy_run
 
 
 def _colourful(path, top: float = 1.0) -> float:
@@ -29,7 +29,7 @@ def test_the_three_screens_are_photographed_without_touching_the_runs_study(tmp_
 
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed (make browser)")
-    run = make_toy_run(tmp_path / "run")
+    run = make_fake_run(tmp_path / "run", 45, faces="plain")
     record = capture_screens(run)
     folder = run.study / "screens"
     assert sorted(p.name for p in folder.iterdir()) == ["answer.png", "screens.json", "test.png", "training.png"]
@@ -46,11 +46,10 @@ def test_the_three_screens_are_photographed_without_touching_the_runs_study(tmp_
     assert main(["study", "screens", str(run.root), "--json"]) == 0
 
 
-def test_without_chromium_the_reason_is_noted_for_the_report(tmp_path, monkeypatch):
+def test_without_chromium_the_reason_is_noted_for_the_report(tmp_path, monkeypatch, cli_error):
     monkeypatch.setenv("LOOKALIKE_CHROMIUM", str(tmp_path / "no-such-browser"))
-    run = make_toy_run(tmp_path / "run")
-    with pytest.raises(SystemExit, match="need Chromium"):
-        main(["study", "screens", str(run.root)])
+    run = make_fake_run(tmp_path / "run", 45, faces="plain")
+    cli_error(["study", "screens", str(run.root)], "need Chromium")
     assert main(["study", "screens", str(run.root), "--if-available", "--json"]) == 0
     record = json.loads((run.study / "screens" / "screens.json").read_text())
     assert record["screens"] == {} and "need Chromium" in record["unavailable"]

@@ -15,11 +15,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from lookalike.fakerun import make_fake_run
 from lookalike.io import read_csv
 from lookalike.study.server import free_socket
 from lookalike.study.setup import db_path, open_study
 from lookalike.study.simulate import simulate
-from lookalike.study.toyrun import make_toy_run
 
 
 def start_server(run_root: Path, port: int) -> subprocess.Popen:
@@ -72,7 +72,7 @@ def answer_until_killed(api: str, acked: list[int]) -> None:
 
 
 def test_answers_survive_kill_9_and_the_session_resumes(tmp_path):
-    run = make_toy_run(tmp_path / "run")
+    run = make_fake_run(tmp_path / "run", 48, faces="plain")
     store = open_study(run)
     token, busy = store.create_links("pre", 2)
     truth = store.truth_of(token)
@@ -158,7 +158,7 @@ def flood(port: int, path: str, size: int, done: list[float]) -> None:
 
 def test_a_30_mb_body_with_a_bogus_link_is_refused_at_once(tmp_path):
     """Regression: such a request held the server 10-15 s (a health check waited 13 s) and doubled its memory."""
-    run = make_toy_run(tmp_path / "run")
+    run = make_fake_run(tmp_path / "run", 48, faces="plain")
     store = open_study(run)
     token = store.create_links("pre", 1)[0]
     store.close()
@@ -200,7 +200,7 @@ def test_a_30_mb_body_with_a_bogus_link_is_refused_at_once(tmp_path):
 @pytest.mark.slow
 @pytest.mark.timeout(400)
 def test_200_participants_at_once_lose_and_duplicate_nothing(tmp_path):
-    run = make_toy_run(tmp_path / "run")
+    run = make_fake_run(tmp_path / "run", 48, faces="plain")
     store = open_study(run)
     admin = store.admin_token()
     store.close()

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from scipy.ndimage import binary_dilation
 
+from lookalike.errors import LookalikeError
+from lookalike.face.template import landmark_columns
 from lookalike.io import load_rgb, read_csv, read_json
 from lookalike.synth import (
     DEFAULT_REGIONS,
@@ -21,7 +23,6 @@ from lookalike.synth import (
     sample_nuisance,
 )
 from lookalike.synth.render import similarity
-from lookalike.template import landmark_columns
 
 
 def _canonical(nz: dict, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -77,7 +78,7 @@ def test_same_seed_same_bytes_whatever_the_worker_count(small_set: Path, tmp_pat
 
 def test_rerun_reuses_and_other_settings_are_refused(small_set: Path) -> None:
     assert generate(small_set, 4, seed=3, workers=1)["reused"] is True
-    with pytest.raises(SystemExit, match="--force"):
+    with pytest.raises(LookalikeError, match="--force"):
         generate(small_set, 5, seed=3, workers=1)
     with pytest.raises(ValueError, match="choose from"):
         generate(small_set, 4, regions=("ears",))
@@ -144,7 +145,7 @@ def _canonical_to_image(nz: dict, u: float, v: float) -> tuple[float, float]:
 
 
 def test_landmarks_stay_near_the_aligned_template(small_set: Path) -> None:
-    from lookalike.template import TEMPLATE_68
+    from lookalike.face.template import TEMPLATE_68
 
     for row in read_csv(small_set / "landmarks.csv"):
         lm = np.array([float(row[c]) for c in landmark_columns()]).reshape(68, 2)
@@ -168,11 +169,11 @@ def test_never_deletes_faces_it_did_not_make(tmp_path: Path) -> None:
     precious.parent.mkdir(parents=True)
     precious.write_bytes(b"not ours")
     for force in (False, True):
-        with pytest.raises(SystemExit, match="did not make"):
+        with pytest.raises(LookalikeError, match="did not make"):
             generate(tmp_path / "data", 1, workers=1, force=force)
     assert precious.read_bytes() == b"not ours"
     (tmp_path / "file").write_text("x")
-    with pytest.raises(SystemExit, match="is a file"):
+    with pytest.raises(LookalikeError, match="is a file"):
         generate(tmp_path / "file", 1, workers=1)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import numpy as np
 import pytest
@@ -11,11 +10,12 @@ import torch
 from safetensors.torch import load_file
 
 from lookalike.cli import main as cli_main
-from lookalike.training import train
+from lookalike.errors import LookalikeError
+from lookalike.fakerun import make_fake_run
+from lookalike.pairs import as_tensors, make_pairs, pair_count, pair_indices, saved_test_pairs
+from lookalike.training.loop import train
 from lookalike.training.metrics import binary_metrics, expected_calibration_error, fit_temperature, roc_auc
-from lookalike.training.pairs import make_pairs, pair_count, read_pairs
 from lookalike.training.presets import make_config, parse_sets
-from lookalike.training.toydata import make_toy_run
 
 QUICK = {"epochs": 2, "val_pairs": 60, "test_pairs": 60}
 
@@ -23,7 +23,7 @@ QUICK = {"epochs": 2, "val_pairs": 60, "test_pairs": 60}
 @pytest.fixture(scope="module")
 def toy_run(tmp_path_factory):
     """70 + 15 + 15 cartoon faces per person; person_b has clearly brighter cheeks."""
-    return make_toy_run(tmp_path_factory.mktemp("toy") / "run", n_per_class=100, seed=0, contrast=100.0)
+    return make_fake_run(tmp_path_factory.mktemp("toy") / "run", 100, faces="cheeks", seed=0, contrast=100.0)
 
 
 # presets ---------------------------------------------------------------------------
@@ -40,13 +40,13 @@ def test_overrides_file_then_set_flags(tmp_path):
     path.write_text(json.dumps({"lr": 0.01, "epochs": 3, "flip": False}))
     cfg = make_config("fast", parse_sets(["epochs=7", "flip=yes", "weight_decay=1e-3"]), path)
     assert (cfg.lr, cfg.epochs, cfg.flip, cfg.weight_decay) == (0.01, 7, True, 1e-3)
-    with pytest.raises(SystemExit, match="unknown training setting 'lrr'"):
+    with pytest.raises(LookalikeError, match="unknown training setting 'lrr'"):
         make_config("fast", {"lrr": "1"})
-    with pytest.raises(SystemExit, match="bad value for epochs"):
+    with pytest.raises(LookalikeError, match="bad value for epochs"):
         make_config("fast", {"epochs": "many"})
-    with pytest.raises(SystemExit, match="batch_size must be"):
+    with pytest.raises(LookalikeError, match="batch_size must be"):
         make_config("fast", {"batch_size": "1"})
-    with pytest.raises(SystemExit, match="key=value"):
+    with pytest.raises(LookalikeError, match="key=value"):
         parse_sets(["lr"])
 
 
@@ -135,7 +135,7 @@ def test_short_run_beats_chance_and_writes_the_contract(toy_run, model, floor):
     if model == "siamese":
         from lookalike.data.dataset import load_split
 
-        a, b, same = read_pairs(out / "test_pairs.csv", load_split(toy_run, "test").paths)
+        a, b, same = as_tensors(pair_indices(saved_test_pairs(toy_run), load_split(toy_run, "test").paths, strict=True))
         assert len(a) == summary["test"]["n"] == 60 and int(same.sum()) == 30  # 2 × 30 test images
 
 
@@ -159,7 +159,7 @@ def test_identity_warmup_fades_into_the_papers_loss(toy_run):
     assert not any(name.startswith("probe") for name in trainer.net.state_dict())
     plain = Trainer(toy_run, "siamese", make_config("tiny", {**QUICK, "identity_warmup": 0}), 0, "cpu")
     assert plain.probe is None and plain.identity_weight(1, 0) == 0.0
-    with pytest.raises(SystemExit, match="identity_warmup"):
+    with pytest.raises(LookalikeError, match="identity_warmup"):
         make_config("tiny", {"identity_warmup": 1.5})
 
 
@@ -189,11 +189,11 @@ def test_resume_after_kill_mid_epoch_gives_identical_weights(tmp_path, toy_run, 
     best = [load_file(str(r / "models" / model / "model.safetensors")) for r in runs]
     assert all(torch.equal(best[0][k], best[1][k]) for k in best[0])
     assert straight["test"] == resumed["test"]
-    with pytest.raises(SystemExit, match="other settings"):
+    with pytest.raises(LookalikeError, match="other settings"):
         train(runs[1], resume=True, **{**kw, "overrides": {**kw["overrides"], "lr": 0.1}})
 
 
-def test_cli_train_and_predict(toy_run, capsys, tmp_path):
+def test_cli_train_and_predict(toy_run, capsys, tmp_path, cli_error):
     import shutil
 
     shutil.copytree(toy_run.data, tmp_path / "run" / "data")
@@ -210,20 +210,22 @@ def test_cli_train_and_predict(toy_run, capsys, tmp_path):
     for row in result["predictions"]:
         assert set(row["probabilities"]) == {"person_a", "person_b"}
         assert sum(row["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
-    with pytest.raises(SystemExit, match="exactly two"):
-        cli_main(["predict", str(run), str(img[0]), "--model", "siamese"])
-    with pytest.raises(SystemExit, match="lookalike train"):
-        cli_main(["predict", str(run), str(img[0]), str(img[1]), "--model", "siamese"])
-    with pytest.raises(SystemExit, match="does not exist"):
-        cli_main(["predict", str(run), str(tmp_path / "missing.png")])
+    cli_error(["predict", str(run), str(img[0]), "--model", "siamese"], "exactly two")
+    cli_error(["predict", str(run), str(img[0]), str(img[1]), "--model", "siamese"], "lookalike train")
+    cli_error(["predict", str(run), str(tmp_path / "missing.png")], "does not exist")
 
 
-def test_missing_data_and_embedding_fallback(tmp_path, monkeypatch):
-    with pytest.raises(SystemExit, match="lookalike prepare"):
+def test_missing_data_and_unknown_models_are_clear(tmp_path):
+    import lookalike as lk
+
+    with pytest.raises(LookalikeError, match="lookalike prepare"):
         train(tmp_path / "empty", model="classifier", preset="tiny")
-    monkeypatch.setitem(sys.modules, "lookalike.baseline", None)
-    with pytest.raises(SystemExit, match="not available"):
-        train(tmp_path / "empty", model="embedding", preset="tiny")
+    with pytest.raises(LookalikeError, match="lookalike prepare"):  # the baseline, through the API
+        lk.train(tmp_path / "empty", model="embedding", preset="tiny")
+    with pytest.raises(LookalikeError, match="choose classifier, siamese or embedding"):
+        lk.train(tmp_path / "empty", model="transformer")
+    with pytest.raises(LookalikeError, match="lookalike.baseline"):  # the loop trains the two networks only
+        train(tmp_path / "empty", model="embedding")
 
 
 @pytest.mark.slow

@@ -9,13 +9,13 @@ import sys
 
 import pytest
 
-from lookalike.training.toydata import make_toy_run
+from lookalike.fakerun import make_fake_run
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("model", ["classifier", "siamese"])  # siamese: its identity probe is averaged too
 def test_two_process_ddp_run_on_cpu(tmp_path, model):
-    run = make_toy_run(tmp_path / "run", n_per_class=40, seed=1)
+    run = make_fake_run(tmp_path / "run", 40, faces="cheeks", seed=1)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "LOOKALIKE_QUIET": "1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
            "-m", "lookalike", "train", str(run.root), "--model", model, "--preset", "tiny",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from lookalike.errors import LookalikeError
 from lookalike.models.layers import count_weight_layers
 from lookalike.models.registry import build_model
 from lookalike.runtime import training_precision
@@ -67,15 +68,15 @@ def test_precision_setting_resolves_per_device(monkeypatch):
     assert rt.training_precision("auto", "cpu") == "fp32"
     monkeypatch.setattr(rt, "cpu_has_bf16", lambda: True)
     assert rt.training_precision("auto", "cpu") == "bf16"
-    with pytest.raises(SystemExit, match="precision"):
+    with pytest.raises(LookalikeError, match="precision"):
         make_config("fast", {"precision": "fp8"})
 
 
 @pytest.fixture(scope="module")
 def toy_run(tmp_path_factory):
-    from lookalike.training.toydata import make_toy_run
+    from lookalike.fakerun import make_fake_run
 
-    return make_toy_run(tmp_path_factory.mktemp("toy") / "run", n_per_class=40, seed=1, contrast=100.0)
+    return make_fake_run(tmp_path_factory.mktemp("toy") / "run", 40, faces="cheeks", seed=1, contrast=100.0)
 
 
 def test_identity_floor_keeps_the_identity_loss_after_the_warmup(toy_run):

@@ -1,42 +1,46 @@
 """`lookalike demo`: the whole pipeline on fresh synthetic look-alikes, one stage after the other.
 
-Every stage is called through the real CLI (`lookalike.cli.main`), exactly as a
-user would type it, so the demo exercises what users run. A stage whose
-subcommand is not registered (not built yet) is skipped with a note. Each
-step is one line of `STEPS`; `{placeholders}` come from the chosen profile.
+Every step is one call of the Python API (`lookalike.api`, which hands its
+stage functions to `run_demo`), exactly what a user's script would call;
+`demo.json` records the equivalent command line of each. `{placeholders}` in
+a step's settings come from the chosen profile.
 """
 
 from __future__ import annotations
 
-import argparse
 import time
 import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .io import atomic_write_json
+from .callable import make_callable
+from .contract import DEMO, DemoRecord, DemoStep
+from .errors import LookalikeError, SettingError
 
-# name, argv template (tokens; {run} and profile keys are filled in), stop the demo if it fails?
-STEPS: list[tuple[str, str, bool]] = [
-    ("synth", "synth {run}/synth --n-per-identity {n_per_identity} --strength {strength}", True),
-    ("prepare", "prepare {run}/synth --out {run} --aligned", True),
-    ("train-classifier", "train {run} --model classifier --preset {preset} --epochs {classifier_epochs}", False),
-    ("train-siamese", "train {run} --model siamese --preset {preset} --epochs {siamese_epochs}", False),
-    ("facemap", "facemap {run} --per-split {facemap_per_split}", False),
-    ("fool", "fool {run} --n {fool_n} --max-steps {fool_steps}", False),
-    ("explain", "explain {run} --methods {explain_methods} --n {explain_n} --sanity-n {sanity_n} "
-                "--cascade-steps 2 --faithfulness-steps {faith_steps}", False),
-    ("regions", "regions {run}", False),
-    ("study-pre", "study simulate {run} --group pre --n {participants} --accuracy 0.5267", False),
-    ("study-post", "study simulate {run} --group post --n {participants} --accuracy 0.6367", False),
-    ("study-expert", "study simulate {run} --group expert --n {participants} --accuracy 0.85", False),
-    ("study-analyze", "study analyze {run} --bootstrap {bootstrap} --permutations {bootstrap}", False),
-    ("study-screens", "study screens {run} --if-available", False),
-    ("report", "report {run}", False),
+# name, API stage, its settings ({run} and profile keys are filled in), stop the demo if it fails?
+STEPS: list[tuple[str, str, dict[str, Any], bool]] = [
+    ("synth", "synth", {"n_per_identity": "{n_per_identity}", "strength": "{strength}"}, True),
+    ("prepare", "prepare", {"photos": "{run}/synth", "aligned": True}, True),
+    ("train-classifier", "train", {"model": "classifier", "preset": "{preset}", "epochs": "{classifier_epochs}"},
+     False),
+    ("train-siamese", "train", {"model": "siamese", "preset": "{preset}", "epochs": "{siamese_epochs}"}, False),
+    ("facemap", "facemap", {"per_split": "{facemap_per_split}"}, False),
+    ("fool", "fool", {"n": "{fool_n}", "max_steps": "{fool_steps}"}, False),
+    ("explain", "explain", {"methods": "{explain_methods}", "n": "{explain_n}", "sanity_n": "{sanity_n}",
+                            "cascade_steps": 2, "faithfulness_steps": "{faith_steps}"}, False),
+    ("regions", "regions", {}, False),
+    ("study-pre", "study_simulate", {"group": "pre", "n": "{participants}", "accuracy": 0.5267}, False),
+    ("study-post", "study_simulate", {"group": "post", "n": "{participants}", "accuracy": 0.6367}, False),
+    ("study-expert", "study_simulate", {"group": "expert", "n": "{participants}", "accuracy": 0.85}, False),
+    ("study-analyze", "study_analyze", {"bootstrap": "{bootstrap}", "permutations": "{bootstrap}"}, False),
+    ("study-screens", "study_screens", {"if_available": True}, False),
+    ("report", "report", {}, False),
 ]
 
 # `full` is the demo users see (whole pipeline within ~10 minutes on 2 CPU cores); `quick` is for tests.
-# A list value fills several arguments. The study needs >= 40 test faces per person (~22% of them are test).
+# The study needs >= 40 test faces per person (~22% of them are test).
 PROFILES: dict[str, dict[str, Any]] = {
     # strength 2: the planted difference doubled, so the tiny classifier learns it within the demo's
     # minutes on 2 CPU cores (at 1.0 it stays near chance there; see the closing notes of issue 2).
@@ -54,98 +58,121 @@ PROFILES: dict[str, dict[str, Any]] = {
 }
 
 
-def plan(run: str | Path, quick: bool = False) -> list[tuple[str, list[str], bool]]:
-    """The demo's steps as (name, argv, critical) with every placeholder filled in."""
-    values = {"run": str(run), **PROFILES["quick" if quick else "full"]}
-    out = []
-    for name, template, critical in STEPS:
-        argv: list[str] = []
-        for tok in template.split():
-            key = tok[1:-1] if tok.startswith("{") and tok.endswith("}") else None
-            if key in values and isinstance(values[key], list | tuple):
-                argv.extend(str(x) for x in values[key])
-            else:
-                argv.append(tok.format(**values))
-        out.append((name, argv, critical))
+@dataclass(frozen=True)
+class Step:
+    name: str
+    stage: str  # a function of lookalike.api
+    settings: dict[str, Any]
+    critical: bool
+
+    def argv(self, run: str) -> list[str]:
+        """The equivalent `lookalike …` command: the API's settings are the command's options."""
+        return ["lookalike", *_positional(self.stage, run, self.settings), *_options(self.stage, self.settings)]
+
+
+def _positional(stage: str, run: str, settings: dict[str, Any]) -> list[str]:
+    if stage == "synth":
+        return ["synth", str(settings.get("folder", f"{run}/synth"))]
+    if stage == "prepare":
+        return ["prepare", str(settings["photos"]), "--out", run]
+    if stage.startswith("study_"):
+        return ["study", stage.removeprefix("study_"), run]
+    return [stage, run]
+
+
+def _options(stage: str, settings: dict[str, Any]) -> list[str]:
+    out: list[str] = []
+    for key, value in settings.items():
+        if (stage, key) in (("synth", "folder"), ("prepare", "photos")):
+            continue
+        flag = "--" + key.replace("_", "-")
+        if value is True:
+            out.append(flag)
+        elif isinstance(value, list | tuple):  # --regions takes one comma-separated value, the rest several
+            out += [flag, ",".join(value)] if key == "regions" else [flag, *map(str, value)]
+        elif value not in (False, None):
+            out += [flag, str(value)]
     return out
 
 
-def is_registered(parser: argparse.ArgumentParser, argv: list[str]) -> bool:
-    """Whether the (possibly nested, e.g. `study simulate`) subcommand at the start of argv exists."""
-    current = parser
-    for depth, token in enumerate(argv):
-        subs = [a for a in current._actions if isinstance(a, argparse._SubParsersAction)]
-        if not subs:
-            return depth > 0
-        if token not in subs[0].choices:
-            return False
-        current = subs[0].choices[token]
-    return True
+def _fill(value: Any, values: dict[str, Any]) -> Any:
+    """A setting with its {placeholder} replaced by the profile's value (keeping the value's type)."""
+    if isinstance(value, str) and value.startswith("{") and value.endswith("}") and value[1:-1] in values:
+        return values[value[1:-1]]
+    if isinstance(value, str):
+        return value.format(**values)
+    return value
 
 
-def run_demo(run: str | Path = "runs/demo", quick: bool = False, seed: int = 0, device: str = "auto",
-             only: list[str] | None = None) -> dict[str, Any]:
-    """Run every available stage in order on fresh synthetic data; returns (and saves) the timings."""
-    from .cli import build_parser, main
+Stages = Mapping[str, Callable[..., Any]]
 
+
+def plan(run: str | Path, quick: bool = False, stages: Stages | None = None) -> list[Step]:
+    """The demo's steps with every placeholder filled in (and, given the API's `stages`, each one checked)."""
+    values = {"run": str(run), **PROFILES["quick" if quick else "full"]}
+    steps = []
+    for name, stage, settings, critical in STEPS:
+        if stages is not None and stage not in stages:
+            raise SettingError(f"demo step {name!r} calls {stage!r}, which lookalike.api does not have")
+        steps.append(Step(name, stage, {k: _fill(v, values) for k, v in settings.items()}, critical))
+    return steps
+
+
+def _call(step: Step, stages: Stages, run: Path, seed: int, device: str) -> tuple[str, str | None]:
+    """Run one step through the API; failures are reported, not raised, so the demo can go on."""
+    try:
+        stages[step.stage](run, seed=seed, device=device, **step.settings)
+    except LookalikeError as exc:  # a clear message for something the user can fix
+        return "failed", str(exc)
+    except Exception as exc:  # noqa: BLE001 - a broken stage must not hide the others
+        traceback.print_exc()
+        return "failed", f"{type(exc).__name__}: {exc}"
+    return "ok", None
+
+
+def _select(steps: list[Step], only: list[str] | None) -> list[Step]:
+    if not only:
+        return steps
+    unknown = sorted(set(only) - {s.name for s in steps})
+    if unknown:
+        raise SettingError(f"lookalike demo: unknown step(s) {unknown}: choose from "
+                           f"{', '.join(s.name for s in steps)}")
+    return [s for s in steps if s.name in only]
+
+
+def run_demo(stages: Stages, run: str | Path = "runs/demo", quick: bool = False, seed: int = 0,
+             device: str = "auto", only: list[str] | None = None) -> DemoRecord:
+    """Run every stage in order on fresh synthetic data with the API's `stages`; returns (and saves) the timings."""
     run = Path(run)
-    steps = plan(run, quick)
-    if only:
-        unknown = sorted(set(only) - {name for name, _, _ in steps})
-        if unknown:
-            raise SystemExit(f"lookalike demo: unknown step(s) {unknown}: choose from "
-                             f"{', '.join(name for name, _, _ in steps)}")
-        steps = [s for s in steps if s[0] in only]
-    parser = build_parser()
-    record: dict[str, Any] = {"run": str(run), "profile": "quick" if quick else "full", "seed": seed,
-                              "steps": [], "total_seconds": 0.0}
+    steps = _select(plan(run, quick, stages), only)
+    record = DemoRecord(run=str(run), profile="quick" if quick else "full", seed=seed, steps=[], total_seconds=0.0)
     start = time.perf_counter()
     run.mkdir(parents=True, exist_ok=True)
-    for k, (name, argv, critical) in enumerate(steps, 1):
-        head = f"[demo {k}/{len(steps)}] {name}"
-        entry: dict[str, Any] = {"name": name, "argv": ["lookalike", *argv]}
-        if not is_registered(parser, argv):
-            print(f"{head}: skipped (`lookalike {' '.join(argv[:2 if argv[0] == 'study' else 1])}` "
-                  f"is not available in this version)", flush=True)
-            entry.update(status="skipped", seconds=0.0)
-        else:
-            print(f"{head}: lookalike {' '.join(argv)}", flush=True)
-            t0 = time.perf_counter()
-            status, error = _call(main, [*argv, "--seed", str(seed), "--device", device])
-            entry.update(status=status, seconds=round(time.perf_counter() - t0, 2))
-            if error:
-                entry["error"] = error
-            elapsed = time.perf_counter() - start
-            print(f"{head}: {status} in {entry['seconds']:.1f} s (total {elapsed:.0f} s)"
-                  + (f": {error}" if error else ""), flush=True)
-        record["steps"].append(entry)
-        record["total_seconds"] = round(time.perf_counter() - start, 2)
-        atomic_write_json(run / "demo.json", record)
-        if entry["status"] == "failed" and critical:
-            print(f"[demo] stopping: every later stage needs `{name}`", flush=True)
+    for k, step in enumerate(steps, 1):
+        head = f"[demo {k}/{len(steps)}] {step.name}"
+        argv = step.argv(str(run))
+        print(f"{head}: {' '.join(argv)}", flush=True)
+        t0 = time.perf_counter()
+        status, error = _call(step, stages, run, seed, device)
+        entry = {"name": step.name, "argv": argv, "status": status, "seconds": round(time.perf_counter() - t0, 2)}
+        if error:
+            entry["error"] = error
+        print(f"{head}: {status} in {entry['seconds']:.1f} s (total {time.perf_counter() - start:.0f} s)"
+              + (f": {error}" if error else ""), flush=True)
+        record.steps.append(DemoStep(**entry))
+        record.total_seconds = round(time.perf_counter() - start, 2)
+        DEMO.write(run, record)
+        if status == "failed" and step.critical:
+            print(f"[demo] stopping: every later stage needs `{step.name}`", flush=True)
             break
     _print_results(run, record)
     return record
 
 
-def _call(main: Any, argv: list[str]) -> tuple[str, str | None]:
-    """Run one CLI command; failures are reported, not raised, so the demo can go on."""
-    try:
-        code = main(argv)
-    except SystemExit as exc:  # argparse errors, StageMissing, clear user-facing stops
-        code = exc.code if isinstance(exc.code, int) else 1
-        if code:
-            return "failed", str(exc.code if exc.code is not None else "exit")
-    except Exception as exc:  # noqa: BLE001 - a broken stage must not hide the others
-        traceback.print_exc()
-        return "failed", f"{type(exc).__name__}: {exc}"
-    return ("ok", None) if not code else ("failed", f"exit status {code}")
-
-
-def _print_results(run: Path, record: dict[str, Any]) -> None:
-    counts = {s: sum(1 for e in record["steps"] if e["status"] == s) for s in ("ok", "skipped", "failed")}
-    print(f"[demo] finished in {record['total_seconds']:.0f} s: {counts['ok']} stages ran, "
-          f"{counts['skipped']} skipped, {counts['failed']} failed (timings: {run / 'demo.json'})")
+def _print_results(run: Path, record: DemoRecord) -> None:
+    counts = {s: sum(1 for e in record.steps if e.status == s) for s in ("ok", "failed")}
+    print(f"[demo] finished in {record.total_seconds:.0f} s: {counts['ok']} stages ran, "
+          f"{counts['failed']} failed (timings: {run / 'demo.json'})")
     report = run / "report.html"
     if report.exists():
         print(f"[demo] open the report: {report.resolve()}")
@@ -155,21 +182,4 @@ def _print_results(run: Path, record: dict[str, Any]) -> None:
         print(f"[demo] the synthetic faces: {(run / 'synth' / 'contact_sheet.png').resolve()}")
 
 
-def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    p = subparsers.add_parser(
-        "demo", parents=[common], help="run the whole pipeline on fresh synthetic look-alikes",
-        description="Render synthetic look-alikes, then run every available stage on them in order: "
-                    "prepare, train (classifier and Siamese), fool, explain, regions, a simulated study "
-                    "(pre, post, expert), its analysis and the report. Stages not built yet are skipped. "
-                    "Timings go to RUN/demo.json; rerunning reuses finished work.",
-        epilog="Steps: " + ", ".join(name for name, _, _ in STEPS))
-    p.add_argument("run", nargs="?", default="runs/demo", metavar="RUN", help="run folder (default runs/demo)")
-    p.add_argument("--quick", action="store_true", help="a tiny configuration for tests (minutes → seconds)")
-    p.add_argument("--only", default=None, metavar="STEPS",
-                   help="comma-separated step names to run (default: all), e.g. synth,prepare")
-    p.set_defaults(func=_handle)
-
-
-def _handle(args: argparse.Namespace) -> dict[str, Any]:
-    only = [s.strip() for s in args.only.split(",") if s.strip()] if args.only else None
-    return run_demo(args.run, quick=args.quick, seed=args.seed, device=args.device, only=only)
+make_callable(__name__)  # `lookalike.demo(run, ...)` runs the demo (lookalike.api.demo)

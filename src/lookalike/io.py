@@ -75,6 +75,8 @@ def _json_default(obj: Any) -> Any:
         return obj.tolist()
     if isinstance(obj, Path):
         return str(obj)
+    if callable(getattr(obj, "to_json", None)):  # a contract record
+        return obj.to_json()
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 

@@ -1,4 +1,4 @@
-"""The run folder: the one contract between stages (see docs/run-folder.md).
+"""Where a run's stage folders are (`Run`); what each file in them holds is `lookalike.contract`.
 
 A stage reads what earlier stages wrote under `<run>/` and writes only
 inside its own sub-folder, ending with `<run>/<stage>/summary.json`.
@@ -6,21 +6,10 @@ inside its own sub-folder, ending with `<run>/<stage>/summary.json`.
 
 from __future__ import annotations
 
-import datetime as _dt
-import platform
-import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from . import __version__
-from .io import atomic_write_json, read_json
-
-IMAGE_SIZE = 128
-
-
-class StageMissing(SystemExit):
-    """Raised when a stage needs the output of one that has not run yet."""
+from .errors import StageMissing
 
 
 @dataclass(frozen=True)
@@ -88,31 +77,3 @@ class Run:
         if not path.exists():
             raise StageMissing(f"{path} is missing: run `lookalike {stage} {self.root}` first")
         return path
-
-
-def stage_info() -> dict[str, Any]:
-    """Provenance written into every summary so a result can be reproduced."""
-    return {
-        "lookalike_version": __version__,
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "finished_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-    }
-
-
-def write_summary(stage_dir: str | Path, summary: dict[str, Any]) -> dict[str, Any]:
-    """Write `<stage_dir>/summary.json` atomically, adding provenance; returns what was written."""
-    out = dict(summary)
-    out.setdefault("info", stage_info())
-    atomic_write_json(Path(stage_dir) / "summary.json", out)
-    return out
-
-
-def write_config(stage_dir: str | Path, config: dict[str, Any]) -> None:
-    """Save the exact settings a stage ran with, next to its results."""
-    atomic_write_json(Path(stage_dir) / "config.json", config)
-
-
-def read_summary(stage_dir: str | Path) -> dict[str, Any] | None:
-    path = Path(stage_dir) / "summary.json"
-    return read_json(path) if path.exists() else None

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
+from pathlib import Path
 
 import numpy as np
+
+from .errors import NotAvailable
 
 
 def set_seed(seed: int) -> None:
@@ -27,7 +31,7 @@ def pick_device(name: str = "auto") -> str:
     if name == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise SystemExit("--device cuda was asked for, but PyTorch sees no CUDA GPU (use --device cpu or auto)")
+        raise NotAvailable("--device cuda was asked for, but PyTorch sees no CUDA GPU (use --device cpu or auto)")
     return name
 
 
@@ -55,3 +59,18 @@ def training_precision(setting: str, device: str) -> str:
     if setting == "auto":
         return "bf16" if device.startswith("cuda") or cpu_has_bf16() else "fp32"
     return setting
+
+
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def find_chromium() -> str | None:
+    """$LOOKALIKE_CHROMIUM, else a Chromium or Chrome on PATH, else Debian's /usr/bin/chromium (PDF, screenshots)."""
+    env = os.environ.get("LOOKALIKE_CHROMIUM")
+    if env:
+        return env if Path(env).is_file() else None
+    for name in CHROMIUM_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return "/usr/bin/chromium" if Path("/usr/bin/chromium").is_file() else None

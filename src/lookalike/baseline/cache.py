@@ -13,8 +13,10 @@ from pathlib import Path
 import numpy as np
 
 from ..data.dataset import load_landmarks
+from ..errors import StageMissing
+from ..face.template import SIZE as IMAGE_SIZE
 from ..io import atomic_write_bytes, load_rgb
-from ..runfolder import IMAGE_SIZE, Run
+from ..runfolder import Run
 from .embedder import FaceEmbedder
 
 CACHE_NAME = "embeddings.npz"
@@ -54,7 +56,7 @@ def embeddings_for(run: Run, paths: list[str], cache_dir: Path, embedder: FaceEm
     for p, lm in zip(unique, landmarks):
         file = run.data / p
         if not file.exists():
-            raise SystemExit(f"{file} is listed in split.csv (or the Siamese test pairs) but missing: rerun `lookalike prepare`")
+            raise StageMissing(f"{file} is listed in split.csv (or the Siamese test pairs) but missing: rerun `lookalike prepare`")
         stamps[p] = _stamp(file, lm)
     todo = [i for i, p in enumerate(unique) if p not in table or table[p][0] != stamps[p]]
     if todo:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import NotAvailable
 from ..progress import progress
 
 CHIP_SIZE = 150
@@ -30,10 +31,10 @@ def models_folder() -> Path:
     __init__ imports pkg_resources, which new setuptools no longer has)."""
     spec = importlib.util.find_spec("face_recognition_models")
     if spec is None or not spec.submodule_search_locations:
-        raise SystemExit("the package face_recognition_models is not installed: pip install face_recognition_models")
+        raise NotAvailable("the package face_recognition_models is not installed: pip install face_recognition_models")
     folder = Path(next(iter(spec.submodule_search_locations))) / "models"
     if not (folder / MODEL_FILE).exists():
-        raise SystemExit(f"{folder / MODEL_FILE} is missing: reinstall face_recognition_models")
+        raise NotAvailable(f"{folder / MODEL_FILE} is missing: reinstall face_recognition_models")
     return folder
 
 

@@ -21,10 +21,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..data.dataset import identities, load_landmarks, load_split, split_rows
+from ..contract import MapFile, map_path, save_maps
+from ..data.dataset import load_landmarks, load_split, split_rows
+from ..errors import InputError, SettingError
+from ..face.template import SIZE as IMAGE_SIZE
 from ..io import atomic_write_bytes, load_rgb
 from ..progress import progress
-from ..runfolder import IMAGE_SIZE, Run
+from ..runfolder import Run
 from . import saliency
 from .embedder import CHIP_PADDING, CHIP_SIZE, FaceEmbedder, _detection
 from .train import KIND, load_head
@@ -143,15 +146,15 @@ def explain_embedding(run: Run | str | Path, n: int = 16, seed: int = 0, device:
     t0 = time.perf_counter()
     opt = {**DEFAULTS, **(options or {})}
     if n < 1:
-        raise SystemExit("--n must be at least 1")
+        raise SettingError("--n must be at least 1")
     if opt["score"] not in SCORES:
-        raise SystemExit(f"score must be one of {SCORES}, not {opt['score']!r}")
+        raise SettingError(f"score must be one of {SCORES}, not {opt['score']!r}")
     if opt["fill"] not in FILLS:
-        raise SystemExit(f"fill must be one of {FILLS}, not {opt['fill']!r}")
+        raise SettingError(f"fill must be one of {FILLS}, not {opt['fill']!r}")
     head, _ = load_head(run.model(KIND))
     rows = pick_images(split_rows(run, "test"), n, seed)
     if not rows:
-        raise SystemExit(f"the test split in {run.split_csv} is empty: nothing to explain")
+        raise InputError(f"the test split in {run.split_csv} is empty: nothing to explain")
     paths = [r["path"] for r in rows]
     targets = np.array([int(r["label"]) for r in rows], np.int64)
     landmarks = load_landmarks(run, paths)
@@ -176,16 +179,11 @@ def explain_embedding(run: Run | str | Path, n: int = 16, seed: int = 0, device:
         calls += used
         done[paths[i]] = (occ, rise, float(probs[i]))
         _write_progress(progress_file, key, done)
-    people = identities(run)
     written = []
     for method in METHODS:
-        path = run.explain / "maps" / f"{KIND}-{method}.npz"
-        buf = io.BytesIO()
-        np.savez_compressed(buf, maps=maps[method], paths=np.array(paths, dtype=str), model=np.array(KIND),
-                            method=np.array(method), target=targets, label=targets, prob=probs,
-                            pair=np.full(len(rows), -1), side=np.zeros(len(rows), np.int64),
-                            target_names=np.array([people[t] for t in targets]))
-        atomic_write_bytes(path, buf.getvalue())
+        path = save_maps(map_path(run.explain, KIND, method), MapFile(
+            maps=maps[method], paths=paths, model=KIND, method=method, target=targets, label=targets, prob=probs,
+            pair=np.full(len(rows), -1), side=np.zeros(len(rows), np.int64)))
         written.append(str(path.relative_to(run.root)))
     return {"model": KIND, "methods": list(METHODS), "n": len(rows), "files": written,
             "mean_target_probability": float(probs.mean()), "options": opt,

@@ -1,4 +1,5 @@
-"""A logistic-regression head on the embedding, and the metrics every model reports.
+"""A logistic-regression head on the embedding, and the plain metrics it is chosen by (ROC AUC and the rest
+of a model's test metrics come from `lookalike.training.metrics`, as for the paper's networks).
 
 L2-regularised logistic regression (the usual `C` = inverse regularisation strength), fitted by L-BFGS
 in torch on the training split with balanced class weights, so a 750/940 split does not just learn the
@@ -11,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy.stats import rankdata
 
 C_GRID = (0.001, 0.01, 0.1, 1.0, 10.0, 100.0, 1000.0)
 
@@ -96,16 +96,6 @@ def balanced_accuracy(y: np.ndarray, pred: np.ndarray) -> float:
     y, pred = np.asarray(y), np.asarray(pred)
     recalls = [float((pred[y == c] == c).mean()) for c in np.unique(y)]
     return float(np.mean(recalls)) if recalls else float("nan")
-
-
-def roc_auc(y: np.ndarray, score: np.ndarray) -> float:
-    """Area under the ROC curve = P(score of a random positive > a random negative), ties count half."""
-    y, score = np.asarray(y).astype(bool), np.asarray(score, np.float64)
-    n_pos, n_neg = int(y.sum()), int((~y).sum())
-    if n_pos == 0 or n_neg == 0:
-        return float("nan")
-    ranks = rankdata(score)
-    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
 def confusion_matrix(y: np.ndarray, pred: np.ndarray, n_classes: int = 2) -> list[list[int]]:

@@ -13,14 +13,27 @@ from typing import Any
 
 import numpy as np
 
+from ..contract import (
+    BASELINE_PAIRS,
+    BASELINE_SUMMARY,
+    C_SEARCH,
+    MODEL_INFO,
+    TEST_PAIRS,
+    TEST_PREDICTIONS,
+    BaselineSummary,
+    SplitRow,
+    write_config,
+)
 from ..data.dataset import identities, split_rows
-from ..io import atomic_write_bytes, atomic_write_csv, atomic_write_json, read_json
-from ..runfolder import Run, write_config, write_summary
+from ..errors import InputError, StageMissing
+from ..io import atomic_write_bytes
+from ..pairs import make_pairs, pair_count, saved_test_pairs
+from ..runfolder import Run
 from ..training.metrics import binary_metrics
 from . import linear
 from .cache import embeddings_for
 from .embedder import BACKBONE, CHIP_PADDING, CHIP_SIZE
-from .pairs import pair_distances, read_pairs
+from .pairs import pair_distances
 
 KIND = "embedding"
 DLIB_THRESHOLD = 0.6  # dlib's documented same-person cut for this network (trained on LFW-style faces)
@@ -40,20 +53,18 @@ def settings(config: dict[str, Any] | None, seed: int) -> dict[str, Any]:
     return cfg
 
 
-def _xy(rows: list[dict[str, str]], emb: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    x = np.stack([emb[r["path"]] for r in rows]) if rows else np.zeros((0, 128), np.float32)
-    return x, np.array([int(r["label"]) for r in rows], np.int64)
+def _xy(rows: list[SplitRow], emb: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    x = np.stack([emb[r.path] for r in rows]) if rows else np.zeros((0, 128), np.float32)
+    return x, np.array([r.label for r in rows], np.int64)
 
 
-def _pair_rows(rows: list[dict[str, str]], n: int, seed: int) -> list[tuple[str, str, int]]:
+def _pair_rows(rows: list[SplitRow], n: int, seed: int) -> list[tuple[str, str, int]]:
     """Balanced pairs drawn exactly as the Siamese network draws its own (same generator and seed)."""
     import torch
 
-    from ..training.pairs import make_pairs, pair_count
-
-    labels = torch.tensor([int(r["label"]) for r in rows])
-    a, b, same = make_pairs(labels, pair_count(n, len(rows)), seed, [r.get("group") or r["path"] for r in rows])
-    return [(rows[int(i)]["path"], rows[int(j)]["path"], int(s)) for i, j, s in zip(a, b, same)]
+    labels = torch.tensor([r.label for r in rows])
+    a, b, same = make_pairs(labels, pair_count(n, len(rows)), seed, [r.group or r.path for r in rows])
+    return [(rows[int(i)].path, rows[int(j)].path, int(s)) for i, j, s in zip(a, b, same)]
 
 
 def _pair_probability(distance: np.ndarray, threshold: float, slope: float) -> np.ndarray:
@@ -75,7 +86,7 @@ def _fit_slope(distance: np.ndarray, same: np.ndarray, threshold: float) -> floa
 
 
 def train_embedding(run: Run | str | Path, config: dict[str, Any] | None = None, seed: int = 0,
-                    device: str = "cpu") -> dict[str, Any]:
+                    device: str = "cpu") -> BaselineSummary:
     """Fit and score the baseline; writes `RUN/models/embedding/` and returns its summary.
 
     `device` is accepted for symmetry with the other networks: dlib runs on the CPU.
@@ -86,14 +97,14 @@ def train_embedding(run: Run | str | Path, config: dict[str, Any] | None = None,
     rows = {s: split_rows(run, s) for s in ("train", "val", "test")}
     for s, r in rows.items():
         if not r:
-            raise SystemExit(f"the {s} split in {run.split_csv} is empty: the baseline needs train, val and test faces")
+            raise InputError(f"the {s} split in {run.split_csv} is empty: the baseline needs train, val and test faces")
     out = run.model(KIND)
     out.mkdir(parents=True, exist_ok=True)
     write_config(out, cfg)
-    siamese_pairs = run.model("siamese") / "test_pairs.csv"
-    test_pairs = (read_pairs(siamese_pairs) if siamese_pairs.exists()
+    saved = saved_test_pairs(run)
+    test_pairs = ([(p.a, p.b, p.same) for p in saved] if saved
                   else _pair_rows(rows["test"], cfg["test_pairs"], seed + SIAMESE_TEST_SEED))
-    all_paths = [r["path"] for s in rows.values() for r in s] + [p for a, b, _ in test_pairs for p in (a, b)]
+    all_paths = [r.path for s in rows.values() for r in s] + [p for a, b, _ in test_pairs for p in (a, b)]
     t_embed = time.perf_counter()
     emb = embeddings_for(run, all_paths, out)
     embed_seconds = time.perf_counter() - t_embed
@@ -111,17 +122,16 @@ def train_embedding(run: Run | str | Path, config: dict[str, Any] | None = None,
     slope = _fit_slope(d_val, s_val, threshold)
     d_te, s_te = pair_distances(emb, test_pairs)
     # the classifier's answer to "same or different": are both faces given to the same person?
-    label_of = dict(zip((r["path"] for s in rows.values() for r in s),
-                        head.predict(np.stack([emb[r["path"]] for s in rows.values() for r in s]))))
+    label_of = dict(zip((r.path for s in rows.values() for r in s),
+                        head.predict(np.stack([emb[r.path] for s in rows.values() for r in s]))))
     via_head = np.array([int(label_of[a] == label_of[b]) for a, b, _ in test_pairs], np.int64)
 
     _save_head(out, head, threshold, slope)
-    atomic_write_csv(out / "test_pairs.csv", [{"a": a, "b": b, "same": s, "distance": f"{d:.5f}"}
-                                              for (a, b, s), d in zip(test_pairs, d_te)], ["a", "b", "same", "distance"])
-    atomic_write_csv(out / "c_search.csv", c_table, ["C", "val_balanced_accuracy", "val_log_loss"])
-    atomic_write_csv(out / "test_predictions.csv",
-                     [{"path": r["path"], "label": int(r["label"]), "pred": int(p), "p1": f"{q[1]:.5f}"}
-                      for r, p, q in zip(rows["test"], pred, prob)], ["path", "label", "pred", "p1"])
+    BASELINE_PAIRS.write(run, [{"a": a, "b": b, "same": s, "distance": f"{d:.5f}"}
+                               for (a, b, s), d in zip(test_pairs, d_te)])
+    C_SEARCH.write(run, c_table)
+    TEST_PREDICTIONS.write(run, [{"path": r.path, "label": r.label, "pred": int(p), "p1": f"{q[1]:.5f}"}
+                                 for r, p, q in zip(rows["test"], pred, prob)])
     _distance_figure(out / "pair_distances.png", d_te, s_te, threshold)
 
     test = binary_metrics(y_te, prob[:, 1], list(identities(run)))
@@ -141,11 +151,11 @@ def train_embedding(run: Run | str | Path, config: dict[str, Any] | None = None,
         "pair_accuracy_dlib_threshold": linear.accuracy(s_te, (d_te <= DLIB_THRESHOLD).astype(np.int64)),
         "pair_accuracy_via_classifier": linear.accuracy(s_te, via_head),
         "n_val_pairs": len(val_pairs), "n_test_pairs": len(test_pairs),
-        "test_pairs_source": "models/siamese/test_pairs.csv" if siamese_pairs.exists() else "drawn like the Siamese network's",
+        "test_pairs_source": TEST_PAIRS.pattern if saved else "drawn like the Siamese network's",
         "embed_seconds": round(embed_seconds, 2),
         "seconds": round(time.perf_counter() - t0, 2),
     }
-    return write_summary(out, summary)
+    return BASELINE_SUMMARY.write(run, summary)
 
 
 def _save_head(out: Path, head: linear.LinearHead, threshold: float, slope: float) -> None:
@@ -156,7 +166,7 @@ def _save_head(out: Path, head: linear.LinearHead, threshold: float, slope: floa
                "bias": torch.tensor([head.bias], dtype=torch.float32),
                "mean": torch.from_numpy(head.mean.astype(np.float32))}
     atomic_write_bytes(out / "model.safetensors", save(tensors))
-    atomic_write_json(out / "model.json", {
+    MODEL_INFO.write_at(out / "model.json", {
         "kind": KIND, "arch": {"backbone": BACKBONE, "chip_size": CHIP_SIZE, "chip_padding": CHIP_PADDING,
                                "head": "logistic", "C": head.C, "scale": head.scale, "pair_threshold": threshold,
                                "pair_slope": slope}})
@@ -167,8 +177,8 @@ def load_head(folder: Path) -> tuple[linear.LinearHead, float]:
     from safetensors.numpy import load_file
 
     if not (folder / "model.safetensors").exists():
-        raise SystemExit(f"no trained baseline in {folder}: run `lookalike train RUN --model embedding` first")
-    meta = read_json(folder / "model.json")["arch"]
+        raise StageMissing(f"no trained baseline in {folder}: run `lookalike train RUN --model embedding` first")
+    meta = MODEL_INFO.read_at(folder / "model.json").arch
     t = load_file(str(folder / "model.safetensors"))
     head = linear.LinearHead(weight=t["weight"].reshape(-1).astype(np.float64), bias=float(t["bias"][0]),
                              mean=t["mean"].astype(np.float64), scale=float(meta["scale"]), C=float(meta["C"]))

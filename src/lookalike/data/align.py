@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..template import SIZE, TEMPLATE_68
+from ..errors import NotAvailable
+from ..face.template import SIZE, TEMPLATE_68
 
 # Brows, nose, eyes and mouth (17..67): stable under head turns, unlike the jaw.
 STABLE_POINTS = np.arange(17, 68)
@@ -31,7 +32,7 @@ def models_dir() -> Path:
     """The folder of dlib model files shipped by face_recognition_models (importing it breaks on new setuptools)."""
     spec = importlib.util.find_spec("face_recognition_models")
     if spec is None or not spec.submodule_search_locations:
-        raise SystemExit("face_recognition_models is not installed: pip install face_recognition_models")
+        raise NotAvailable("face_recognition_models is not installed: pip install face_recognition_models")
     return Path(list(spec.submodule_search_locations)[0]) / "models"
 
 

@@ -12,9 +12,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..io import load_rgb, read_csv, read_json
-from ..runfolder import IMAGE_SIZE, Run
-from ..template import TEMPLATE_68
+from ..contract import SPLIT, SplitRow, read_identities, read_landmarks
+from ..face.template import SIZE as IMAGE_SIZE
+from ..face.template import TEMPLATE_68
+from ..io import load_rgb
+from ..runfolder import Run
 
 SPLITS = ("train", "val", "test")
 
@@ -39,12 +41,12 @@ class FaceSet:
 
 def identities(run: Run) -> list[str]:
     """The two people, in label order (label 0, label 1)."""
-    return list(read_json(run.require(run.identities_json, "prepare")))
+    return read_identities(run)
 
 
-def split_rows(run: Run, split: str | None = None) -> list[dict[str, str]]:
-    """Rows of split.csv (columns: path, identity, label, split, group), optionally one split."""
-    rows = read_csv(run.require(run.split_csv, "prepare"))
+def split_rows(run: Run, split: str | None = None) -> list[SplitRow]:
+    """Rows of split.csv (path, identity, label, split, group), optionally of one split."""
+    rows = SPLIT.read(run)
     if split is not None:
         if split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, not {split!r}")
@@ -63,9 +65,9 @@ def load_split(run: Run | str | Path, split: str, limit: int | None = None) -> F
         images[i] = load_rgb(run.data / row["path"], size=IMAGE_SIZE).transpose(2, 0, 1)
     return FaceSet(
         images=torch.from_numpy(images),
-        labels=torch.tensor([int(r["label"]) for r in rows], dtype=torch.long),
-        paths=[r["path"] for r in rows],
-        groups=[r.get("group", r["path"]) for r in rows],
+        labels=torch.tensor([r.label for r in rows], dtype=torch.long),
+        paths=[r.path for r in rows],
+        groups=[r.group or r.path for r in rows],
         identities=identities(run),
     )
 
@@ -73,13 +75,5 @@ def load_split(run: Run | str | Path, split: str, limit: int | None = None) -> F
 def load_landmarks(run: Run | str | Path, paths: list[str]) -> np.ndarray:
     """68 landmarks (N×68×2, aligned-face pixels) for `paths`; the template where none was found."""
     run = run if isinstance(run, Run) else Run(run)
-    table: dict[str, np.ndarray] = {}
-    if run.landmarks_csv.exists():
-        for row in read_csv(run.landmarks_csv):
-            try:
-                xy = np.array([float(row[f"{a}{i}"]) for i in range(68) for a in ("x", "y")], dtype=np.float32)
-            except (KeyError, ValueError):
-                continue
-            if np.isfinite(xy).all():
-                table[row["path"]] = xy.reshape(68, 2)
+    table = read_landmarks(run.landmarks_csv) if run.landmarks_csv.exists() else {}
     return np.stack([table.get(p, TEMPLATE_68) for p in paths]) if paths else np.zeros((0, 68, 2), np.float32)

@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from ..face.template import SIZE
 from ..io import atomic_write_bytes
-from ..template import SIZE
 
 CACHE_VERSION = 3
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..face.template import TEMPLATE_68
 from ..io import save_figure
-from ..template import TEMPLATE_68
 
 
 def overview_figure(path: Path, persons: list[str], crops: list[list[np.ndarray]], per_row: int = 8,

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import InputError
+
 OTHER = 2  # class index of "other"
 
 
@@ -79,7 +81,7 @@ def _run_filter(emb: np.ndarray, train_label: np.ndarray, seed: int, folds: int)
     y = train_label[train]
     counts = np.bincount(y, minlength=3)
     if counts[0] == 0 or counts[1] == 0:
-        raise SystemExit("the filter needs at least one trusted face (the only face of a photo in its folder) "
+        raise InputError("the filter needs at least one trusted face (the only face of a photo in its folder) "
                          "of each person; use --no-filter to skip it")
     note = "trained on A, B and other"
     if counts[OTHER] == 0:

@@ -15,9 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
-from ..io import read_csv, read_json
+from ..contract import read_landmarks, read_names
+from ..errors import InputError
 
 OTHER_NAMES = {"other", "others"}
 
@@ -30,7 +29,7 @@ or, with --aligned, the same with aligned face crops, or a folder written by
 `lookalike synth` / `lookalike prepare` (faces/<identity>/… plus landmarks.csv)."""
 
 
-class LayoutError(SystemExit):
+class LayoutError(InputError):
     """The input folder is not usable; the message says what is expected."""
 
 
@@ -132,18 +131,6 @@ def _outside_person_folders(base: Path, root: Path, folders: list[Path]) -> list
     return out
 
 
-def _read_landmarks(csv_path: Path) -> dict[str, list[float]]:
-    table = {}
-    for row in read_csv(csv_path):
-        try:
-            xy = [float(row[f"{a}{i}"]) for i in range(68) for a in ("x", "y")]
-        except (KeyError, ValueError, TypeError):
-            continue
-        if np.isfinite(xy).all():
-            table[row["path"]] = xy
-    return table
-
-
 def scan(photos: str | Path) -> Layout:
     """Find the person folders and every file in them; refuse layouts that cannot work."""
     root = Path(photos)
@@ -170,7 +157,7 @@ def scan(photos: str | Path) -> Layout:
                           f"\n{EXPECTED}")
     persons = [d.name for d in people]
     if runfolder and (root / "identities.json").is_file():
-        listed = read_json(root / "identities.json")
+        listed = read_names(root / "identities.json")
         if sorted(listed) == sorted(persons):
             persons = list(listed)  # keep the label order the earlier stage chose
     files: list[InputFile] = []
@@ -183,7 +170,8 @@ def scan(photos: str | Path) -> Layout:
     files.extend(_outside_person_folders(base, root, people + others))
     layout = Layout(root=root, persons=persons, files=files, runfolder=runfolder, has_other=bool(others))
     if runfolder:
-        layout.landmarks = _read_landmarks(root / "landmarks.csv")
+        given = read_landmarks(root / "landmarks.csv", dtype="float64")
+        layout.landmarks = {k: v.reshape(-1).tolist() for k, v in given.items()}
         masks = root / "truth" / "masks.npz"
         layout.masks = masks if masks.is_file() else None
     return layout

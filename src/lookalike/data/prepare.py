@@ -20,16 +20,25 @@ from typing import Any
 
 import numpy as np
 
-from ..io import atomic_copy, atomic_write_bytes, atomic_write_csv, atomic_write_json, read_json, save_png
-from ..runfolder import Run, write_config, write_summary
+from ..contract import (
+    DATA_SUMMARY,
+    LANDMARKS,
+    MANIFEST,
+    REVIEW,
+    REVIEW_QUEUE,
+    SPLIT,
+    PrepareSummary,
+    write_config,
+    write_identities,
+)
+from ..errors import InputError, SettingError
+from ..face.template import landmark_columns
+from ..io import atomic_copy, atomic_write_bytes, atomic_write_json, read_json, save_png
+from ..runfolder import Run
 from ..runtime import cpu_count
-from ..template import landmark_columns
 from .dedup import find_groups, thumbnail
 from .extract import FileResult, Job, Settings, run_jobs
 from .layout import Layout, safe_stem, scan
-
-MANIFEST_FIELDS = ["source", "folder", "face", "outcome", "reason", "path", "identity", "own_score",
-                   "scores", "landmarks", "split", "group", "notes"]
 
 
 @dataclass
@@ -78,11 +87,10 @@ def read_decisions(data_dir: Path) -> dict[str, str]:
     if not path.exists():
         return {}
     try:
-        raw = read_json(path)
-    except (OSError, ValueError) as exc:
-        raise SystemExit(f"{path} cannot be read ({exc}); fix or move it: prepare never overwrites it") from exc
-    decisions = raw.get("decisions", {}) if isinstance(raw, dict) else {}
-    return {k: v["decision"] if isinstance(v, dict) else str(v) for k, v in decisions.items()}
+        decisions = REVIEW.read_at(path).decisions
+    except InputError as exc:
+        raise InputError(f"{exc}; fix or move it: prepare never overwrites it") from None
+    return {k: v if isinstance(v, str) else v.decision for k, v in decisions.items()}
 
 
 def _jobs(layout: Layout, aligned: bool) -> tuple[list[Job], list[str]]:
@@ -173,35 +181,53 @@ def _train_filter(cands: list[Candidate], emb: np.ndarray, multi: set[str], seed
             "out_of_fold_accuracy": round(report.train_accuracy, 4), "note": report.note}
 
 
-def prepare(opts: PrepareOptions) -> dict[str, Any]:
-    t0 = time.time()
+@dataclass
+class Plan:
+    """What one `prepare` call works on, decided before any face is looked at."""
+
+    opts: PrepareOptions
+    layout: Layout
+    run: Run
+    aligned: bool
+    use_filter: bool
+    workers: int
+    messages: list[str]
+
+
+def plan_run(opts: PrepareOptions) -> Plan:
+    """Check the input and choose the mode (photos, aligned crops or a run folder) and the filter."""
     layout = scan(opts.photos)
     run = Run(opts.out)
-    data = run.data
-    if data.resolve() == layout.root.resolve():
-        raise SystemExit(f"the input {layout.root} is the output folder itself: choose another --out "
-                         "(prepare rewrites RUN/data/faces/)")
-    data.mkdir(parents=True, exist_ok=True)
+    if run.data.resolve() == layout.root.resolve():
+        raise SettingError(f"the input {layout.root} is the output folder itself: choose another --out "
+                           "(prepare rewrites RUN/data/faces/)")
     messages: list[str] = []
-    aligned = opts.aligned or layout.runfolder
     if layout.runfolder and not opts.aligned:
         messages.append(f"{layout.root} is a synth/prepare folder: treated as aligned faces")
     use_filter = {"on": True, "off": False}.get(opts.filter, not layout.runfolder)
     if opts.filter == "auto" and layout.runfolder:
         messages.append("filter skipped: the input is a lookalike run folder whose labels are known "
                         "(use --filter on to run it anyway)")
-    workers = opts.workers or cpu_count()
-    settings = Settings(detector=opts.detector, embed=use_filter)
-    jobs, notes = _jobs(layout, aligned)
-    messages += notes
-    results = {r.source: r for r in run_jobs(jobs, settings, data / "cache" / "files", workers,
-                                             desc="detect+align" if not aligned else "faces")}
-    names = _name_faces(layout, results, aligned)
-    label_of = {p: i for i, p in enumerate(layout.persons)}
+    return Plan(opts, layout, run, opts.aligned or layout.runfolder, use_filter, opts.workers or cpu_count(),
+                messages)
 
+
+def extract_faces(plan: Plan) -> dict[str, FileResult]:
+    """Detect, align and embed every input file (cached per file, in a process pool)."""
+    settings = Settings(detector=plan.opts.detector, embed=plan.use_filter)
+    jobs, notes = _jobs(plan.layout, plan.aligned)
+    plan.messages.extend(notes)
+    return {r.source: r for r in run_jobs(jobs, settings, plan.run.data / "cache" / "files", plan.workers,
+                                          desc="detect+align" if not plan.aligned else "faces")}
+
+
+def candidates(plan: Plan, results: dict[str, FileResult]) -> tuple[list[Candidate], set[str]]:
+    """One candidate per face found, and the input files with several faces (group photos)."""
+    names = _name_faces(plan.layout, results, plan.aligned)
+    label_of = {p: i for i, p in enumerate(plan.layout.persons)}
     cands: list[Candidate] = []
     multi: set[str] = set()
-    for f in layout.files:
+    for f in plan.layout.files:
         res = results.get(f.source)
         if res is None:
             continue
@@ -213,39 +239,55 @@ def prepare(opts: PrepareOptions) -> dict[str, Any]:
             if label == 2 or len(res.faces) == 1:
                 c.trusted = label
             cands.append(c)
+    return cands, multi
 
-    faceless = [p for i, p in enumerate(layout.persons) if not any(c.label == i for c in cands)]
-    if faceless:
-        for c in cands:
-            c.outcome, c.reason = "not_used", "stopped before filtering: a person has no face at all"
-        _write_manifest(run, layout, results, cands)
-        raise SystemExit(f"no face was found in the photos of {' and '.join(faceless)} "
-                         f"(see {run.manifest_csv} for each file); "
-                         + ("use --aligned for folders of face crops, " if not aligned else "")
-                         + "or add photos where the face is clearly visible")
-    filter_info: dict[str, Any] = {"used": use_filter, "threshold": opts.threshold}
-    if use_filter and cands:
+
+def stop_if_faceless(plan: Plan, results: dict[str, FileResult], cands: list[Candidate]) -> None:
+    """A person without a single face: write the manifest (why, file by file) and stop."""
+    faceless = [p for i, p in enumerate(plan.layout.persons) if not any(c.label == i for c in cands)]
+    if not faceless:
+        return
+    for c in cands:
+        c.outcome, c.reason = "not_used", "stopped before filtering: a person has no face at all"
+    _write_manifest(plan.run, plan.layout, results, cands)
+    raise InputError(f"no face was found in the photos of {' and '.join(faceless)} "
+                     f"(see {plan.run.manifest_csv} for each file); "
+                     + ("use --aligned for folders of face crops, " if not plan.aligned else "")
+                     + "or add photos where the face is clearly visible")
+
+
+def filter_faces(plan: Plan, cands: list[Candidate], multi: set[str]) -> dict[str, Any]:
+    """Score every face with the identity filter (when it is used); returns what the summary says of it."""
+    info: dict[str, Any] = {"used": plan.use_filter, "threshold": plan.opts.threshold}
+    if plan.use_filter and cands:
         emb = np.stack([c.file.faces[c.face_index].embedding for c in cands])
-        filter_info.update(_filter(cands, emb, multi, opts.seed, data / "cache"))
-        messages.append(f"filter: {filter_info['note']}")
+        info.update(_filter(cands, emb, multi, plan.opts.seed, plan.run.data / "cache"))
+        plan.messages.append(f"filter: {info['note']}")
+    return info
 
-    decisions = read_decisions(data)
+
+def _first_verdict(c: Candidate, plan: Plan, multi: set[str]) -> tuple[str, str]:
+    """Kept or waiting for review, from the filter score (or, without a filter, from the number of faces)."""
+    threshold = plan.opts.threshold
+    own = float(c.scores[c.label]) if c.scores is not None else None
+    if plan.use_filter and own is not None and own >= threshold:
+        return "kept", f"filter score {own:.2f} >= {threshold:.2f}"
+    if plan.use_filter:
+        top = ["A", "B", "other"][int(np.argmax(c.scores))]
+        return "review", f"below threshold: own-person score {own:.2f} < {threshold:.2f} (looks like {top})"
+    if c.file.source in multi:
+        return "review", "several faces in the photo and no filter to pick one"
+    return "kept", "only face of the photo (no filter)"
+
+
+def decide(plan: Plan, cands: list[Candidate], multi: set[str], decisions: dict[str, str]) -> list[Candidate]:
+    """Each face's outcome: the filter's verdict, overruled by a review decision; returns the two people's faces."""
     people = [c for c in cands if c.label < 2]
     for c in cands:
         if c.label == 2:
             c.outcome, c.reason = "other", "face from other/: used to train the filter only"
     for c in people:
-        own = float(c.scores[c.label]) if c.scores is not None else None
-        if use_filter and own is not None and own >= opts.threshold:
-            c.outcome, c.reason = "kept", f"filter score {own:.2f} >= {opts.threshold:.2f}"
-        elif use_filter:
-            top = ["A", "B", "other"][int(np.argmax(c.scores))]
-            c.outcome = "review"
-            c.reason = f"below threshold: own-person score {own:.2f} < {opts.threshold:.2f} (looks like {top})"
-        elif c.file.source in multi:
-            c.outcome, c.reason = "review", "several faces in the photo and no filter to pick one"
-        else:
-            c.outcome, c.reason = "kept", "only face of the photo (no filter)"
+        c.outcome, c.reason = _first_verdict(c, plan, multi)
         if c.file.source in multi:
             c.reason = f"several faces ({len(c.file.faces)}) in the photo; {c.reason}"
         d = decisions.get(c.key)
@@ -253,11 +295,14 @@ def prepare(opts: PrepareOptions) -> dict[str, Any]:
             c.outcome, c.reason = "kept", f"kept in review ({c.reason})"
         elif d == "drop":
             c.outcome, c.reason = "dropped", f"dropped in review ({c.reason})"
+    return people
 
-    # exact copies out (a copy of a face dropped in review goes too), near-duplicates grouped
+
+def deduplicate(plan: Plan, people: list[Candidate]) -> tuple[list[Candidate], dict[int, int]]:
+    """Exact copies out (a copy of a face dropped in review goes too); returns the kept faces and their groups."""
     kept = sorted((c for c in people if c.outcome in ("kept", "dropped")), key=lambda c: c.path)
     embs = None
-    if use_filter and kept:
+    if plan.use_filter and kept:
         embs = np.stack([c.file.faces[c.face_index].embedding for c in kept])
     thumbs = np.stack([thumbnail(c.file.faces[c.face_index].crop) for c in kept]) if kept else None
     dd = find_groups([c.file.faces[c.face_index].phash for c in kept], embs, thumbs)
@@ -271,87 +316,120 @@ def prepare(opts: PrepareOptions) -> dict[str, Any]:
             c.outcome, c.reason = "dropped", f"copy of {kept[first].path}, which was dropped in review"
         elif root[i] != i:
             c.outcome, c.reason = "duplicate", f"near-identical copy of {kept[root[i]].path}"
-    final = [c for c in kept if c.outcome == "kept"]
-    missing = [p for i, p in enumerate(layout.persons) if not any(c.label == i for c in final)]
-    if missing:  # keep the earlier data set intact; leave what is needed to review and understand why
-        waiting = [c for c in people if c.outcome in ("review", "dropped") or c.key in decisions]
-        _write_faces(data, layout.root, [], waiting, prune=False)
-        _write_queue(data, layout, people, decisions)
-        _write_manifest(run, layout, results, cands)
-        n_wait = sum(1 for c in people if c.outcome == "review")
-        raise SystemExit(f"no face of {' and '.join(missing)} was kept (see {run.manifest_csv}); "
-                         + (f"{n_wait} faces wait for review: run `lookalike review {run.root}`, then rerun; "
-                            if n_wait else "")
-                         + "or lower --threshold, or add photos")
-    groups_of = {id(c): int(dd.group[i]) for i, c in enumerate(kept)}
-    raw_groups = np.array([groups_of[id(c)] for c in final])
-    _, dense = np.unique(raw_groups, return_inverse=True)
+    return [c for c in kept if c.outcome == "kept"], {id(c): int(dd.group[i]) for i, c in enumerate(kept)}
+
+
+def _waiting(people: list[Candidate], decisions: dict[str, str]) -> list[Candidate]:
+    """Faces the review page shows: waiting for a decision, dropped, or decided before."""
+    return [c for c in people if c.outcome in ("review", "dropped") or c.key in decisions]
+
+
+def stop_if_person_missing(plan: Plan, results: dict[str, FileResult], cands: list[Candidate],
+                           people: list[Candidate], final: list[Candidate], decisions: dict[str, str]) -> None:
+    """Nobody kept for a person: keep the earlier data set, leave what review needs, and stop."""
+    missing = [p for i, p in enumerate(plan.layout.persons) if not any(c.label == i for c in final)]
+    if not missing:
+        return
+    run = plan.run
+    _write_faces(run.data, plan.layout.root, [], _waiting(people, decisions), prune=False)
+    _write_queue(run.data, plan.layout, people, decisions)
+    _write_manifest(run, plan.layout, results, cands)
+    n_wait = sum(1 for c in people if c.outcome == "review")
+    raise InputError(f"no face of {' and '.join(missing)} was kept (see {run.manifest_csv}); "
+                     + (f"{n_wait} faces wait for review: run `lookalike review {run.root}`, then rerun; "
+                        if n_wait else "")
+                     + "or lower --threshold, or add photos")
+
+
+def split_faces(plan: Plan, final: list[Candidate], groups_of: dict[int, int]) -> tuple[Any, int]:
+    """Train/val/test by person and near-duplicate group; returns the plan it followed and the number of groups."""
     from .split import assign_splits
 
+    _, dense = np.unique(np.array([groups_of[id(c)] for c in final]), return_inverse=True)
     try:
-        splits, plan = assign_splits(np.array([c.label for c in final]), dense, opts.seed, opts.val,
-                                     opts.val_fraction)
+        splits, split_plan = assign_splits(np.array([c.label for c in final]), dense, plan.opts.seed, plan.opts.val,
+                                           plan.opts.val_fraction)
     except ValueError as exc:
-        raise SystemExit(f"cannot split {len(final)} faces: {exc}") from exc
-    messages.append(plan.message)
+        raise SettingError(f"cannot split {len(final)} faces: {exc}") from exc
+    plan.messages.append(split_plan.message)
     for c, s, g in zip(final, splits, dense):
         c.split, c.group = str(s), f"g{int(g):05d}"
+    return split_plan, len(set(dense.tolist()))
 
-    _write_faces(data, layout.root, final, [c for c in people if c.outcome in ("review", "dropped") or
-                               (c.key in decisions)])
+
+def write_data(plan: Plan, results: dict[str, FileResult], cands: list[Candidate], people: list[Candidate],
+               final: list[Candidate], decisions: dict[str, str]) -> None:
+    """Faces, split, landmarks, manifest, review queue, ground truth and the overview figure."""
+    from .figures import overview_figure
+
+    run, layout = plan.run, plan.layout
+    _write_faces(run.data, layout.root, final, _waiting(people, decisions))
     _write_dataset(run, layout, final)
     _write_manifest(run, layout, results, cands)
     if layout.masks is not None:
-        atomic_write_bytes(data / "truth" / "masks.npz", layout.masks.read_bytes())
-    pending = [c for c in people if c.outcome == "review"]
-    _write_queue(data, layout, people, decisions)
-    from .figures import overview_figure
-
-    overview_figure(data / "overview.png", layout.persons,
+        atomic_write_bytes(run.data / "truth" / "masks.npz", layout.masks.read_bytes())
+    _write_queue(run.data, layout, people, decisions)
+    overview_figure(run.data / "overview.png", layout.persons,
                     [[c.file.faces[c.face_index].crop for c in final if c.label == i]
-                     for i in range(len(layout.persons))], seed=opts.seed)
+                     for i in range(len(layout.persons))], seed=plan.opts.seed)
+
+
+def _count(values: Any) -> dict[str, int]:
     counts: dict[str, int] = {}
-    for r in results.values():
-        counts[r.outcome] = counts.get(r.outcome, 0) + 1
-    face_counts: dict[str, int] = {}
-    for c in cands:
-        face_counts[c.outcome] = face_counts.get(c.outcome, 0) + 1
-    split_counts = {p: {s: sum(1 for c in final if c.label == i and c.split == s) for s in ("train", "val", "test")}
-                    for i, p in enumerate(layout.persons)}
+    for v in values:
+        counts[v] = counts.get(v, 0) + 1
+    return counts
+
+
+def summarise(plan: Plan, results: dict[str, FileResult], cands: list[Candidate], people: list[Candidate],
+              final: list[Candidate], decisions: dict[str, str], split_plan: Any, n_groups: int,
+              filter_info: dict[str, Any], seconds: float) -> PrepareSummary:
+    layout = plan.layout
+    pending = [c for c in people if c.outcome == "review"]
+    # a face kept after review joins a split like any other: about this many would be training faces
+    gain = int(round(len(pending) * split_plan.train / max(len(final), 1)))
     if pending:
-        gain = int(round(len(pending) * plan.train / max(len(final), 1)))
-        messages.append(f"{len(pending)} faces wait for review (kept, they would add about {gain} training "
-                        f"faces): run `lookalike review {run.root}`, then rerun this command (or press Apply "
-                        "on the page)")
-    n_groups = len(set(dense.tolist()))
-    summary = {
-        "stage": "prepare",
-        "input": str(layout.root),
-        "mode": "run folder" if layout.runfolder else ("aligned" if aligned else "photos"),
-        "identities": layout.persons,
-        "files": len(layout.files),
-        "file_outcomes": counts,
-        "not_read": _not_read(layout),
-        "faces_found": len(cands),
-        "face_outcomes": face_counts,
-        "kept": len(final),
-        "kept_per_person": {p: sum(1 for c in final if c.label == i) for i, p in enumerate(layout.persons)},
-        "pending_review": len(pending),
-        # a face kept after review joins a split like any other: about this many would be training faces
-        "pending_review_train_estimate": int(round(len(pending) * plan.train / max(len(final), 1))),
-        "review_decisions": len(decisions),
-        "duplicate_groups": {"groups": n_groups, "faces_in_shared_groups": int(len(final) - n_groups)},
-        "split": split_counts,
-        "split_plan": asdict(plan),
-        "filter": filter_info,
-        "messages": messages,
-        "seconds": round(time.time() - t0, 2),
-        "workers": workers,
-    }
-    write_config(data, {**asdict(opts), "photos": str(Path(opts.photos).resolve()), "workers": workers})
-    for m in messages:
+        plan.messages.append(f"{len(pending)} faces wait for review (kept, they would add about {gain} training "
+                             f"faces): run `lookalike review {plan.run.root}`, then rerun this command (or press "
+                             "Apply on the page)")
+    return PrepareSummary(
+        input=str(layout.root),
+        mode="run folder" if layout.runfolder else ("aligned" if plan.aligned else "photos"),
+        identities=layout.persons, files=len(layout.files),
+        file_outcomes=_count(r.outcome for r in results.values()), not_read=_not_read(layout),
+        faces_found=len(cands), face_outcomes=_count(c.outcome for c in cands), kept=len(final),
+        kept_per_person={p: sum(1 for c in final if c.label == i) for i, p in enumerate(layout.persons)},
+        pending_review=len(pending), pending_review_train_estimate=gain, review_decisions=len(decisions),
+        duplicate_groups={"groups": n_groups, "faces_in_shared_groups": int(len(final) - n_groups)},
+        split={p: {s: sum(1 for c in final if c.label == i and c.split == s) for s in ("train", "val", "test")}
+               for i, p in enumerate(layout.persons)},
+        split_plan=asdict(split_plan), filter=filter_info, messages=plan.messages, seconds=round(seconds, 2),
+        workers=plan.workers,
+    )
+
+
+def prepare(opts: PrepareOptions) -> PrepareSummary:
+    """Photos of two people → RUN/data/ (docs/run-folder.md); returns the summary it writes."""
+    t0 = time.time()
+    plan = plan_run(opts)
+    plan.run.data.mkdir(parents=True, exist_ok=True)
+    results = extract_faces(plan)
+    cands, multi = candidates(plan, results)
+    stop_if_faceless(plan, results, cands)
+    filter_info = filter_faces(plan, cands, multi)
+    decisions = read_decisions(plan.run.data)
+    people = decide(plan, cands, multi, decisions)
+    final, groups_of = deduplicate(plan, people)
+    stop_if_person_missing(plan, results, cands, people, final, decisions)
+    split_plan, n_groups = split_faces(plan, final, groups_of)
+    write_data(plan, results, cands, people, final, decisions)
+    summary = summarise(plan, results, cands, people, final, decisions, split_plan, n_groups, filter_info,
+                        time.time() - t0)
+    write_config(plan.run.data, {**asdict(opts), "photos": str(Path(opts.photos).resolve()),
+                                 "workers": plan.workers})
+    for m in plan.messages:
         say(m)
-    return write_summary(data, summary)
+    return DATA_SUMMARY.write(plan.run, summary)
 
 
 def _write_faces(data: Path, root: Path, final: list[Candidate], review: list[Candidate],
@@ -388,16 +466,15 @@ def _write_faces(data: Path, root: Path, final: list[Candidate], review: list[Ca
 
 def _write_dataset(run: Run, layout: Layout, final: list[Candidate]) -> None:
     """identities.json, split.csv and landmarks.csv: what the later stages read."""
-    atomic_write_json(run.identities_json, layout.persons)
-    atomic_write_csv(run.split_csv, ({"path": c.path, "identity": c.folder, "label": c.label, "split": c.split,
-                                      "group": c.group} for c in final),
-                     ["path", "identity", "label", "split", "group"])
+    write_identities(run, layout.persons)
+    SPLIT.write(run, ({"path": c.path, "identity": c.folder, "label": c.label, "split": c.split, "group": c.group}
+                      for c in final))
     cols = landmark_columns()
     lm_rows = []
     for c in final:
         pts = c.file.faces[c.face_index].landmarks.reshape(-1)
         lm_rows.append({"path": c.path, **{k: f"{v:.2f}" for k, v in zip(cols, pts)}})
-    atomic_write_csv(run.landmarks_csv, lm_rows, ["path", *cols])
+    LANDMARKS.write(run, lm_rows)
 
 
 def _not_read(layout: Layout) -> dict[str, int]:
@@ -451,7 +528,7 @@ def _write_manifest(run: Run, layout: Layout, results: dict[str, FileResult], ca
                 "scores": "" if c.scores is None else " ".join(f"{v:.3f}" for v in c.scores),
                 "landmarks": face.landmark_source, "split": c.split, "group": c.group,
             })
-    atomic_write_csv(run.manifest_csv, rows, MANIFEST_FIELDS)
+    MANIFEST.write(run, rows)
 
 
 def _write_queue(data: Path, layout: Layout, people: list[Candidate], decisions: dict[str, str]) -> None:
@@ -467,5 +544,5 @@ def _write_queue(data: Path, layout: Layout, people: list[Candidate], decisions:
             "own_score": None if c.scores is None else round(float(c.scores[c.label]), 3),
             "decision": decisions.get(c.key),
         })
-    atomic_write_json(data / "review_queue.json", {"photos": str(layout.root.resolve()),
-                                                    "identities": layout.persons, "items": items})
+    REVIEW_QUEUE.write_at(data / "review_queue.json", {"photos": str(layout.root.resolve()),
+                                                      "identities": layout.persons, "items": items})

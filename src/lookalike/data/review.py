@@ -22,12 +22,15 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ..io import atomic_write_json, read_json
+from ..contract import REVIEW, REVIEW_QUEUE
+from ..errors import InputError, LookalikeError
+from ..io import read_json
 from ..runfolder import Run
 from ..web import Check, Guard, Refusal, all_of, install_error_handlers, same_origin, short
 
 STATIC = Path(__file__).with_name("review_static")
 DECISIONS = ("keep", "drop")
+LOCAL_NAMES = ("127.0.0.1", "localhost", "::1")
 
 
 class Decision(BaseModel):
@@ -35,6 +38,10 @@ class Decision(BaseModel):
 
     id: str
     decision: str | None = None
+
+
+class ReviewUnreadable(Exception):
+    """review.json or review_queue.json cannot be used as it is; the message says what to do (answered 409)."""
 
 
 class ReviewStore:
@@ -45,13 +52,18 @@ class ReviewStore:
         self.lock = threading.Lock()
 
     def load(self) -> dict[str, Any]:
-        """The saved decisions; ValueError when the file is not what this page writes (it is never replaced)."""
+        """The saved decisions; InputError when the file is not what this page writes (it is never replaced)."""
         if not self.path.exists():
             return {"decisions": {}}
-        raw = read_json(self.path)
-        if not isinstance(raw, dict) or not isinstance(raw.setdefault("decisions", {}), dict):
-            raise ValueError('it is not {"decisions": {...}}')
-        return raw
+        return REVIEW.read_at(self.path).to_json()
+
+    def decisions(self) -> dict[str, Any]:
+        """The decisions by face id, or ReviewUnreadable: a damaged review.json is refused, never replaced."""
+        try:
+            return self.load()["decisions"]
+        except (OSError, InputError) as exc:
+            raise ReviewUnreadable(f"review.json cannot be read ({short(str(exc), 120)}); fix or move it: "
+                                   "nothing overwrites it") from None
 
     def decide(self, face_id: str, decision: str | None) -> dict[str, Any]:
         with self.lock:
@@ -61,8 +73,7 @@ class ReviewStore:
             else:
                 stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
                 state["decisions"][face_id] = {"decision": decision, "at": stamp}
-            atomic_write_json(self.path, state)
-            return state
+            return REVIEW.write_at(self.path, state).to_json()
 
 
 def _photo_jpeg(photo: Path, box: list[float], max_side: int = 420) -> bytes:
@@ -84,76 +95,33 @@ def _photo_jpeg(photo: Path, box: list[float], max_side: int = 420) -> bytes:
     return buf.getvalue()
 
 
-LOCAL_NAMES = ("127.0.0.1", "localhost", "::1")
-QUEUE_KEYS = {"photos": str, "identities": list, "items": list}
 
+class Queue:
+    """review_queue.json as `prepare` last wrote it: the faces to review, looked up by id."""
 
-class ReviewUnreadable(Exception):
-    """review.json or review_queue.json cannot be used as it is; the message says what to do."""
+    def __init__(self, run: Run):
+        self.path = REVIEW_QUEUE.require(run)
 
-
-def host_names(host: str) -> list[str]:
-    """The Host names the page answers to when listening on `host` ("*ip": any address, for 0.0.0.0)."""
-    return [*LOCAL_NAMES, "*ip" if host in ("0.0.0.0", "::", "") else host]
-
-
-def make_app(run_dir: str | Path, secret: str | None = None, hosts: list[str] | None = None):
-    """The FastAPI app for one run folder (also used by the tests); it lives under `/<secret>/` only.
-
-    Like the study's admin token, the secret in the URL is what lets a request in: a web page the
-    reviewer has open elsewhere cannot guess it, and with `--host 0.0.0.0` nobody on the network
-    can either. `app.state.secret` holds it. Requests must also name this machine in Host and,
-    when they change something, come from this page (Origin): lookalike.web.
-    """
-    from fastapi import APIRouter, FastAPI, HTTPException
-    from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
-
-    run = Run(run_dir)
-    data = run.data
-    queue_path = data / "review_queue.json"
-    if not queue_path.exists():
-        raise SystemExit(f"{queue_path} is missing: run `lookalike prepare PHOTOS --out {run.root}` first")
-    store = ReviewStore(data)
-    secret = secret or secrets.token_urlsafe(16)
-    prefix = f"/{secret}"
-    app = FastAPI(title="lookalike review", docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.secret = secret
-    app.add_middleware(Guard, check=all_of(same_origin(hosts or list(LOCAL_NAMES)), _knows(prefix)))
-    install_error_handlers(app)
-    router = APIRouter()
-
-    @app.exception_handler(ReviewUnreadable)
-    async def unreadable(_: Any, exc: ReviewUnreadable) -> Any:
-        from fastapi.responses import JSONResponse
-
-        return JSONResponse({"detail": short(str(exc), 300)}, status_code=409)
-
-    def queue() -> dict[str, Any]:
+    def read(self) -> dict[str, Any]:
         try:
-            q = read_json(queue_path)
-        except (OSError, ValueError) as exc:
-            raise ReviewUnreadable(f"{queue_path.name} cannot be read ({exc}): rerun `lookalike prepare`") from None
-        if not isinstance(q, dict) or any(not isinstance(q.get(k), t) for k, t in QUEUE_KEYS.items()) \
-                or not all(isinstance(it, dict) and isinstance(it.get("id"), str) for it in q["items"]):
-            raise ReviewUnreadable(f"{queue_path.name} is not what `lookalike prepare` writes: rerun it")
-        return q
+            return REVIEW_QUEUE.read_at(self.path).to_json()
+        except (OSError, LookalikeError) as exc:
+            raise ReviewUnreadable(f"{self.path.name} cannot be used ({short(str(exc), 160)}): rerun "
+                                   "`lookalike prepare`") from None
 
-    def decisions() -> dict[str, Any]:
-        try:
-            return store.load()["decisions"]
-        except (OSError, ValueError) as exc:
-            raise ReviewUnreadable(f"review.json cannot be read ({short(str(exc), 120)}); fix or move it: "
-                                   "nothing overwrites it") from None
+    def item(self, face_id: str) -> dict[str, Any]:
+        from fastapi import HTTPException
 
-    def item(face_id: str) -> dict[str, Any]:
-        for it in queue()["items"]:
+        for it in self.read()["items"]:
             if it["id"] == face_id:
                 return it
         raise HTTPException(404, f"{short(face_id, 60)} is not in the review queue")
 
-    @app.get(prefix, include_in_schema=False)
-    def with_slash() -> RedirectResponse:  # the page's own links are relative to the folder URL
-        return RedirectResponse(prefix + "/")
+
+def add_decisions(router: Any, run: Run, queue: Queue, store: ReviewStore) -> None:
+    """The page, the queue with its decisions, and saving one decision."""
+    from fastapi import HTTPException
+    from fastapi.responses import HTMLResponse
 
     @router.get("/", response_class=HTMLResponse)
     def page() -> str:
@@ -161,7 +129,7 @@ def make_app(run_dir: str | Path, secret: str | None = None, hosts: list[str] | 
 
     @router.get("/api/queue")
     def api_queue() -> dict[str, Any]:
-        q, decided = queue(), decisions()
+        q, decided = queue.read(), store.decisions()
         for it in q["items"]:
             d = decided.get(it["id"])
             it["decision"] = d.get("decision") if isinstance(d, dict) else d
@@ -171,43 +139,92 @@ def make_app(run_dir: str | Path, secret: str | None = None, hosts: list[str] | 
     def api_decision(body: Decision) -> dict[str, Any]:
         if body.decision is not None and body.decision not in DECISIONS:
             raise HTTPException(422, f"decision must be one of {DECISIONS} or null")
-        item(body.id)
-        decisions()  # a damaged review.json is refused, never replaced
+        queue.item(body.id)
+        store.decisions()  # a damaged review.json is refused, never replaced
         state = store.decide(body.id, body.decision)
         return {"id": body.id, "decision": body.decision, "decided": len(state["decisions"])}
 
+
+def add_pictures(router: Any, run: Run, queue: Queue) -> None:
+    """The face crop and its source photo with the face boxed; only ids from our own queue reach the disk."""
+    from fastapi import HTTPException
+    from fastapi.responses import FileResponse, Response
+
     @router.get("/crop")
     def crop(id: str) -> FileResponse:
-        path = data / str(item(id).get("crop", ""))  # ids are looked up in our own queue: no user path on disk
-        if not path.is_file() or data.resolve() not in path.resolve().parents:
+        path = run.data / queue.item(id)["crop"]
+        if not path.is_file() or run.data.resolve() not in path.resolve().parents:
             raise HTTPException(404, "crop not found: rerun `lookalike prepare`")
         return FileResponse(path, media_type="image/png")
 
     @router.get("/photo")
     def photo(id: str) -> Response:
-        it = item(id)
-        root = Path(queue()["photos"])
-        path = root / str(it.get("source", ""))
+        it = queue.item(id)
+        root = Path(queue.read()["photos"])
+        path = root / it["source"]
         if not path.is_file():
-            raise HTTPException(404, f"source photo {short(str(it.get('source')), 80)} is no longer in {root}")
+            raise HTTPException(404, f"source photo {short(it['source'], 80)} is no longer in {root}")
         try:
             return Response(_photo_jpeg(path, it.get("box", [])), media_type="image/jpeg")
         except Exception as exc:  # noqa: BLE001 - a photo that cannot be shown must not break the page
-            raise HTTPException(404, f"cannot show {short(str(it.get('source')), 80)}: {exc}") from exc
+            raise HTTPException(404, f"cannot show {short(it['source'], 80)}: {exc}") from exc
+
+
+def add_apply(router: Any, run: Run) -> None:
+    """Apply: rerun `prepare` with the settings it last ran with, so the decisions take effect."""
+    from fastapi import HTTPException
 
     @router.post("/api/apply")
     def api_apply() -> dict[str, Any]:
         from .prepare import PrepareOptions, prepare
 
         try:
-            cfg = read_json(run.require(data / "config.json", "prepare"))
+            cfg = read_json(run.require(run.data / "config.json", "prepare"))
             fields = PrepareOptions.__dataclass_fields__
             opts = {k: v for k, v in cfg.items() if k in fields}
             summary = prepare(PrepareOptions(**{**opts, "out": str(run.root)}))  # this run, even if it was moved
-        except (SystemExit, OSError, ValueError, TypeError) as exc:  # prepare's own refusals: said, not a crash
+        except (LookalikeError, OSError, ValueError, TypeError) as exc:  # prepare's own refusals: said, not a crash
             raise HTTPException(409, f"prepare stopped: {exc}") from None
         return {k: summary.get(k) for k in ("kept", "kept_per_person", "pending_review", "split")}
 
+
+def host_names(host: str) -> list[str]:
+    """The Host names the page answers to when listening on `host` ("*ip": any address, for 0.0.0.0)."""
+    return [*LOCAL_NAMES, "*ip" if host in ("0.0.0.0", "::", "") else host]
+
+
+def make_app(run_dir: str | Path, secret: str | None = None, hosts: list[str] | None = None) -> Any:
+    """The FastAPI app for one run folder (also used by the tests); it lives under `/<secret>/` only.
+
+    Like the study's admin token, the secret in the URL is what lets a request in: a web page the
+    reviewer has open elsewhere cannot guess it, and with `--host 0.0.0.0` nobody on the network
+    can either. `app.state.secret` holds it. Requests must also name this machine in Host and,
+    when they change something, come from this page (Origin): lookalike.web.
+    """
+    from fastapi import APIRouter, FastAPI
+    from fastapi.responses import JSONResponse, RedirectResponse
+
+    run = Run(run_dir)
+    queue = Queue(run)
+    secret = secret or secrets.token_urlsafe(16)
+    prefix = f"/{secret}"
+    app = FastAPI(title="lookalike review", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.secret = secret
+    app.add_middleware(Guard, check=all_of(same_origin(hosts or list(LOCAL_NAMES)), _knows(prefix)))
+    install_error_handlers(app)
+
+    @app.exception_handler(ReviewUnreadable)
+    async def unreadable(_: Any, exc: ReviewUnreadable) -> Any:
+        return JSONResponse({"detail": short(str(exc), 300)}, status_code=409)
+
+    @app.get(prefix, include_in_schema=False)
+    def with_slash() -> RedirectResponse:  # the page's own links are relative to the folder URL
+        return RedirectResponse(prefix + "/")
+
+    router = APIRouter()
+    add_decisions(router, run, queue, ReviewStore(run.data))
+    add_pictures(router, run, queue)
+    add_apply(router, run)
     app.include_router(router, prefix=prefix)
     return app
 

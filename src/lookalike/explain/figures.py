@@ -11,8 +11,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from ..contract import MapFile  # noqa: E402
 from ..io import load_rgb, save_figure  # noqa: E402
-from .store import MapFile  # noqa: E402
 
 FAILED_NOTE = "FAILED the sanity check: these maps do not depend on what the network learned"
 TARGET_NAMES = {"siamese": ("same", "different")}

@@ -3,7 +3,7 @@
 Heatmaps say where a network's gradients are large, and gradients are drawn to
 high-contrast parts (eyes, brows) whether or not the network relies on them.
 This is the direct test: for each named feature of the face (the regions of
-`regions.masks`, left and right joined), every test face gets that feature
+`lookalike.face.regions`, left and right joined), every test face gets that feature
 replaced by the same pixels of the mean test face, and we record the drop of
 the probability of the correct answer (for a Siamese pair both faces are
 covered at once). Captum's FeatureAblation does the covering, with the
@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..regions.masks import FEATURES, REGIONS
-from ..regions.scoring import bootstrap_mean
+from ..face.regions import FEATURES, REGIONS
+from ..intervals import bootstrap_mean
 
 FEATURE_NAMES = list(FEATURES)
 RULE = ("each feature of every test face (both faces of a pair) replaced by the mean test face; a feature is "

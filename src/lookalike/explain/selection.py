@@ -3,7 +3,8 @@
 Siamese: half the pairs show one person twice (target "same", alternating the
 person), half show both people (target "different"), as in Figure 7. When
 training saved its fixed test pairs (`models/siamese/test_pairs.csv`) we draw
-from those, so the maps explain the pairs the accuracy was measured on.
+from those first, so the maps explain the pairs the accuracy was measured on,
+then from pairs drawn by `lookalike.pairs.make_pairs`.
 Classifier: single faces, half of each person, target = the true person.
 """
 
@@ -15,8 +16,9 @@ import numpy as np
 import torch
 
 from ..data.dataset import load_split
-from ..io import read_csv
+from ..errors import InputError, SettingError
 from ..models.siamese import DIFFERENT, SAME
+from ..pairs import make_pairs, pair_indices, saved_test_pairs
 from ..runfolder import Run
 
 
@@ -51,7 +53,7 @@ def _balanced(indices: list[list[int]], n: int, rng: np.random.Generator) -> lis
 def select_images(run: Run, n: int, seed: int) -> Selection:
     test = load_split(run, "test")
     if len(test) == 0:
-        raise SystemExit(f"the test split in {run.split_csv} is empty: nothing to explain")
+        raise InputError(f"the test split in {run.split_csv} is empty: nothing to explain")
     rng = np.random.default_rng(seed)
     labels = test.labels.numpy()
     pick = _balanced([np.flatnonzero(labels == c).tolist() for c in (0, 1)], n, rng)
@@ -60,57 +62,46 @@ def select_images(run: Run, n: int, seed: int) -> Selection:
                      [(int(labels[i]),) for i in pick])
 
 
+def _pair_pool(run: Run, labels: np.ndarray, paths: list[str], n: int, seed: int) -> list[tuple[int, int, int]]:
+    """Pairs to choose from: the network's saved test pairs in a seeded order, then freshly drawn ones."""
+    rng = np.random.default_rng(seed)
+    saved = pair_indices(saved_test_pairs(run), paths)
+    drawn = make_pairs(torch.from_numpy(labels), 4 * n + 4, seed)
+    return [saved[i] for i in rng.permutation(len(saved))] + list(zip(*(t.tolist() for t in drawn)))
+
+
 def select_pairs(run: Run, n: int, seed: int) -> Selection:
     test = load_split(run, "test")
     labels = test.labels.numpy()
-    by_class = [np.flatnonzero(labels == c) for c in (0, 1)]
-    if min(len(by_class[0]), len(by_class[1])) < 2:
-        raise SystemExit("explaining the Siamese network needs at least two test images of each person")
-    rng = np.random.default_rng(seed)
-    index = {p: i for i, p in enumerate(test.paths)}
+    if min(int((labels == c).sum()) for c in (0, 1)) < 2:
+        raise InputError("explaining the Siamese network needs at least two test images of each person")
     n_same, n_diff = (n + 1) // 2, n // 2
-    saved = run.model("siamese") / "test_pairs.csv"
-    saved_same: list[list[tuple[int, int]]] = [[], []]  # by person
+    same_by_person: list[list[tuple[int, int]]] = [[], []]
     diff_pairs: list[tuple[int, int]] = []
-    if saved.exists():
-        rows = [r for r in read_csv(saved) if r.get("a") in index and r.get("b") in index]
-        for r in (rows[i] for i in rng.permutation(len(rows))):
-            pair = (index[r["a"]], index[r["b"]])
-            if int(r["same"]):
-                saved_same[int(labels[pair[0]])].append(pair)
-            elif len(diff_pairs) < n_diff:
-                diff_pairs.append(pair)
-    same_pairs: list[tuple[int, int]] = []
-    while len(same_pairs) < n_same:  # alternate the person: a pair of person 0, then of person 1, …
-        person = len(same_pairs) % 2
-        if saved_same[person]:
-            same_pairs.append(saved_same[person].pop())
-        else:
-            a, b = rng.choice(by_class[person], size=2, replace=False)
-            same_pairs.append((int(a), int(b)))
-    while len(diff_pairs) < n_diff:
-        a, b = int(rng.choice(by_class[0])), int(rng.choice(by_class[1]))
-        diff_pairs.append((a, b) if rng.random() < 0.5 else (b, a))
+    for a, b, same in _pair_pool(run, labels, test.paths, n, seed):
+        if same:
+            same_by_person[int(labels[a])].append((a, b))
+        elif len(diff_pairs) < n_diff:
+            diff_pairs.append((a, b))
+    same_pairs = [same_by_person[k % 2].pop(0) for k in range(n_same)]  # alternate the person: 0, 1, 0, …
     pairs = same_pairs + diff_pairs
     target = torch.tensor([SAME] * len(same_pairs) + [DIFFERENT] * len(diff_pairs), dtype=torch.long)
-    ia = [a for a, _ in pairs]
-    ib = [b for _, b in pairs]
-    xa = test.images[ia].float().div_(255.0)
-    xb = test.images[ib].float().div_(255.0)
+    xa = test.images[[a for a, _ in pairs]].float().div_(255.0)
+    xb = test.images[[b for _, b in pairs]].float().div_(255.0)
     return Selection("siamese", (xa, xb), target, [(test.paths[a], test.paths[b]) for a, b in pairs],
                      [(int(labels[a]), int(labels[b])) for a, b in pairs])
 
 
 def select(run: Run, kind: str, n: int, seed: int) -> Selection:
     if n < 1:
-        raise SystemExit("--n must be at least 1")
+        raise SettingError("--n must be at least 1")
     return select_pairs(run, n, seed) if kind == "siamese" else select_images(run, n, seed)
 
 
 def region_tensors(run: Run, sel: Selection) -> tuple[torch.Tensor, ...]:
     """The named face regions of every selected image, from its landmarks (for the region test)."""
     from ..data.dataset import load_landmarks
-    from ..regions.masks import LabelCache
+    from ..face.regions import LabelCache
 
     cache = LabelCache()
     out = []

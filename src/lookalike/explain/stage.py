@@ -14,12 +14,27 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..contract import (
+    EXPLAIN_SUMMARY,
+    FAITHFULNESS,
+    NETWORK_SUMMARY,
+    REGION_TEST,
+    SANITY,
+    ExplainSummary,
+    MapFile,
+    load_maps,
+    map_name,
+    map_path,
+    read_identities,
+    save_maps,
+    write_config,
+)
+from ..errors import SettingError, StageMissing
 from ..io import atomic_write_json, read_json
 from ..progress import progress
-from ..runfolder import Run, write_config, write_summary
+from ..runfolder import Run
 from .methods import METHODS, get_method
 from .sanity import RULE, SANITY_THRESHOLD, sanity_check
-from .store import MapFile, load_maps, map_path, save_maps
 
 NETWORKS = ("siamese", "classifier")
 NEAR_CHANCE = 0.6  # test accuracy below which a network's maps explain little
@@ -117,9 +132,9 @@ def explain_network(run: Run, kind: str, methods: list[str], opts: dict[str, Any
             faith = faithfulness.summarise(mine, random_curves)
             _store(checks / f"{kind}-{name}.faithfulness.json", f_key, faith)
         result["faithfulness"] = faith
-        figure7(mf, run.data, run.explain / f"figure7_{kind}-{name}.png", method.label, sanity["passed"],
+        figure7(mf, run.data, run.explain / f"figure7_{mf.name}.png", method.label, sanity["passed"],
                 _identities(run))
-        result["figure"] = f"explain/figure7_{kind}-{name}.png"
+        result["figure"] = f"explain/figure7_{mf.name}.png"
         verdict = "passes" if sanity["passed"] else "FAILS"
         log.append(f"{kind}/{name}: {verdict} the sanity check (ρ={sanity['final_spearman']:.2f}); "
                    f"deletion AUC {faith['deletion_auc']:.3f} vs random {faith['random_deletion_auc']:.3f}")
@@ -166,24 +181,18 @@ def _compute(method, model, inputs, target, batch_size: int, kind: str) -> tuple
 
 def _test_accuracy(run: Run, kind: str) -> float | None:
     """The network's test accuracy from its training summary (None when unknown)."""
-    path = run.model(kind) / "summary.json"
-    try:
-        value = read_json(path).get("test_accuracy") if path.exists() else None
-    except ValueError:
-        return None
-    return float(value) if isinstance(value, int | float) else None
+    summary = NETWORK_SUMMARY.load(run, kind=kind).value
+    return summary.test_accuracy if summary is not None else None
 
 
 def _identities(run: Run) -> list[str] | None:
-    return list(read_json(run.identities_json)) if run.identities_json.exists() else None
+    return read_identities(run) if run.identities_json.exists() else None
 
 
 def explain_embedding_baseline(run: Run, opts: dict[str, Any], device: str) -> dict[str, Any]:
-    """Black-box maps of the face-embedding baseline, written by `lookalike.baseline` (when installed)."""
-    try:
-        from ..baseline import explain_embedding
-    except ImportError as exc:
-        return {"skipped": f"the embedding baseline is not available ({exc})"}
+    """Black-box maps of the face-embedding baseline, written by `lookalike.baseline`."""
+    from ..baseline import explain_embedding
+
     if not (run.model("embedding")).exists():
         return {"skipped": f"no embedding baseline in {run.model('embedding')}: run `lookalike train --model "
                            f"embedding {run.root}` first"}
@@ -200,11 +209,11 @@ def explain_embedding_baseline(run: Run, opts: dict[str, Any], device: str) -> d
 
 def run_explain(run: Run | str | Path, model: str = "all", methods: list[str] | None = None,
                 n: int = DEFAULTS["n"], seed: int = 0, device: str = "cpu", force: bool = False,
-                **options: Any) -> dict[str, Any]:
+                **options: Any) -> ExplainSummary:
     """Explain the trained networks of `run`; returns (and writes) the stage summary."""
     run = run if isinstance(run, Run) else Run(run)
     if model not in MODEL_CHOICES:
-        raise SystemExit(f"--model must be one of {', '.join(MODEL_CHOICES)}, not {model!r}")
+        raise SettingError(f"--model must be one of {', '.join(MODEL_CHOICES)}, not {model!r}")
     methods = list(methods or METHODS)
     for name in methods:
         get_method(name)
@@ -216,11 +225,11 @@ def run_explain(run: Run | str | Path, model: str = "all", methods: list[str] | 
     kinds = NETWORKS if model == "all" else (model,) if model != "embedding" else ()
     missing = [k for k in kinds if not (run.model(k) / "model.safetensors").exists()]
     if model in NETWORKS and missing:
-        raise SystemExit(f"no trained {model} network in {run.model(model)}: run "
-                         f"`lookalike train {run.root} --model {model}` first")
+        raise StageMissing(f"no trained {model} network in {run.model(model)}: run "
+                           f"`lookalike train {run.root} --model {model}` first")
     kinds = tuple(k for k in kinds if k not in missing)
     if not kinds and model == "all" and not (run.model("embedding")).exists():
-        raise SystemExit(f"no trained network in {run.models}: run `lookalike train {run.root}` first")
+        raise StageMissing(f"no trained network in {run.models}: run `lookalike train {run.root}` first")
     run.explain.mkdir(parents=True, exist_ok=True)
     write_config(run.explain, {"model": model, "methods": methods, **opts, "device": device})
     t0 = time.perf_counter()
@@ -235,7 +244,7 @@ def run_explain(run: Run | str | Path, model: str = "all", methods: list[str] | 
     return finish(run, networks, log, time.perf_counter() - t0)
 
 
-def finish(run: Run, networks: dict[str, Any], log: list[str], seconds: float) -> dict[str, Any]:
+def finish(run: Run, networks: dict[str, Any], log: list[str], seconds: float) -> ExplainSummary:
     """Merge every check on disk into sanity.json and faithfulness.json, draw the tables, write the summary."""
     from .figures import faithfulness_figure, sanity_figure
 
@@ -243,29 +252,30 @@ def finish(run: Run, networks: dict[str, Any], log: list[str], seconds: float) -
     faith: dict[str, Any] = {}
     for kind, res in networks.items():
         for name, r in res.get("methods", {}).items():
-            sanity[f"{kind}-{name}"] = r["sanity"]
-            faith[f"{kind}-{name}"] = r["faithfulness"]
+            sanity[map_name(kind, name)] = r["sanity"]
+            faith[map_name(kind, name)] = r["faithfulness"]
     # keep what an earlier call wrote for maps not redone now (e.g. `--model siamese`, then `--model classifier`)
-    for path, merged in ((run.explain / "sanity.json", sanity), (run.explain / "faithfulness.json", faith)):
-        for name, r in _earlier(path, "methods").items():
+    earlier_sanity, earlier_faith = SANITY.load(run).value, FAITHFULNESS.load(run).value
+    for earlier, merged in ((earlier_sanity, sanity), (earlier_faith, faith)):
+        for name, r in (earlier.methods if earlier is not None else {}).items():
             if name not in merged and (run.explain / "maps" / f"{name}.npz").exists():
-                merged[name] = r
+                merged[name] = r.to_json()
     not_checked = sorted(p.stem for p in (run.explain / "maps").glob("*.npz") if p.stem not in sanity)
-    atomic_write_json(run.explain / "sanity.json", {
-        "threshold": SANITY_THRESHOLD, "rule": RULE, "methods": sanity,
-        "passed": sorted(k for k, v in sanity.items() if v["passed"]),
-        "failed": sorted(k for k, v in sanity.items() if not v["passed"]),
-        "not_checked": not_checked})
-    atomic_write_json(run.explain / "faithfulness.json", {"methods": faith})
+    SANITY.write(run, {"threshold": SANITY_THRESHOLD, "rule": RULE, "methods": sanity,
+                       "passed": sorted(k for k, v in sanity.items() if v["passed"]),
+                       "failed": sorted(k for k, v in sanity.items() if not v["passed"]),
+                       "not_checked": not_checked})
+    FAITHFULNESS.write(run, {"methods": faith})
     tests = {kind: res["region_test"] for kind, res in networks.items() if "region_test" in res}
-    for kind, r in _earlier(run.explain / "region_test.json", "networks").items():
+    earlier_tests = REGION_TEST.load(run).value
+    for kind, r in (earlier_tests.networks if earlier_tests is not None else {}).items():
         if kind not in tests and kind not in networks and (run.model(kind) / "model.safetensors").exists():
-            tests[kind] = r
+            tests[kind] = r.to_json()
     if tests:
         from .figures import region_test_figure
         from .region_test import RULE as REGION_RULE
 
-        atomic_write_json(run.explain / "region_test.json", {"rule": REGION_RULE, "networks": tests})
+        REGION_TEST.write(run, {"rule": REGION_RULE, "networks": tests})
         region_test_figure(tests, run.explain / "region_test.png")
     if sanity:
         sanity_figure(sanity, SANITY_THRESHOLD, run.explain / "sanity.png")
@@ -281,16 +291,7 @@ def finish(run: Run, networks: dict[str, Any], log: list[str], seconds: float) -
         "sanity_rule": RULE,
         "log": log,
     }
-    return write_summary(run.explain, summary)
-
-
-def _earlier(path: Path, key: str) -> dict[str, Any]:
-    """`key` of a JSON file an earlier explain call wrote ({} when it is missing or unreadable)."""
-    try:
-        value = read_json(path).get(key, {}) if path.exists() else {}
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
+    return EXPLAIN_SUMMARY.write(run, summary)
 
 
 def _statement(sanity: dict[str, Any], networks: dict[str, Any] | None = None) -> str:

@@ -24,14 +24,16 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..contract import FACEMAP_POINTS, FACEMAP_SUMMARY, FacemapSummary, SplitRow, write_config
 from ..data.dataset import SPLITS, identities, split_rows
-from ..io import atomic_write_csv, load_rgb
+from ..errors import InputError, SettingError, StageMissing
+from ..face.template import SIZE as IMAGE_SIZE
+from ..io import load_rgb
 from ..models import load_model
 from ..models.layers import count_weight_layers
-from ..runfolder import IMAGE_SIZE, Run, write_config, write_summary
+from ..runfolder import Run
 
 KINDS = ("classifier", "siamese")
-COLUMNS = ["path", "identity", "label", "split", "x", "y", "predicted", "correct", "thumb"]
 FOLDER = "facemap"
 
 
@@ -48,11 +50,11 @@ class FacemapSettings:
     def check(self) -> FacemapSettings:
         unknown = sorted(set(self.models) - set(KINDS))
         if unknown or not self.models:
-            raise SystemExit(f"--models must be some of {KINDS}, not {list(self.models)}")
+            raise SettingError(f"--models must be some of {KINDS}, not {list(self.models)}")
         if self.per_split < 2 or self.references < 1 or self.batch_size < 1 or self.thumbs < 0:
-            raise SystemExit("--per-split must be at least 2, --references and --batch-size at least 1")
+            raise SettingError("--per-split must be at least 2, --references and --batch-size at least 1")
         if not 2 <= self.perplexity <= 100:
-            raise SystemExit("--perplexity must lie between 2 and 100")
+            raise SettingError("--perplexity must lie between 2 and 100")
         return self
 
 
@@ -60,21 +62,21 @@ def folder(run: Run) -> Path:
     return run.root / FOLDER
 
 
-def _spread(rows: list[dict[str, str]], n: int) -> list[dict[str, str]]:
+def _spread(rows: list[SplitRow], n: int) -> list[SplitRow]:
     """n rows spread evenly (split.csv is sorted by person: a plain head would hold one person)."""
     if len(rows) <= n:
         return rows
     return [rows[int(k * len(rows) / n)] for k in range(n)]
 
 
-def choose_faces(run: Run, per_split: int) -> list[dict[str, str]]:
+def choose_faces(run: Run, per_split: int) -> list[SplitRow]:
     """The faces on the map: up to `per_split` of each split, test first (the faces the networks never saw)."""
     rows = split_rows(run)
     order = ["test"] + [s for s in SPLITS if s != "test"]
     return [r for s in order for r in _spread([r for r in rows if r["split"] == s], per_split)]
 
 
-def load_images(run: Run, rows: list[dict[str, str]]) -> torch.Tensor:
+def load_images(run: Run, rows: list[SplitRow]) -> torch.Tensor:
     """uint8 N×3×128×128 of the rows' faces."""
     out = np.zeros((len(rows), 3, IMAGE_SIZE, IMAGE_SIZE), dtype=np.uint8)
     for i, row in enumerate(rows):
@@ -143,7 +145,7 @@ def layout(emb: np.ndarray, perplexity: float, seed: int) -> tuple[np.ndarray, f
 
     n = len(emb)
     if n < 4:
-        raise SystemExit(f"a face map needs at least 4 faces, the data set gives {n}")
+        raise InputError(f"a face map needs at least 4 faces, the data set gives {n}")
     x = np.asarray(emb, dtype=np.float64)
     x = (x - x.mean(0)) / (x.std(0) + 1e-8)  # every embedding dimension on one scale
     perp = min(perplexity, (n - 1) / 3)
@@ -153,16 +155,16 @@ def layout(emb: np.ndarray, perplexity: float, seed: int) -> tuple[np.ndarray, f
     return (xy - lo) / np.maximum(hi - lo, 1e-12), trust
 
 
-def _references(rows: list[dict[str, str]], per_person: int) -> list[int]:
+def _references(rows: list[SplitRow], per_person: int) -> list[int]:
     """Indices of training faces (spread, up to `per_person` of each person) the Siamese votes compare with."""
     out: list[int] = []
-    for label in ("0", "1"):
-        idx = [i for i, r in enumerate(rows) if r["split"] == "train" and r["label"] == label]
+    for label in (0, 1):
+        idx = [i for i, r in enumerate(rows) if r.split == "train" and int(r.label) == label]
         out += [idx[int(k * len(idx) / per_person)] for k in range(per_person)] if len(idx) > per_person else idx
     return out
 
 
-def network_map(run: Run, kind: str, rows: list[dict[str, str]], images: torch.Tensor,
+def network_map(run: Run, kind: str, rows: list[SplitRow], images: torch.Tensor,
                 s: FacemapSettings, device: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """One network's map: a row per face and the network's summary entry."""
     model = load_model(run.model(kind), device)
@@ -175,7 +177,7 @@ def network_map(run: Run, kind: str, rows: list[dict[str, str]], images: torch.T
         emb = siamese_embeddings(model, images, device, s.batch_size)
         refs = _references(rows, s.references)
         if len({labels[i] for i in refs}) < 2:
-            raise SystemExit("the Siamese face map needs training faces of both people as references")
+            raise InputError("the Siamese face map needs training faces of both people as references")
         where = {r: k for k, r in enumerate(refs)}
         p1 = siamese_votes(model, emb, emb[refs], labels[refs], np.array([where.get(i, -1) for i in range(len(rows))]))
         what = f"output of the shared branch ({emb.shape[1]} values)"
@@ -196,7 +198,7 @@ def network_map(run: Run, kind: str, rows: list[dict[str, str]], images: torch.T
     return out, summary
 
 
-def facemap(run: Run | str | Path, settings: FacemapSettings | None = None, device: str = "cpu") -> dict[str, Any]:
+def facemap(run: Run | str | Path, settings: FacemapSettings | None = None, device: str = "cpu") -> FacemapSummary:
     """Map the faces for each trained network in `settings.models`; returns (and writes) the summary."""
     from .figures import save_map, save_thumbs
 
@@ -204,7 +206,7 @@ def facemap(run: Run | str | Path, settings: FacemapSettings | None = None, devi
     s = (settings or FacemapSettings()).check()
     kinds = [k for k in s.models if (run.model(k) / "model.safetensors").is_file()]
     if not kinds:
-        raise SystemExit(f"no trained network in {run.models} for {', '.join(s.models)}: run `lookalike train "
+        raise StageMissing(f"no trained network in {run.models} for {', '.join(s.models)}: run `lookalike train "
                          f"{run.root} --model classifier` (and --model siamese) first")
     rows = choose_faces(run, s.per_split)
     images = load_images(run, rows)
@@ -219,10 +221,10 @@ def facemap(run: Run | str | Path, settings: FacemapSettings | None = None, devi
         points, entry = network_map(run, kind, rows, images, s, device)
         for k, p in enumerate(points):
             p["thumb"] = k if k < thumbs["count"] else -1
-        atomic_write_csv(out / f"{kind}.csv", points, COLUMNS)
+        FACEMAP_POINTS.write(run, points, kind=kind)
         save_map(out / f"{kind}.png", points, names, kind, entry)
         summary["networks"][kind] = entry
     summary["perplexity"] = min(s.perplexity, (len(rows) - 1) / 3)
     summary["skipped"] = [k for k in s.models if k not in kinds]
-    return write_summary(out, summary)
+    return FACEMAP_SUMMARY.write(run, summary)
 

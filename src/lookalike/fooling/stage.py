@@ -18,19 +18,20 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..contract import FOOLING_SUMMARY, MODEL_INFO, RESULTS, FoolingSummary, fooling_folder, write_config
 from ..data.dataset import FaceSet, load_split
-from ..io import atomic_write_bytes, atomic_write_csv, load_rgb, read_csv, read_json, save_png
+from ..errors import InputError, SettingError
+from ..io import atomic_write_bytes, load_rgb, read_json, save_png
 from ..models import load_model
+from ..pairs import make_pairs, pair_indices, saved_test_pairs
 from ..progress import progress
-from ..runfolder import Run, write_config, write_summary
+from ..runfolder import Run
 from .attack import AttackSettings, attack, classifier_forward, siamese_forward, to_float
 from .figures import PanelImages, save_aggregate, save_grid, save_panel
 from .pixelmap import SCALES, pixel_map, reference, scale_caption
 
 MODELS = ("classifier", "siamese")
 PAIR_NAMES = ("same", "different")  # SiameseNet class 0, class 1
-COLUMNS = ["id", "path", "partner", "source", "target", "steps", "p_target_start", "p_target_end",
-           "p_target_saved", "linf", "l2", "success", "gave_up"]
 
 
 @dataclass
@@ -52,15 +53,15 @@ class FoolSettings:
 
     def check(self) -> FoolSettings:
         if self.model not in MODELS:
-            raise SystemExit(f"--model must be one of {MODELS}, not {self.model!r}")
+            raise SettingError(f"--model must be one of {MODELS}, not {self.model!r}")
         if self.n < 1 or self.batch_size < 1:
-            raise SystemExit("--n and --batch-size must be at least 1")
+            raise SettingError("--n and --batch-size must be at least 1")
         if self.map_scale not in SCALES:
-            raise SystemExit(f"--map-scale must be one of {SCALES}")
+            raise SettingError(f"--map-scale must be one of {SCALES}")
         try:
             self.attack_settings()
         except ValueError as exc:
-            raise SystemExit(f"bad attack setting: {exc}") from None
+            raise SettingError(f"bad attack setting: {exc}") from None
         return self
 
     def result_key(self) -> dict[str, Any]:
@@ -81,10 +82,6 @@ class Item:
     source: str
     target: int
     target_name: str
-
-
-def out_dir(run: Run, model: str) -> Path:
-    return run.fooling if model == "classifier" else run.fooling / "siamese"
 
 
 def image_id(path: str) -> str:
@@ -119,14 +116,10 @@ def siamese_items(run: Run, faces: FaceSet, n: int, seed: int) -> list[Item]:
 
     The second image of each pair is perturbed: a "same" pair is pushed to "different" and back.
     """
-    index = {p: k for k, p in enumerate(faces.paths)}
-    pairs: list[tuple[int, int, int]] = []
-    csv_path = run.model("siamese") / "test_pairs.csv"
-    if csv_path.exists():
-        pairs = [(index[r["a"]], index[r["b"]], int(r["same"])) for r in read_csv(csv_path)
-                 if r["a"] in index and r["b"] in index]
+    pairs = pair_indices(saved_test_pairs(run), faces.paths)
     if not pairs:
-        pairs = _make_pairs(faces.labels, 2 * n, seed)
+        a, b, same = make_pairs(faces.labels, 2 * n, seed)
+        pairs = list(zip(a.tolist(), b.tolist(), same.tolist()))
     same = [p for p in pairs if p[2] == 1]
     diff = [p for p in pairs if p[2] == 0]
     gen = torch.Generator().manual_seed(seed)
@@ -139,25 +132,6 @@ def siamese_items(run: Run, faces: FaceSet, n: int, seed: int) -> list[Item]:
         items.append(Item(f"pair{k:05d}__{image_id(faces.paths[b])}", b, a, PAIR_NAMES[1 - target], target,
                           PAIR_NAMES[target]))
     return items
-
-
-def _make_pairs(labels: torch.Tensor, n_pairs: int, seed: int) -> list[tuple[int, int, int]]:
-    """Balanced pairs when the trainer left none: half of one person, half of the two."""
-    gen = torch.Generator().manual_seed(seed)
-    by_class = [torch.nonzero(labels == c).flatten() for c in (0, 1)]
-    if min(len(g) for g in by_class) < 2:
-        raise SystemExit("the test split needs at least two images of each person to make Siamese pairs")
-    pairs = []
-    for k in range(n_pairs):
-        if k % 2 == 0:
-            g = by_class[(k // 2) % 2]
-            i, j = torch.randperm(len(g), generator=gen)[:2].tolist()
-            pairs.append((int(g[i]), int(g[j]), 1))
-        else:
-            a = by_class[0][torch.randint(len(by_class[0]), (1,), generator=gen)]
-            b = by_class[1][torch.randint(len(by_class[1]), (1,), generator=gen)]
-            pairs.append((int(a), int(b), 0) if k % 4 == 1 else (int(b), int(a), 0))
-    return pairs
 
 
 def _save_npy(path: Path, array: np.ndarray) -> None:
@@ -182,24 +156,24 @@ def _resume_rows(folder: Path, settings: FoolSettings) -> dict[str, dict[str, st
         return {}
     if before.get("map_scale") != settings.map_scale:
         shutil.rmtree(folder / "panels", ignore_errors=True)  # same attacks, pixel maps drawn anew
-    return {r["id"]: r for r in read_csv(res) if (folder / "fooled" / f"{r['id']}.png").exists()}
+    return {r.id: r.model_dump() for r in RESULTS.read_at(res) if (folder / "fooled" / f"{r.id}.png").exists()}
 
 
-def fool(run: Run | str | Path, settings: FoolSettings | None = None, device: str = "cpu") -> dict[str, Any]:
+def fool(run: Run | str | Path, settings: FoolSettings | None = None, device: str = "cpu") -> FoolingSummary:
     """Run the whole stage and return its summary (also written to summary.json)."""
     run = run if isinstance(run, Run) else Run(run)
     s = (settings or FoolSettings()).check()
     att = s.attack_settings()
-    folder = out_dir(run, s.model)
+    folder = fooling_folder(run, s.model)
     model = load_model(run.model(s.model), device)
-    meta_kind = read_json(run.model(s.model) / "model.json").get("kind")
+    meta_kind = MODEL_INFO.read(run, kind=s.model).kind
     if meta_kind != s.model:
-        raise SystemExit(f"{run.model(s.model)} holds a {meta_kind!r} network, not a {s.model!r}")
+        raise InputError(f"{run.model(s.model)} holds a {meta_kind!r} network, not a {s.model!r}")
     for p in model.parameters():
         p.requires_grad_(False)
     faces = load_split(run, "test")
     if len(faces) == 0:
-        raise SystemExit(f"the test split of {run.root} is empty: nothing to fool")
+        raise InputError(f"the test split of {run.root} is empty: nothing to fool")
     items = classifier_items(faces, s.n, s.seed) if s.model == "classifier" else siamese_items(run, faces, s.n,
                                                                                                 s.seed)
     done = _resume_rows(folder, s)
@@ -211,14 +185,15 @@ def fool(run: Run | str | Path, settings: FoolSettings | None = None, device: st
     for start in range(0, len(todo), s.batch_size):
         batch = todo[start:start + s.batch_size]
         rows.update(_fool_batch(model, faces, batch, att, folder, device))
-        atomic_write_csv(folder / "results.csv", [rows[it.id] for it in items if it.id in rows], COLUMNS)
+        RESULTS.write_at(folder / "results.csv", [rows[it.id] for it in items if it.id in rows])
         bar.update(len(batch))
     bar.close()
     seconds = time.perf_counter() - t0
     ordered = [rows[it.id] for it in items]
-    atomic_write_csv(folder / "results.csv", ordered, COLUMNS)
+    RESULTS.write_at(folder / "results.csv", ordered)
     figures = _figures(run, faces, items, ordered, folder, s)
-    return write_summary(folder, _summary(s, device, items, ordered, seconds, len(todo), figures))
+    return FOOLING_SUMMARY.write_at(folder / "summary.json",
+                                    _summary(s, device, items, ordered, seconds, len(todo), figures))
 
 
 @torch.no_grad()
@@ -353,6 +328,7 @@ def _summary(s: FoolSettings, device: str, items: list[Item], rows: list[dict[st
                   "mean": float(np.mean(steps)) if steps else None},
         "confidence": _stats([float(r["p_target_saved"]) for r in ok]),
         "linf": _stats([float(r["linf"]) for r in ok]),
+        "budget_used": max(float(r["linf"]) for r in ok) / s.epsilon if ok else None,
         "l2": _stats([float(r["l2"]) for r in ok]),
         "n_in_aggregate": figures["n_in_aggregate"],
         "map_scale": s.map_scale,  # of panels/ and grid.png; grids holds the grid in each scale

@@ -9,7 +9,9 @@ import torch
 from safetensors.torch import load_file, save
 from torch import nn
 
-from ..io import atomic_write_bytes, atomic_write_json, read_json
+from ..contract import MODEL_INFO
+from ..errors import StageMissing
+from ..io import atomic_write_bytes
 from .classifier import VGGClassifier
 from .siamese import SiameseNet
 
@@ -29,22 +31,22 @@ def save_model(folder: str | Path, kind: str, model: nn.Module, extra: dict[str,
     model = getattr(model, "module", model)  # unwrap DDP
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     atomic_write_bytes(folder / "model.safetensors", save(state))
-    atomic_write_json(folder / "model.json", {"kind": kind, "arch": dict(model.config), **(extra or {})})
+    MODEL_INFO.write_at(folder / "model.json", {"kind": kind, "arch": dict(model.config), **(extra or {})})
 
 
 def load_model(folder: str | Path, device: str = "cpu") -> nn.Module:
     """Rebuild a saved network in eval mode on `device`."""
     folder = Path(folder)
     if not (folder / "model.safetensors").exists():
-        raise SystemExit(f"no trained network in {folder}: run `lookalike train` first")
-    meta = read_json(folder / "model.json")
-    model = build_model(meta["kind"], **meta["arch"])
+        raise StageMissing(f"no trained network in {folder}: run `lookalike train` first")
+    meta = MODEL_INFO.read_at(folder / "model.json")
+    model = build_model(meta.kind, **meta.arch)
     model.load_state_dict(load_file(str(folder / "model.safetensors"), device="cpu"))
     return model.to(device).eval()
 
 
 def model_meta(folder: str | Path) -> dict[str, Any]:
-    return read_json(Path(folder) / "model.json")
+    return MODEL_INFO.read_at(Path(folder) / "model.json").to_json()
 
 
 def to_device(model: nn.Module, device: str) -> nn.Module:

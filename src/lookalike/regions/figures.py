@@ -12,8 +12,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from ..face.regions import FEATURES, REGIONS  # noqa: E402
 from ..io import save_figure  # noqa: E402
-from .masks import FEATURES, REGIONS  # noqa: E402
 
 
 def _centroids(labels: np.ndarray) -> dict[int, tuple[float, float]]:

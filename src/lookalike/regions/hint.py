@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .masks import PLAIN
+from ..face.regions import PLAIN
 
 LOOK_MIN = 1.2
 LOOK_FRACTION = 0.6

@@ -15,13 +15,29 @@ from typing import Any
 
 import numpy as np
 
+from ..contract import (
+    EXPLAIN_SUMMARY,
+    FEATURE_RANKING,
+    HINT,
+    PLANTED,
+    RANKING,
+    REGION_TEST,
+    REGIONS_SUMMARY,
+    SANITY,
+    RegionsSummary,
+    sanity_verdicts,
+    write_config,
+)
 from ..data.dataset import load_landmarks, split_rows
-from ..io import atomic_write_csv, atomic_write_json, atomic_write_text, load_rgb, read_json
+from ..errors import InputError, StageMissing
+from ..face.regions import FEATURES, REGIONS, LabelCache, template_labels
+from ..face.template import SIZE as IMAGE_SIZE
+from ..intervals import bootstrap_mean
+from ..io import load_rgb
 from ..progress import progress
-from ..runfolder import IMAGE_SIZE, Run, write_config, write_summary
+from ..runfolder import Run
 from . import hint as hints
-from .masks import FEATURES, REGIONS, LabelCache, template_labels
-from .scoring import agreement, bootstrap_mean, rank_desc, score_maps
+from .scoring import agreement, rank_desc, score_maps
 from .truth import recovery_table
 
 REGION_GROUPS = {r: [i] for i, r in enumerate(REGIONS)}
@@ -33,7 +49,7 @@ def mean_face(run: Run, limit: int = MEAN_FACE_IMAGES) -> np.ndarray:
     """Average of up to `limit` aligned faces (grey when there is no data)."""
     try:
         rows = split_rows(run)
-    except SystemExit:
+    except StageMissing:
         rows = []
     rows = rows[:: max(1, len(rows) // limit)][:limit] if rows else []
     acc = np.zeros((IMAGE_SIZE, IMAGE_SIZE, 3), np.float64)
@@ -47,10 +63,8 @@ def mean_face(run: Run, limit: int = MEAN_FACE_IMAGES) -> np.ndarray:
 
 
 def sanity_status(run: Run) -> dict[str, bool]:
-    path = run.explain / "sanity.json"
-    if not path.exists():
-        return {}
-    return {k: bool(v.get("passed")) for k, v in read_json(path).get("methods", {}).items()}
+    """`<network>-<method>` → whether its maps passed explain's sanity check ({} when none was checked)."""
+    return sanity_verdicts(SANITY.read(run)) if SANITY.exists(run) else {}
 
 
 def _source_table(name: str, maps: np.ndarray, labels: np.ndarray, clusters: np.ndarray | None,
@@ -71,7 +85,7 @@ def _source_table(name: str, maps: np.ndarray, labels: np.ndarray, clusters: np.
 
 
 def collect_sources(run: Run, seed: int) -> list[dict[str, Any]]:
-    from ..explain.store import load_maps
+    from ..contract import load_maps
 
     status = sanity_status(run)
     cache = LabelCache()
@@ -80,13 +94,13 @@ def collect_sources(run: Run, seed: int) -> list[dict[str, Any]]:
     for path in progress(files, desc="regions"):
         mf = load_maps(path)
         if mf.maps.shape[-2:] != (IMAGE_SIZE, IMAGE_SIZE):
-            raise SystemExit(f"{path}: maps are {mf.maps.shape[-2:]}, expected {IMAGE_SIZE}×{IMAGE_SIZE}")
+            raise InputError(f"{path}: maps are {mf.maps.shape[-2:]}, expected {IMAGE_SIZE}×{IMAGE_SIZE}")
         landmarks = load_landmarks(run, mf.paths)
         labels = np.stack([cache(lm) for lm in landmarks]) if len(landmarks) else np.zeros((0, 128, 128), np.int8)
         clusters = np.where(mf.pair >= 0, mf.pair, -1 - np.arange(len(mf.pair)))
         table = _source_table(mf.name, mf.maps, labels, clusters, seed)
         verdict = status.get(mf.name)
-        table.update(source=mf.name, kind="map", file=str(path.relative_to(run.root)),
+        table.update(source=mf.name, kind="map", network=mf.model, file=str(path.relative_to(run.root)),
                      sanity="unchecked" if verdict is None else "pass" if verdict else "fail")
         table["used_for_hint"] = table["sanity"] == "pass"
         sources.append(table)
@@ -94,30 +108,26 @@ def collect_sources(run: Run, seed: int) -> list[dict[str, Any]]:
     if fooling.exists():
         agg = np.load(fooling, allow_pickle=False).astype(np.float32)
         if agg.shape != (IMAGE_SIZE, IMAGE_SIZE):
-            raise SystemExit(f"{fooling}: expected a {IMAGE_SIZE}×{IMAGE_SIZE} map, got {agg.shape}")
+            raise InputError(f"{fooling}: expected a {IMAGE_SIZE}×{IMAGE_SIZE} map, got {agg.shape}")
         agg = np.clip(np.nan_to_num(np.abs(agg)), 0, None)
         table = _source_table("fooling-aggregate", agg[None], template_labels()[None], None, seed)
-        table.update(source="fooling-aggregate", kind="fooling", file=str(fooling.relative_to(run.root)),
+        table.update(source="fooling-aggregate", kind="fooling", network=None, file=str(fooling.relative_to(run.root)),
                      sanity="n/a", used_for_hint=True)
         sources.append(table)
     return sources
 
 
 def _near_chance_networks(run: Run) -> list[str]:
-    summary = run.explain / "summary.json"
-    if not summary.exists():
+    if not EXPLAIN_SUMMARY.exists(run):
         return []
-    nets = read_json(summary).get("networks", {})
-    return sorted(k for k, v in nets.items() if isinstance(v, dict) and v.get("near_chance"))
+    return sorted(k for k, v in EXPLAIN_SUMMARY.read(run).networks.items() if v.near_chance)
 
 
 def _region_test(run: Run, networks: set[str]) -> dict[str, Any]:
     """explain/region_test.json for the networks whose maps inform the hint ({} when there is none)."""
-    path = run.explain / "region_test.json"
-    if not path.exists():
+    if not REGION_TEST.exists(run):
         return {}
-    tests = read_json(path).get("networks", {})
-    return {k: v for k, v in tests.items() if k in networks and isinstance(v, dict) and "needed" in v}
+    return {k: v.to_json() for k, v in REGION_TEST.read(run).networks.items() if k in networks}
 
 
 def _drop_misleading_maps(sources: list[dict[str, Any]], trusted: list[dict[str, Any]],
@@ -127,7 +137,7 @@ def _drop_misleading_maps(sources: list[dict[str, Any]], trusted: list[dict[str,
     A map disagrees when its top feature is not one its network needs and covering it changes the answer less
     than covering any needed feature does (so a top feature that only just misses the test's bar still agrees)."""
     for s in sources:
-        test = region_test.get(s["source"].split("-")[0]) if s["kind"] == "map" else None
+        test = region_test.get(s["network"]) if s["kind"] == "map" else None
         top = min(s["features"], key=lambda r: r["rank"])["feature"] if s["features"] else None
         s["top_feature"] = top
         if not test or not test["needed"] or top is None:
@@ -149,7 +159,7 @@ def _drop_misleading_maps(sources: list[dict[str, Any]], trusted: list[dict[str,
     return [s for s in trusted if s not in wrong], note
 
 
-def run_regions(run: Run | str | Path, seed: int = 0) -> dict[str, Any]:
+def run_regions(run: Run | str | Path, seed: int = 0) -> RegionsSummary:
     """Score every map source by region, rank, compare methods and write the hint."""
     from .figures import agreement_figure, hint_figure, ranking_figure, regions_figure
 
@@ -157,8 +167,8 @@ def run_regions(run: Run | str | Path, seed: int = 0) -> dict[str, Any]:
     t0 = time.perf_counter()
     has_maps = any((run.explain / "maps").glob("*.npz"))
     if not has_maps and not (run.fooling / "aggregate.npy").exists():
-        raise SystemExit(f"nothing to analyse in {run.root}: run `lookalike explain {run.root}` "
-                         f"(or `lookalike fool {run.root}`) first")
+        raise StageMissing(f"nothing to analyse in {run.root}: run `lookalike explain {run.root}` "
+                           f"(or `lookalike fool {run.root}`) first")
     run.regions.mkdir(parents=True, exist_ok=True)
     write_config(run.regions, {"seed": seed, "bootstrap": 1000, "look_min": hints.LOOK_MIN,
                                "look_fraction": hints.LOOK_FRACTION, "max_look": hints.MAX_LOOK})
@@ -170,11 +180,9 @@ def run_regions(run: Run | str | Path, seed: int = 0) -> dict[str, Any]:
     region_rows = [row for s in sources for row in s["regions"]]
     for row in region_rows:
         row["sanity"] = next(s["sanity"] for s in sources if s["source"] == row["source"])
-    fields = ["source", "region", "rank", "score", "ci_low", "ci_high", "attribution_share", "area_share", "sanity"]
-    atomic_write_csv(run.regions / "ranking.csv", sorted(region_rows, key=lambda r: (r["source"], r["rank"])), fields)
+    RANKING.write(run, sorted(region_rows, key=lambda r: (r["source"], r["rank"])))
     feature_rows = [row for s in sources for row in s["features"]]
-    atomic_write_csv(run.regions / "features.csv", sorted(feature_rows, key=lambda r: (r["source"], r["rank"])),
-                     ["source", "feature", "rank", "score", "ci_low", "ci_high", "attribution_share", "area_share"])
+    FEATURE_RANKING.write(run, sorted(feature_rows, key=lambda r: (r["source"], r["rank"])))
     ranking_figure(sources, run.regions / "ranking.png")
 
     agree = agreement({s["source"]: np.array([r["score"] for r in s["regions"]]) for s in sources})
@@ -194,24 +202,24 @@ def run_regions(run: Run | str | Path, seed: int = 0) -> dict[str, Any]:
     weak = _near_chance_networks(run)
     # A network near chance has learnt nothing about the faces: leave its maps out of the hint as
     # long as a better network (or the fooling aggregate) is there to speak instead.
-    from_weak = [s for s in trusted if s["kind"] == "map" and s["source"].split("-")[0] in weak]
+    from_weak = [s for s in trusted if s["kind"] == "map" and s["network"] in weak]
     if from_weak and any(s["kind"] == "map" for s in trusted if s not in from_weak):
         trusted = [s for s in trusted if s not in from_weak]
         for s in from_weak:
             s["used_for_hint"] = False
             s["left_out_because"] = "network near chance"
-    if weak and trusted and all(s["source"].split("-")[0] in weak for s in trusted if s["kind"] == "map") \
+    if weak and trusted and all(s["network"] in weak for s in trusted if s["kind"] == "map") \
             and any(s["kind"] == "map" for s in trusted):
         note = f"the {' and '.join(weak)} network(s) are near chance, so their maps say little about the faces"
         warning = f"{warning}; {note}" if warning else note
-    region_test = _region_test(run, {s["source"].split("-")[0] for s in trusted if s["kind"] == "map"})
+    region_test = _region_test(run, {s["network"] for s in trusted if s["kind"] == "map"})
     trusted, note = _drop_misleading_maps(sources, trusted, region_test)
     if note:
         warning = f"{warning}; {note}" if warning else note
     recovery = recovery_table(run, sorted((run.explain / "maps").glob("*.npz")), run.fooling / "aggregate.npy",
                               seed)
     if recovery is not None:
-        atomic_write_json(run.regions / "planted.json", recovery)
+        PLANTED.write(run, recovery)
     feature_scores = {s["source"]: {r["feature"]: r["score"] for r in s["features"]} for s in trusted}
     needed = set().union(*(t["needed"] for t in region_test.values())) if region_test else None
     if needed and not any(s["kind"] == "map" for s in trusted):  # no map left to trust: the direct test speaks
@@ -221,7 +229,7 @@ def run_regions(run: Run | str | Path, seed: int = 0) -> dict[str, Any]:
         chosen = hints.choose(feature_scores, needed)
         trusted_names = [s["source"] for s in trusted]
     text = hints.sentence(chosen["look"], chosen["less"])
-    atomic_write_text(run.regions / "hint.txt", text + "\n")
+    HINT.write(run, text)
     hint_figure(face, tmpl, chosen["look"], text, run.regions / "hint.png")
 
     summary = {
@@ -246,9 +254,9 @@ def run_regions(run: Run | str | Path, seed: int = 0) -> dict[str, Any]:
                         for s in sources},
         "agreement": agree,
         "planted_recovery": recovery,
-        "sources": [{k: s.get(k) for k in ("source", "kind", "file", "sanity", "region_test", "used_for_hint",
-                                           "n_images", "dropped_empty")} for s in sources],
+        "sources": [{k: s.get(k) for k in ("source", "kind", "network", "file", "sanity", "region_test",
+                                           "used_for_hint", "n_images", "dropped_empty")} for s in sources],
         "files": ["regions.png", "ranking.csv", "features.csv", "ranking.png", "hint.txt", "hint.png"]
                  + (["agreement.png"] if len(sources) > 1 else []),
     }
-    return write_summary(run.regions, summary)
+    return REGIONS_SUMMARY.write(run, summary)

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from ..intervals import bootstrap_mean
 from ..runfolder import Run
-from .scoring import bootstrap_mean
 
 
 def load_truth(run: Run) -> dict[str, np.ndarray] | None:
@@ -39,7 +39,7 @@ def planted_enrichment(maps: np.ndarray, masks: np.ndarray) -> np.ndarray:
 
 def recovery_table(run: Run, map_files: list[Path], fooling: Path | None, seed: int) -> dict[str, Any] | None:
     """{source: {score, ci_low, ci_high, n}} for every source whose images have planted masks."""
-    from ..explain.store import load_maps
+    from ..contract import load_maps
 
     truth = load_truth(run)
     if truth is None:

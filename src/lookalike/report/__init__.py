@@ -5,3 +5,7 @@ from __future__ import annotations
 from .build import build_report
 
 __all__ = ["build_report"]
+
+from ..callable import make_callable  # noqa: E402
+
+make_callable(__name__)  # `lookalike.report(run, ...)` runs the stage (lookalike.api.report)

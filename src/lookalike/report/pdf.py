@@ -2,34 +2,20 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
+from ..errors import NotAvailable
 from ..io import atomic_copy
-
-CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-
-
-def find_chromium() -> str | None:
-    """$LOOKALIKE_CHROMIUM, else a Chromium or Chrome on PATH, else Debian's /usr/bin/chromium."""
-    env = os.environ.get("LOOKALIKE_CHROMIUM")
-    if env:
-        return env if Path(env).is_file() else None
-    for name in CANDIDATES:
-        found = shutil.which(name)
-        if found:
-            return found
-    return "/usr/bin/chromium" if Path("/usr/bin/chromium").is_file() else None
+from ..runtime import find_chromium
 
 
 def html_to_pdf(html: Path, pdf: Path, timeout: float = 180) -> Path:
-    """Render `html` to `pdf` atomically; a clear SystemExit when Chromium is absent or fails."""
+    """Render `html` to `pdf` atomically; a clear NotAvailable when Chromium is absent or fails."""
     exe = find_chromium()
     if exe is None:
-        raise SystemExit(
+        raise NotAvailable(
             f"--pdf needs Chromium and none was found. The HTML report is at {html}. Install the Debian "
             "package `chromium` (apt-get install chromium) or point LOOKALIKE_CHROMIUM at a Chrome/Chromium "
             "binary, or open the HTML in a browser and print it.")
@@ -42,8 +28,8 @@ def html_to_pdf(html: Path, pdf: Path, timeout: float = 180) -> Path:
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
-            raise SystemExit(f"Chromium did not finish printing {html} within {timeout:.0f} s") from None
+            raise NotAvailable(f"Chromium did not finish printing {html} within {timeout:.0f} s") from None
         if proc.returncode != 0 or not tmp.is_file() or tmp.stat().st_size == 0:
             tail = (proc.stderr or proc.stdout or "").strip().splitlines()[-5:]
-            raise SystemExit(f"Chromium could not print {html} to PDF (exit {proc.returncode}): " + " | ".join(tail))
+            raise NotAvailable(f"Chromium could not print {html} to PDF (exit {proc.returncode}): " + " | ".join(tail))
         return atomic_copy(tmp, pdf)

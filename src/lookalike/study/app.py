@@ -30,10 +30,11 @@ from fastapi.responses import (
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..runfolder import IMAGE_SIZE, Run
+from ..contract import TRIALS
+from ..face.template import SIZE as IMAGE_SIZE
+from ..runfolder import Run
 from ..web import Guard, Refusal, Scope, header, install_error_handlers, short
-from .design import LINK_GROUPS, TRIAL_COLUMNS
-from .export import csv_text
+from .design import LINK_GROUPS
 from .rules import AGE_BANDS, FAMILIARITY, FAMILIARITY_LABELS
 from .setup import hint
 from .store import Refused, Store
@@ -283,7 +284,7 @@ def add_admin(app: FastAPI, store: Store) -> None:
 
     @app.get("/api/admin/export", dependencies=admin)
     def export() -> PlainTextResponse:
-        return PlainTextResponse(csv_text(store.trial_rows(), TRIAL_COLUMNS), media_type="text/csv", headers=NO_STORE)
+        return PlainTextResponse(TRIALS.text(store.trial_rows()), media_type="text/csv", headers=NO_STORE)
 
     @app.post("/api/admin/links", dependencies=admin)
     def links(body: LinkRequest) -> dict[str, Any]:

@@ -10,25 +10,14 @@ data as a Psych-DS dataset, without the platform ids, for others to reuse.
 
 from __future__ import annotations
 
-import csv
-import io
 import statistics
 from typing import Any
 
-from ..io import atomic_write_csv
-from ..runfolder import Run, write_config, write_summary
-from .design import SESSION_COLUMNS, TRAINING_COLUMNS, TRIAL_COLUMNS
+from ..contract import SESSIONS, STUDY_SUMMARY, TRAINING, TRIALS, StudySummary, write_config
+from ..runfolder import Run
 from .store import Store
 
 TOLERANCE_MS = 50.0
-
-
-def csv_text(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buf.getvalue()
 
 
 def timing_stats(values: list[float], target: float) -> dict[str, Any]:
@@ -40,15 +29,15 @@ def timing_stats(values: list[float], target: float) -> dict[str, Any]:
             "within_50ms": round(sum(abs(v - target) <= TOLERANCE_MS for v in values) / len(values), 4)}
 
 
-def export_study(run: Run, store: Store) -> dict[str, Any]:
+def export_study(run: Run, store: Store) -> StudySummary:
     """Write study/trials.csv, training.csv, sessions.csv, psychds/ and summary.json; returns the summary."""
     from .psychds import write_psychds
 
     trials, training, sessions = store.trial_rows(), store.training_rows(), store.session_rows()
     design = store.design()
-    atomic_write_csv(run.study / "trials.csv", trials, TRIAL_COLUMNS)
-    atomic_write_csv(run.study / "training.csv", training, TRAINING_COLUMNS)
-    atomic_write_csv(run.study / "sessions.csv", sessions, SESSION_COLUMNS)
+    TRIALS.write(run, trials)
+    TRAINING.write(run, training)
+    SESSIONS.write(run, sessions)
     psychds = write_psychds(run.study / "psychds", trials, training, sessions, store)
     groups = store.progress()
     simulated = {s["participant"] for s in sessions if s["simulated"]}
@@ -73,4 +62,4 @@ def export_study(run: Run, store: Store) -> dict[str, Any]:
     }
     write_config(run.study, {"design": design.__dict__, "seed": store.meta("seed"), "names": store.names(),
                              "rules": store.rules().to_dict(), "stimuli_sha256": store.meta("stimuli_sha256")})
-    return write_summary(run.study, summary)
+    return STUDY_SUMMARY.write(run, summary)

@@ -9,7 +9,7 @@ shortened to a few photos per person and every photo is held for HOLD_MS so that
 catches it on a busy machine; each screen looks as it does in the study.
 
 Writes RUN/study/screens/{training,test,answer}.png and screens.json (when, browser, window).
-Without Chromium or Playwright it stops with a message saying what to install (`ScreensUnavailable`);
+Without Chromium or Playwright it stops with a message saying what to install (`NotAvailable`);
 `note_unavailable` records that reason in screens.json instead, for the report to show.
 """
 
@@ -23,18 +23,17 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..io import atomic_write_bytes, atomic_write_json
+from ..contract import SCREENS, Screens
+from ..errors import NotAvailable
+from ..io import atomic_write_bytes
 from ..runfolder import Run
+from ..runtime import find_chromium
 
-SCREENS = ("training", "test", "answer")
+SHOTS = ("training", "test", "answer")
 VIEWPORT = {"width": 820, "height": 620}
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 TRAIN_PER_PERSON = 2  # the screen shows one photo at a time: fewer photos change nothing in the picture
 HOLD_MS = 4000  # each photo and pair stays up this long, so a screenshot on a busy machine still catches it
-
-
-class ScreensUnavailable(SystemExit):
-    """Chromium or Playwright is missing: the screens cannot be photographed on this machine."""
 
 
 def screens_folder(run: Run) -> Path:
@@ -42,11 +41,9 @@ def screens_folder(run: Run) -> Path:
 
 
 def _chromium() -> str:
-    from ..report.pdf import find_chromium
-
     exe = find_chromium()
     if exe is None:
-        raise ScreensUnavailable("the study screens need Chromium: install the Debian package `chromium` "
+        raise NotAvailable("the study screens need Chromium: install the Debian package `chromium` "
                          "(apt-get install chromium) or point LOOKALIKE_CHROMIUM at a Chrome/Chromium binary")
     return exe
 
@@ -55,7 +52,7 @@ def _playwright() -> Any:
     try:
         from playwright import sync_api
     except ImportError:
-        raise ScreensUnavailable("the study screens need the Python package playwright (pip install 'playwright>=1.45,<2'; "
+        raise NotAvailable("the study screens need the Python package playwright (pip install 'playwright>=1.45,<2'; "
                          "Debian's chromium is used, never `playwright install`)") from None
     return sync_api
 
@@ -134,7 +131,7 @@ def _click_through(page: Any, url: str, token: str) -> dict[str, bytes]:
     return shots
 
 
-def capture_screens(run: Run | str | Path) -> dict[str, Any]:
+def capture_screens(run: Run | str | Path) -> Screens:
     """Photograph the training, test and answer screens; returns (and writes) screens.json."""
     from .app import create_app
     from .server import background_server
@@ -161,22 +158,19 @@ def capture_screens(run: Run | str | Path) -> dict[str, Any]:
             store.close()
     for name, raw in shots.items():
         atomic_write_bytes(out / f"{name}.png", _png(raw))
-    record = {"screens": {name: f"{name}.png" for name in SCREENS}, "browser": f"Chromium {version}",
+    record = {"screens": {name: f"{name}.png" for name in SHOTS}, "browser": f"Chromium {version}",
               "window": VIEWPORT, "group": "pre", "made_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
               "note": f"a scratch copy of the study; {TRAIN_PER_PERSON} training photos per person, each photo "
                       f"and pair held {HOLD_MS} ms for the screenshot (the study: {_design_default()})"}
-    atomic_write_json(out / "screens.json", record)
-    return record
+    return SCREENS.write(run, record)
 
 
-def note_unavailable(run: Run | str | Path, reason: str) -> dict[str, Any]:
+def note_unavailable(run: Run | str | Path, reason: str) -> Screens:
     """Record in screens.json why no screens were made (the report shows the reason in Figure 8's place);
     screenshots made earlier are kept."""
     run = run if isinstance(run, Run) else Run(run)
-    path = screens_folder(run) / "screens.json"
-    if path.is_file() and all((screens_folder(run) / f"{n}.png").is_file() for n in SCREENS):
-        return json.loads(path.read_text(encoding="utf-8"))
-    record = {"screens": {}, "unavailable": reason,
-              "made_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")}
-    atomic_write_json(path, record)
-    return record
+    earlier = SCREENS.load(run)
+    if earlier.ok and all((screens_folder(run) / f"{n}.png").is_file() for n in SHOTS):
+        return earlier.value
+    return SCREENS.write(run, {"screens": {}, "unavailable": reason,
+                               "made_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")})

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from ..errors import NotAvailable
+
 
 def free_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     """A bound listening socket (port 0 = any free port), handed to uvicorn so no other process can take it."""
@@ -22,7 +24,7 @@ def free_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        raise SystemExit(f"cannot listen on {host}:{port}: {exc.strerror} (try another --port)") from None
+        raise NotAvailable(f"cannot listen on {host}:{port}: {exc.strerror} (try another --port)") from None
     sock.listen(2048)
     return sock
 

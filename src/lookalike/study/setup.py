@@ -11,6 +11,7 @@ import random
 import sys
 from pathlib import Path
 
+from ..errors import InputError
 from ..runfolder import Run
 from .store import Design, Store
 
@@ -69,7 +70,7 @@ def open_study(run: Run, seed: int = 0, design: Design | None = None, per_person
             if len(paths) < need:
                 store.close()
                 db_path(run).unlink(missing_ok=True)
-                raise SystemExit(f"the data set of {run.root} has {len(paths)} images of person {label}; the study "
+                raise InputError(f"the data set of {run.root} has {len(paths)} images of person {label}; the study "
                                  f"needs at least {need} of each ({design.train_per_person} for training, up to "
                                  f"{need - design.train_per_person} for the {design.pairs} pairs and "
                                  f"{design.catch_trials} catch trials, none shown twice)")

@@ -17,6 +17,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import SettingError
+
 RETRIES = 6
 FRAME_MS = 1000 / 60  # the simulated display: 60 Hz
 
@@ -111,7 +113,7 @@ async def simulate_async(url: str, admin_token: str, group: str, n: int, accurac
     import httpx
 
     if not 0.0 <= accuracy <= 1.0:
-        raise SystemExit(f"--accuracy must be a probability between 0 and 1, not {accuracy}")
+        raise SettingError(f"--accuracy must be a probability between 0 and 1, not {accuracy}")
     admin = {"Authorization": f"Bearer {admin_token}"}
     concurrency = concurrency or n
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)

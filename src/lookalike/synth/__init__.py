@@ -10,3 +10,7 @@ from .render import render
 
 __all__ = ["DEFAULT_REGIONS", "IDENTITIES", "REGIONS", "clean", "generate", "identity_params", "image_path",
            "nuisance_for", "render", "render_with_truth", "sample_nuisance", "swap_region"]
+
+from ..callable import make_callable  # noqa: E402
+
+make_callable(__name__)  # `lookalike.synth(run, ...)` runs the stage (lookalike.api.synth)

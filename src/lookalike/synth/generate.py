@@ -17,11 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from ..io import atomic_write_bytes, atomic_write_csv, atomic_write_text, read_json, save_png
+from ..contract import SYNTH_LANDMARKS, SYNTH_SUMMARY, SynthSummary, write_config
+from ..errors import InputError
+from ..face.template import SIZE, landmark_columns
+from ..io import atomic_write_bytes, atomic_write_text, read_json, save_png
 from ..progress import progress
-from ..runfolder import write_config, write_summary
 from ..runtime import cpu_count
-from ..template import SIZE, landmark_columns
 from .params import DEFAULT_REGIONS, IDENTITIES, check_regions, identity_params, sample_nuisance, swap_region
 from .render import background, degrade, render_clean
 
@@ -76,7 +77,7 @@ def _config(n_per_identity: int, seed: int, regions: tuple[str, ...], strength: 
 
 def generate(out: str | Path, n_per_identity: int, seed: int = 0,
              regions: tuple[str, ...] | list[str] = DEFAULT_REGIONS, workers: int | None = None,
-             strength: float = 1.0, force: bool = False) -> dict[str, Any]:
+             strength: float = 1.0, force: bool = False) -> SynthSummary:
     """Render `n_per_identity` faces of each person into `out` (layout: docs/run-folder.md, `synth/`).
 
     Returns the summary. A folder that already holds a finished set made with the
@@ -91,17 +92,17 @@ def generate(out: str | Path, n_per_identity: int, seed: int = 0,
     out = Path(out)
     config = _config(n_per_identity, seed, regions, strength)
     if out.exists() and not out.is_dir():
-        raise SystemExit(f"{out} is a file: lookalike synth needs a folder to write into")
+        raise InputError(f"{out} is a file: lookalike synth needs a folder to write into")
     previous = read_json(out / "config.json") if (out / "config.json").is_file() else None
     ours = isinstance(previous, dict) and previous.get("identities") == list(IDENTITIES) and "regions" in previous
     if (out / "faces").exists() and not ours:
-        raise SystemExit(f"{out} already has a faces/ folder that lookalike synth did not make; "
+        raise InputError(f"{out} already has a faces/ folder that lookalike synth did not make; "
                          "choose an empty folder (nothing was changed)")
     if ours and (out / "summary.json").exists() and not force:
         if previous == config:
-            summary = read_json(out / "summary.json")
-            return {**summary, "reused": True}
-        raise SystemExit(f"{out} already holds synthetic faces made with other settings "
+            summary = SYNTH_SUMMARY.read_at(out / "summary.json")
+            return summary.model_copy(update={"reused": True})
+        raise InputError(f"{out} already holds synthetic faces made with other settings "
                          f"({out / 'config.json'}); choose another folder or pass --force to replace them")
     for sub in ("faces", "truth"):  # ours (checked above): an interrupted or --force run starts afresh
         if (out / sub).exists():
@@ -130,7 +131,7 @@ def generate(out: str | Path, n_per_identity: int, seed: int = 0,
     paths = [r[0] for r in results]
     cols = landmark_columns()
     rows = [{"path": p, **dict(zip(cols, np.round(lm.reshape(-1), 2).tolist()))} for p, lm, _, _ in results]
-    atomic_write_csv(out / "landmarks.csv", rows, ["path", *cols])
+    SYNTH_LANDMARKS.write_at(out / "landmarks.csv", rows)
     n_px = len(regions) * SIZE * SIZE
     masks = np.stack([np.unpackbits(r[2])[:n_px].reshape(len(regions), SIZE, SIZE) for r in results])
     import io
@@ -152,7 +153,7 @@ def generate(out: str | Path, n_per_identity: int, seed: int = 0,
         "files": {"faces": "faces/<identity>/<id>.png", "landmarks": "landmarks.csv",
                   "masks": "truth/masks.npz", "params": "truth/params.jsonl", "contact_sheet": "contact_sheet.png"},
     }
-    return write_summary(out, summary)
+    return SYNTH_SUMMARY.write_at(out / "summary.json", summary)
 
 
 def _contact_sheet(out: Path, results: list[Any], masks: np.ndarray, regions: tuple[str, ...], cols: int = 8) -> None:

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 from scipy.ndimage import gaussian_filter
 
-from ..template import SIZE, TEMPLATE_68
+from ..face.template import SIZE, TEMPLATE_68
 from .shapes import bump, coverage, ellipse_sdf, lens_sdf, over, stroke_sdf
 
 CENTRE = np.array([SIZE / 2, SIZE / 2])
@@ -188,6 +188,42 @@ def _base_layers(nz: dict[str, Any], x: np.ndarray, y: np.ndarray, u: np.ndarray
     return img, hair_rgb, hair_alpha, face_alpha, head_height
 
 
+def _paint_eyes(albedo: np.ndarray, lm: np.ndarray, eye_c: list[np.ndarray], fbox: Any, uf: np.ndarray,
+                vf: np.ndarray, nz: dict[str, Any], px: float) -> None:
+    """Eye whites, irises (looking where the nuisance gaze says), pupils and lid lines, into the face albedo."""
+    for (lo, hi), c in zip(((36, 42), (42, 48)), eye_c):
+        e = lm[lo:hi]
+        b = fbox(e, 2.5)
+        ub, vb, ab = uf[b], vf[b], albedo[b]
+        white = coverage(lens_sdf(ub, vb, e[0], e[3], e[1:3], e[4:6]), px)
+        over(ab, (0.88, 0.86, 0.84), white)
+        width = float(np.hypot(*(e[3] - e[0])))
+        ic = c + np.array([nz["gaze_x"], nz["gaze_y"]])
+        over(ab, np.asarray(nz["iris"]), white * coverage(ellipse_sdf(ub, vb, *ic, 0.21 * width, 0.21 * width), px))
+        over(ab, (0.03, 0.02, 0.02), white * coverage(ellipse_sdf(ub, vb, *ic, 0.09 * width, 0.09 * width), px))
+        over(ab, (0.1, 0.07, 0.06), 0.9 * coverage(stroke_sdf(ub, vb, e[[0, 1, 2, 3]], 0.45, 0.55), px))
+
+
+def _draw_glasses(img: np.ndarray, nz: dict[str, Any], eye_c: list[np.ndarray], jaw: np.ndarray, box: Any,
+                  u: np.ndarray, v: np.ndarray, px: float) -> None:
+    """Spectacles over both eyes: rims, bridge and arms (a nuisance both people share)."""
+    frame = np.asarray(nz["glasses_colour"])
+    p = 2.0 + 3.0 * (1.0 - nz["glasses_round"])
+    for c in eye_c:
+        b = box(c, 11)
+        du_, dv_ = np.abs(u[b] - c[0]) / 9.5, np.abs(v[b] - c[1] - 0.5) / 6.8
+        ring = ((du_ ** p + dv_ ** p) ** (1 / p) - 1.0) * 6.8
+        over(img[b], np.ones(3), 0.06 * coverage(ring, px))
+        over(img[b], frame, coverage(np.abs(ring) - 0.7, px))
+    bridge = np.array([[eye_c[0][0] + 9.3, eye_c[0][1] - 1], [64, eye_c[0][1] - 2.5],
+                       [eye_c[1][0] - 9.3, eye_c[1][1] - 1]])
+    arms = [np.array([[c[0] + sgn * 9.4, c[1] - 1.0], [corner[0] + sgn * 1.0, corner[1] - 1.5]])
+            for c, corner, sgn in ((eye_c[0], jaw[0], -1), (eye_c[1], jaw[16], 1))]
+    for pts in [bridge, *arms]:
+        b = box(pts, 2)
+        over(img[b], frame, coverage(stroke_sdf(u[b], v[b], pts, 0.65, 0.65), px))
+
+
 def render_clean(ident: dict[str, float], nz: dict[str, Any], size: int = SIZE,
                  background: np.ndarray | None = None, cache: dict[Any, Any] | None = None
                  ) -> tuple[np.ndarray, np.ndarray]:
@@ -287,17 +323,7 @@ def render_clean(ident: dict[str, float], nz: dict[str, Any], size: int = SIZE,
     for k in (32, 34):
         b = fbox(lm[k], 3)
         over(albedo[b], skin * 0.3, coverage(ellipse_sdf(uf[b], vf[b], lm[k, 0], lm[k, 1] - 1.0, 1.8, 1.0), px))
-    for (lo, hi), c in zip(((36, 42), (42, 48)), eye_c):
-        e = lm[lo:hi]
-        b = fbox(e, 2.5)
-        ub, vb, ab = uf[b], vf[b], albedo[b]
-        white = coverage(lens_sdf(ub, vb, e[0], e[3], e[1:3], e[4:6]), px)
-        over(ab, (0.88, 0.86, 0.84), white)
-        width = float(np.hypot(*(e[3] - e[0])))
-        ic = c + np.array([nz["gaze_x"], nz["gaze_y"]])
-        over(ab, np.asarray(nz["iris"]), white * coverage(ellipse_sdf(ub, vb, *ic, 0.21 * width, 0.21 * width), px))
-        over(ab, (0.03, 0.02, 0.02), white * coverage(ellipse_sdf(ub, vb, *ic, 0.09 * width, 0.09 * width), px))
-        over(ab, (0.1, 0.07, 0.06), 0.9 * coverage(stroke_sdf(ub, vb, e[[0, 1, 2, 3]], 0.45, 0.55), px))
+    _paint_eyes(albedo, lm, eye_c, fbox, uf, vf, nz, px)
     face_rgb = albedo * light
     over(img[fb], face_rgb, face_alpha[fb])
 
@@ -312,21 +338,7 @@ def render_clean(ident: dict[str, float], nz: dict[str, Any], size: int = SIZE,
     over(img, hair_rgb, cap)
 
     if nz["glasses"]:
-        frame = np.asarray(nz["glasses_colour"])
-        p = 2.0 + 3.0 * (1.0 - nz["glasses_round"])
-        for c in eye_c:
-            b = box(c, 11)
-            du_, dv_ = np.abs(u[b] - c[0]) / 9.5, np.abs(v[b] - c[1] - 0.5) / 6.8
-            ring = ((du_ ** p + dv_ ** p) ** (1 / p) - 1.0) * 6.8
-            over(img[b], np.ones(3), 0.06 * coverage(ring, px))
-            over(img[b], frame, coverage(np.abs(ring) - 0.7, px))
-        bridge = np.array([[eye_c[0][0] + 9.3, eye_c[0][1] - 1], [64, eye_c[0][1] - 2.5],
-                           [eye_c[1][0] - 9.3, eye_c[1][1] - 1]])
-        arms = [np.array([[c[0] + sgn * 9.4, c[1] - 1.0], [corner[0] + sgn * 1.0, corner[1] - 1.5]])
-                for c, corner, sgn in ((eye_c[0], jaw[0], -1), (eye_c[1], jaw[16], 1))]
-        for pts in [bridge, *arms]:
-            b = box(pts, 2)
-            over(img[b], frame, coverage(stroke_sdf(u[b], v[b], pts, 0.65, 0.65), px))
+        _draw_glasses(img, nz, eye_c, jaw, box, u, v, px)
 
     img = (img * nz["exposure"] - 0.5) * nz["contrast"] + 0.5
     landmarks = (m @ (lm - CENTRE).T).T + CENTRE + t

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,22 +23,23 @@ import torch.nn.functional as F
 from scipy.special import softmax
 from torch import nn
 
+from ..contract import METRICS, NETWORK_SUMMARY, PAPER_TEST_ACCURACY, NetworkSummary, write_config
 from ..data.dataset import FaceSet, load_split
-from ..io import atomic_write_bytes, atomic_write_text
+from ..errors import InputError, SettingError
+from ..io import atomic_write_bytes
 from ..models import build_model, save_model, siamese_loss
 from ..models.layers import Temperature, last_linear
 from ..models.registry import to_device
+from ..pairs import make_pairs, pair_count, write_test_pairs
 from ..progress import progress
-from ..runfolder import Run, write_config, write_summary
+from ..runfolder import Run
 from ..runtime import pick_device, training_precision
 from . import ddp
 from .augment import augment
 from .curves import plot_curves
 from .metrics import binary_metrics, expected_calibration_error, fit_temperature
-from .pairs import make_pairs, pair_count, write_pairs
 from .presets import TrainConfig, make_config
 
-PAPER_TEST_ACCURACY = {"classifier": 0.873, "siamese": 0.8504}
 StepHook = Callable[[int, int], None]
 
 
@@ -56,28 +56,11 @@ def train(run: str | Path | Run, model: str = "classifier", preset: str = "fast"
     `on_step(epoch, step)` is called after every optimiser step (tests use it to simulate a kill).
     """
     run = run if isinstance(run, Run) else Run(run)
-    if model == "embedding":
-        return _train_embedding(run, preset, overrides, config_file, seed, device)
     if model not in ("classifier", "siamese"):
-        raise SystemExit(f"unknown model {model!r}; choose classifier, siamese or embedding")
+        raise SettingError(f"unknown network {model!r}; choose classifier or siamese (the embedding baseline "
+                           "is lookalike.baseline)")
     cfg = make_config(preset, overrides, config_file)
     return Trainer(run, model, cfg, seed, device).fit(resume=resume, on_step=on_step)
-
-
-def _train_embedding(run: Run, preset: str, overrides: dict[str, Any] | None, config_file: str | Path | None,
-                     seed: int, device: str) -> dict[str, Any]:
-    try:
-        from ..baseline import train_embedding
-    except ImportError as exc:
-        if exc.name is None or "baseline" in (exc.name or "") or "train_embedding" in str(exc):
-            raise SystemExit("--model embedding is not available: lookalike.baseline is not installed "
-                             "in this version") from exc
-        raise
-    config: dict[str, Any] = {"preset": preset}
-    if config_file is not None:
-        config.update(json.loads(Path(config_file).read_text(encoding="utf-8")))
-    config.update(overrides or {})
-    return train_embedding(run, config, seed, device)
 
 
 @dataclass
@@ -140,7 +123,7 @@ class Trainer:
         for name, fs in (("train", self.train_set), ("val", self.val_set), ("test", self.test_set)):
             counts = torch.bincount(fs.labels, minlength=2).tolist()
             if len(fs) == 0 or min(counts[:2]) == 0:
-                raise SystemExit(f"the {name} split needs images of both people (it has {counts[:2]}); "
+                raise InputError(f"the {name} split needs images of both people (it has {counts[:2]}); "
                                  f"check {run.split_csv}")
         torch.manual_seed(self.seed)
         net = build_model(kind, **cfg.arch(kind))
@@ -163,7 +146,7 @@ class Trainer:
         self.n_items = len(self.train_set) if per_face else (cfg.train_pairs or len(self.train_set))
         self.batch = min(cfg.batch_size, self.n_items)
         if self.batch < 2 * self.dist.world:
-            raise SystemExit(f"batch of {self.batch} is too small for {self.dist.world} processes")
+            raise SettingError(f"batch of {self.batch} is too small for {self.dist.world} processes")
         self.steps = max(1, self.n_items // self.batch)
         self.optimizer = self._optimizer()
         self.scheduler = self._scheduler()
@@ -401,12 +384,12 @@ class Trainer:
         try:
             state = torch.load(self.checkpoint_path, map_location="cpu", weights_only=False)
         except Exception as exc:  # noqa: BLE001 - any unreadable checkpoint gets the same advice
-            raise SystemExit(f"cannot read {self.checkpoint_path} ({exc}); train again without --resume") from exc
+            raise InputError(f"cannot read {self.checkpoint_path} ({exc}); train again without --resume") from exc
         if state["recipe"] != self.recipe:
             changed = sorted(k for k in set(state["recipe"]) | set(self.recipe)
                              if state["recipe"].get(k) != self.recipe.get(k))
-            raise SystemExit(f"--resume: the checkpoint in {self.out} was trained with other settings "
-                             f"({', '.join(changed)} differ); use the same settings or train without --resume")
+            raise SettingError(f"--resume: the checkpoint in {self.out} was trained with other settings "
+                               f"({', '.join(changed)} differ); use the same settings or train without --resume")
         self.net.load_state_dict(state["model"])
         if self.probe is not None:
             self.probe.load_state_dict(state["probe"])
@@ -415,20 +398,20 @@ class Trainer:
         return int(state["epoch"]), dict(state["best"])
 
     # the whole run ------------------------------------------------------------------
-    def fit(self, resume: bool = False, on_step: StepHook | None = None) -> dict[str, Any]:
+    def fit(self, resume: bool = False, on_step: StepHook | None = None) -> NetworkSummary:
         main = self.dist.main
         start, best = 1, {"epoch": 0, "val_accuracy": -1.0}
         records: list[dict[str, Any]] = []
         if resume and self.checkpoint_path.exists():
             done, best = self.load_checkpoint()
             start = done + 1
-            records = [r for r in _read_jsonl(self.out / "metrics.jsonl") if r["epoch"] <= done]
+            records = [r.to_json() for r in METRICS.read(self.run, kind=self.kind) if r.epoch <= done]
         if main:
             self.out.mkdir(parents=True, exist_ok=True)
             write_config(self.out, {**self.recipe, "device": self.device, "world_size": self.dist.world,
                                     "precision_used": self.precision})
             if self.kind == "siamese":
-                write_pairs(self.out / "test_pairs.csv", self.test_set.paths, *self.test_pairs)
+                write_test_pairs(self.run, self.test_set.paths, *self.test_pairs)
         t_run = time.perf_counter()
         for epoch in range(start, self.cfg.epochs + 1):
             t0 = time.perf_counter()
@@ -444,7 +427,7 @@ class Trainer:
                     save_model(self.out, self.kind, self.net, extra={"epoch": epoch, "identities":
                                                                      self.train_set.identities})
             if main:
-                atomic_write_text(self.out / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in records))
+                METRICS.write(self.run, records, kind=self.kind)
                 self.save_checkpoint(epoch, best)
                 plot_curves(records, self.out, "Classifier" if self.kind == "classifier" else "Siamese network")
             ddp.barrier(self.dist)
@@ -470,7 +453,7 @@ class Trainer:
                 "val_ece_before": expected_calibration_error(val["truth"], val["prob1"]),
                 "val_ece_after": expected_calibration_error(val["truth"], after)}
 
-    def _test(self, records: list[dict[str, Any]], best: dict[str, Any], seconds: float) -> dict[str, Any]:
+    def _test(self, records: list[dict[str, Any]], best: dict[str, Any], seconds: float) -> NetworkSummary:
         from safetensors.torch import load_file
 
         self.net.load_state_dict(load_file(str(self.out / "model.safetensors"), device="cpu"))
@@ -500,7 +483,7 @@ class Trainer:
             "images_per_s": float(np.mean([r["images_per_s"] for r in records])) if records else None,
             "final": records[-1] if records else None,
         }
-        return write_summary(self.out, summary) if self.dist.main else summary
+        return NETWORK_SUMMARY.write(self.run, summary, kind=self.kind) if self.dist.main else NetworkSummary(**summary)
 
 
 def _temperature_layer(net: nn.Module) -> Temperature:
@@ -516,9 +499,3 @@ def _spread_subset(fs: FaceSet, limit: int) -> FaceSet:
     pick = idx.tolist()
     return FaceSet(images=fs.images[idx], labels=fs.labels[idx], paths=[fs.paths[i] for i in pick],
                    groups=[fs.groups[i] for i in pick], identities=fs.identities)
-
-
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

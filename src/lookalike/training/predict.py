@@ -8,10 +8,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..errors import InputError, SettingError
+from ..face.template import SIZE as IMAGE_SIZE
 from ..io import load_rgb
 from ..models import load_model
 from ..models.registry import model_meta
-from ..runfolder import IMAGE_SIZE, Run
+from ..runfolder import Run
 from ..runtime import pick_device
 
 
@@ -19,11 +21,11 @@ def _load_images(paths: list[str]) -> torch.Tensor:
     arrays = []
     for p in paths:
         if not Path(p).is_file():
-            raise SystemExit(f"image {p} does not exist")
+            raise InputError(f"image {p} does not exist")
         try:
             arrays.append(load_rgb(p, size=IMAGE_SIZE).transpose(2, 0, 1))
         except Exception as exc:  # noqa: BLE001 - PIL raises many kinds for unreadable files
-            raise SystemExit(f"cannot read image {p}: {exc}") from exc
+            raise InputError(f"cannot read image {p}: {exc}") from exc
     return torch.from_numpy(np.stack(arrays)).float().div_(255.0)
 
 
@@ -31,7 +33,7 @@ def _load_images(paths: list[str]) -> torch.Tensor:
 def predict(run: str | Path | Run, model: str, images: list[str], device: str = "auto") -> dict[str, Any]:
     run = run if isinstance(run, Run) else Run(run)
     if model == "siamese" and len(images) != 2:
-        raise SystemExit(f"--model siamese compares exactly two images (got {len(images)})")
+        raise SettingError(f"--model siamese compares exactly two images (got {len(images)})")
     folder = run.model(model)
     dev = pick_device(device)
     net = load_model(folder, dev)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import InputError, SettingError
+
 
 @dataclass
 class TrainConfig:
@@ -169,31 +171,31 @@ def make_config(preset: str = "fast", overrides: dict[str, Any] | None = None,
                 config_file: str | Path | None = None) -> TrainConfig:
     """Preset, then the JSON config file, then `overrides` (values may be strings from --set)."""
     if preset not in PRESETS:
-        raise SystemExit(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
+        raise SettingError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
     cfg = PRESETS[preset]().to_dict()
     updates: dict[str, Any] = {}
     if config_file is not None:
         path = Path(config_file)
         if not path.exists():
-            raise SystemExit(f"config file {path} does not exist")
+            raise InputError(f"config file {path} does not exist")
         try:
             loaded = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
-            raise SystemExit(f"config file {path} is not valid JSON: {exc}") from exc
+            raise InputError(f"config file {path} is not valid JSON: {exc}") from exc
         if not isinstance(loaded, dict):
-            raise SystemExit(f"config file {path} must hold a JSON object of settings")
+            raise InputError(f"config file {path} must hold a JSON object of settings")
         updates.update(loaded)
     updates.update(overrides or {})
     for key, value in updates.items():
         if key not in FIELD_TYPES:
-            raise SystemExit(f"unknown training setting {key!r}; known: {', '.join(sorted(FIELD_TYPES))}")
+            raise SettingError(f"unknown training setting {key!r}; known: {', '.join(sorted(FIELD_TYPES))}")
         if key == "preset":
             continue
         kind = FIELD_TYPES[key]
         try:
             cfg[key] = parse_value(value, kind) if isinstance(value, str) else _coerce(value, kind, key)
         except ValueError as exc:
-            raise SystemExit(f"bad value for {key}: {exc}") from exc
+            raise SettingError(f"bad value for {key}: {exc}") from exc
     out = TrainConfig(**cfg)
     _validate(out)
     return out
@@ -213,40 +215,31 @@ def _coerce(value: Any, kind: Any, key: str) -> Any:
     raise ValueError(f"{value!r} is not a {kind}")
 
 
+CHECKS: list[tuple[Any, str]] = [  # (what must hold, what to say when it does not), in this order
+    (lambda c: c.epochs >= 1, "epochs must be ≥ 1"),
+    (lambda c: c.batch_size >= 2, "batch_size must be ≥ 2 (batch normalisation needs two samples)"),
+    (lambda c: c.lr > 0, "lr must be > 0"),
+    (lambda c: min(c.width, c.dense, c.hidden) >= 1, "width, dense and hidden must be ≥ 1"),
+    (lambda c: 0 <= c.dropout < 1, "dropout must be in [0, 1)"),
+    (lambda c: c.optimizer in ("adam", "adamw", "sgd"), "optimizer must be adam, adamw or sgd"),
+    (lambda c: c.schedule in ("constant", "onecycle", "cosine"), "schedule must be constant, onecycle or cosine"),
+    (lambda c: 0 < c.warmup < 1, "warmup must be in (0, 1)"),
+    (lambda c: c.precision in ("auto", "fp32", "bf16"), "precision must be auto, fp32 or bf16"),
+    (lambda c: c.pairs in ("drawn", "batch"), "pairs must be drawn or batch"),
+    (lambda c: 0 <= c.identity_floor < 1, "identity_floor must be in [0, 1)"),
+    (lambda c: not (c.input_size != 0 and c.input_size < 32
+                    or c.siamese_input_size not in (-1, 0) and c.siamese_input_size < 32),
+     "input_size and siamese_input_size must be 0 (the full 128) or at least 32 (five poolings)"),
+    (lambda c: c.mixup >= 0, "mixup must be ≥ 0"),
+    (lambda c: 0 <= c.erase <= 1, "erase must be in [0, 1]"),
+    (lambda c: 0 <= c.identity_warmup <= 1, "identity_warmup must be in [0, 1]"),
+]
+
+
 def _validate(cfg: TrainConfig) -> None:
-    problems = []
-    if cfg.epochs < 1:
-        problems.append("epochs must be ≥ 1")
-    if cfg.batch_size < 2:
-        problems.append("batch_size must be ≥ 2 (batch normalisation needs two samples)")
-    if cfg.lr <= 0:
-        problems.append("lr must be > 0")
-    if cfg.width < 1 or cfg.dense < 1 or cfg.hidden < 1:
-        problems.append("width, dense and hidden must be ≥ 1")
-    if not 0 <= cfg.dropout < 1:
-        problems.append("dropout must be in [0, 1)")
-    if cfg.optimizer not in ("adam", "adamw", "sgd"):
-        problems.append("optimizer must be adam, adamw or sgd")
-    if cfg.schedule not in ("constant", "onecycle", "cosine"):
-        problems.append("schedule must be constant, onecycle or cosine")
-    if not 0 < cfg.warmup < 1:
-        problems.append("warmup must be in (0, 1)")
-    if cfg.precision not in ("auto", "fp32", "bf16"):
-        problems.append("precision must be auto, fp32 or bf16")
-    if cfg.pairs not in ("drawn", "batch"):
-        problems.append("pairs must be drawn or batch")
-    if not 0 <= cfg.identity_floor < 1:
-        problems.append("identity_floor must be in [0, 1)")
-    if cfg.input_size != 0 and cfg.input_size < 32 or cfg.siamese_input_size not in (-1, 0) and cfg.siamese_input_size < 32:
-        problems.append("input_size and siamese_input_size must be 0 (the full 128) or at least 32 (five poolings)")
-    if cfg.mixup < 0:
-        problems.append("mixup must be ≥ 0")
-    if not 0 <= cfg.erase <= 1:
-        problems.append("erase must be in [0, 1]")
-    if not 0 <= cfg.identity_warmup <= 1:
-        problems.append("identity_warmup must be in [0, 1]")
+    problems = [message for holds, message in CHECKS if not holds(cfg)]
     if problems:
-        raise SystemExit("bad training settings: " + "; ".join(problems))
+        raise SettingError("bad training settings: " + "; ".join(problems))
 
 
 def parse_sets(items: list[str] | None) -> dict[str, str]:
@@ -255,7 +248,7 @@ def parse_sets(items: list[str] | None) -> dict[str, str]:
     for item in items or []:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise SystemExit(f"--set expects key=value, got {item!r}")
+            raise SettingError(f"--set expects key=value, got {item!r}")
         out[key.strip()] = value.strip()
     return out
 

@@ -7,13 +7,13 @@ the Figure-9 histograms, permutation tests with effect sizes, d′ and
 criterion, and the group size a replication needs for 80% power.
 
 `loading` reads and validates the trials, `scoring` turns them into numbers,
-`plots` draws the figures, `stage` writes the folder and `cli` is the command.
+`plots` draws the figures and `stage` writes the folder; the command is
+`lookalike.cli.study_analysis`.
 """
 
 from __future__ import annotations
 
-from .cli import add_analyze_arguments, format_table, run_analyze
 from .loading import COLUMNS, load_trials
 from .stage import analyze
 
-__all__ = ["COLUMNS", "add_analyze_arguments", "analyze", "format_table", "load_trials", "run_analyze"]
+__all__ = ["COLUMNS", "analyze", "load_trials"]

@@ -14,6 +14,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from ...errors import InputError
 from ...io import read_csv, read_json
 from ..rules import Decision, Rules, Session, decide, off_by_more_than_a_frame, on_screen_s, tally
 from ..store import Design
@@ -41,7 +42,7 @@ def read_optional(path: Path) -> list[dict[str, str]] | None:
     try:
         return read_csv(path)
     except (OSError, UnicodeDecodeError) as exc:
-        raise SystemExit(f"cannot read {path}: {exc}") from None
+        raise InputError(f"cannot read {path}: {exc}") from None
 
 
 def build_sessions(rows: list[dict[str, Any]], sessions: list[dict[str, str]] | None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ...errors import InputError
 from ...io import read_csv
 from ...runfolder import Run, StageMissing
 from ..design import ANSWERS, TRIAL_COLUMNS
@@ -17,8 +18,8 @@ OPTIONAL = ("catch", "frame_ms")  # added with catch trials and frame timing; ol
 COLUMNS = [c for c in TRIAL_COLUMNS if c not in OPTIONAL]
 
 
-def _bad(path: Path, line: int, msg: str) -> SystemExit:
-    return SystemExit(f"{path}, line {line}: {msg}")
+def _bad(path: Path, line: int, msg: str) -> InputError:
+    return InputError(f"{path}, line {line}: {msg}")
 
 
 def _number(value: str, path: Path, line: int, column: str) -> float:
@@ -83,11 +84,11 @@ def load_trials(path: Path) -> list[dict[str, Any]]:
     try:
         rows = read_csv(path)
     except (OSError, UnicodeDecodeError) as exc:
-        raise SystemExit(f"cannot read {path}: {exc}") from None
+        raise InputError(f"cannot read {path}: {exc}") from None
     if rows:
         missing = [c for c in COLUMNS if c not in rows[0]]
         if missing:
-            raise SystemExit(f"{path} lacks the column(s) {', '.join(missing)}; expected: {','.join(COLUMNS)}")
+            raise InputError(f"{path} lacks the column(s) {', '.join(missing)}; expected: {','.join(COLUMNS)}")
     return [parse_trial(row, path, line) for line, row in enumerate(rows, start=2)]
 
 

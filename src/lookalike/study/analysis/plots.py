@@ -6,8 +6,9 @@ import math
 from pathlib import Path
 from typing import Any
 
+from ...contract import ParticipantRow
 from ...io import save_figure
-from .scoring import ParticipantScore, mean
+from .scoring import mean
 
 GROUP_COLOURS = {"pre": "#8c8c8c", "post": "#000000", "expert": "#d62728"}  # Figure 9: gray, black, red
 def plot_figure9(groups: dict[str, dict[str, Any]], trials: int, path: Path) -> Path:
@@ -76,7 +77,7 @@ def plot_accuracy(groups: dict[str, dict[str, Any]], path: Path) -> Path:
     return save_figure(path, fig)
 
 
-def plot_dprime(scores: list[ParticipantScore], groups: list[str], path: Path) -> Path:
+def plot_dprime(scores: list[ParticipantRow], groups: list[str], path: Path) -> Path:
     """d′ of every participant by group (jittered), with the group mean."""
     import matplotlib
 

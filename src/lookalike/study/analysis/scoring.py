@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ...contract import ParticipantRow
+from ...errors import InputError
 from .. import stats
 from ..design import GROUPS
 
@@ -38,25 +39,6 @@ DPRIME_CONVENTION = (
 )
 
 
-@dataclass
-class ParticipantScore:
-    participant: str
-    group: str
-    trials: int
-    correct: int
-    accuracy: float
-    hits: int
-    misses: int
-    false_alarms: int
-    correct_rejections: int
-    hit_rate: float
-    false_alarm_rate: float
-    dprime: float
-    criterion: float
-    median_response_ms: float
-    median_shown_ms: float
-
-
 def median(values: list[float]) -> float:
     vals = sorted(v for v in values if math.isfinite(v))
     if not vals:
@@ -74,26 +56,26 @@ def _check_participant(pid: str, trials: list[dict[str, Any]], trials_per_partic
     """The participant's one group and answered trials; stops on rows that cannot belong to one session."""
     groups = {t["group"] for t in trials}
     if len(groups) > 1:
-        raise SystemExit(f"{path}: participant {pid!r} appears in several groups: {sorted(groups)}")
+        raise InputError(f"{path}: participant {pid!r} appears in several groups: {sorted(groups)}")
     seen = [t["trial"] for t in trials]
     if len(seen) != len(set(seen)):
         dup = sorted({s for s in seen if seen.count(s) > 1})
-        raise SystemExit(f"{path}: participant {pid!r} has trial(s) {dup} more than once")
+        raise InputError(f"{path}: participant {pid!r} has trial(s) {dup} more than once")
     answered = [t for t in trials if t["answer"]]
     if len(answered) > trials_per_participant:
-        raise SystemExit(f"{path}: participant {pid!r} answered {len(answered)} pairs; the study has "
+        raise InputError(f"{path}: participant {pid!r} answered {len(answered)} pairs; the study has "
                          f"{trials_per_participant} (set --trials if yours differs)")
     return groups.pop(), answered
 
 
-def score_one(pid: str, group: str, answered: list[dict[str, Any]]) -> ParticipantScore:
+def score_one(pid: str, group: str, answered: list[dict[str, Any]]) -> ParticipantRow:
     """Accuracy, the signal-detection tally, d′ and median times of one finished session."""
     tally = {"hits": 0, "misses": 0, "false_alarms": 0, "correct_rejections": 0}
     for t in answered:
         tally[OUTCOMES[(t["truth"], t["answer"])]] += 1
     det = stats.dprime(**tally)
     correct = tally["hits"] + tally["correct_rejections"]
-    return ParticipantScore(
+    return ParticipantRow(
         participant=pid, group=group, trials=len(answered), correct=correct,
         accuracy=correct / len(answered), **tally, hit_rate=det.hit_rate,
         false_alarm_rate=det.false_alarm_rate, dprime=det.dprime, criterion=det.criterion,
@@ -104,12 +86,12 @@ def score_one(pid: str, group: str, answered: list[dict[str, Any]]) -> Participa
 
 def score_participants(
     rows: list[dict[str, Any]], trials_per_participant: int, path: Path | str = "trials.csv",
-) -> tuple[list[ParticipantScore], dict[str, dict[str, int]]]:
+) -> tuple[list[ParticipantRow], dict[str, dict[str, int]]]:
     """Score each participant who finished; count, per group, those who did not."""
     by_person: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         by_person[row["participant"]].append(row)
-    scores: list[ParticipantScore] = []
+    scores: list[ParticipantRow] = []
     counts: dict[str, dict[str, int]] = defaultdict(lambda: {"complete": 0, "excluded_incomplete": 0})
     for pid, trials in by_person.items():
         group, answered = _check_participant(pid, trials, trials_per_participant, path)
@@ -138,7 +120,7 @@ def sd(values: list[float]) -> float:
 
 
 def summarise_group(
-    group: str, members: list[ParticipantScore], counts: dict[str, int], trials: int, n_boot: int, seed: int,
+    group: str, members: list[ParticipantRow], counts: dict[str, int], trials: int, n_boot: int, seed: int,
 ) -> dict[str, Any]:
     """Equation (1), its intervals, the Figure-9 histogram and pooled d′ for one group."""
     correct = [p.correct for p in members]
@@ -172,7 +154,7 @@ def summarise_group(
 
 
 def compare(
-    a: str, b: str, question: str, by_group: dict[str, list[ParticipantScore]], trials: int,
+    a: str, b: str, question: str, by_group: dict[str, list[ParticipantRow]], trials: int,
     n_permutations: int, seed: int,
 ) -> dict[str, Any]:
     """Permutation test of group a against group b on participant scores, with effect sizes and power."""
@@ -201,26 +183,15 @@ def compare(
     return out
 
 
-def finite(obj: Any) -> Any:
-    """Undefined numbers (nan, inf) become None so summary.json is strict JSON any reader can parse."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [finite(v) for v in obj]
-    return obj
-
-
-def summarise_groups(scores: list[ParticipantScore], counts: dict[str, dict[str, int]], trials: int,
-                     n_boot: int, seed: int) -> tuple[dict[str, list[ParticipantScore]], dict[str, dict[str, Any]]]:
+def summarise_groups(scores: list[ParticipantRow], counts: dict[str, dict[str, int]], trials: int,
+                     n_boot: int, seed: int) -> tuple[dict[str, list[ParticipantRow]], dict[str, dict[str, Any]]]:
     """Participants by group (in the paper's order) and each group's summary."""
     names = sorted(counts, key=group_order)
     by_group = {g: [p for p in scores if p.group == g] for g in names}
     return by_group, {g: summarise_group(g, by_group[g], counts[g], trials, n_boot, seed) for g in names}
 
 
-def compare_all(by_group: dict[str, list[ParticipantScore]], trials: int, n_permutations: int,
+def compare_all(by_group: dict[str, list[ParticipantRow]], trials: int, n_permutations: int,
                 seed: int) -> list[dict[str, Any]]:
     """The paper's three comparisons that involve a group present, Holm-adjusted over those tested."""
     comparisons = [compare(a, b, q, by_group, trials, n_permutations, seed) for a, b, q in COMPARISONS

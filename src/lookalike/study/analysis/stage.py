@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from ...io import atomic_write_csv, read_json
-from ...runfolder import Run, write_config, write_summary
+from ...contract import ANALYSIS_SUMMARY, PARTICIPANTS, AnalysisSummary, ParticipantRow, finite, write_config
+from ...errors import InputError, SettingError
+from ...io import read_json
+from ...runfolder import Run
 from .. import stats
 from .exclusion import apply_rules, excluded_per_group
 from .loading import load_trials, trials_csv
 from .plots import plot_accuracy, plot_dprime, plot_figure9
 from .scoring import (
     DPRIME_CONVENTION,
-    ParticipantScore,
     compare_all,
-    finite,
     score_participants,
     summarise_groups,
 )
@@ -42,7 +41,7 @@ def conventions(n_boot: int) -> dict[str, str]:
     }
 
 
-def write_figures(out: Path, groups: dict[str, dict[str, Any]], scores: list[ParticipantScore],
+def write_figures(out: Path, groups: dict[str, dict[str, Any]], scores: list[ParticipantRow],
                   trials: int) -> dict[str, str]:
     """The three figures for the groups with participants; figures of an earlier, different analysis go."""
     figures = {}
@@ -83,25 +82,25 @@ def check_preregistration(run: Run, config: dict[str, Any], groups: dict[str, di
 
 def _check_settings(trials: int, n_boot: int, n_permutations: int) -> None:
     if trials < 1:
-        raise SystemExit("--trials must be at least 1")
+        raise SettingError("--trials must be at least 1")
     if n_boot < 100 or n_permutations < 100:
-        raise SystemExit("--bootstrap and --permutations need at least 100 resamples each")
+        raise SettingError("--bootstrap and --permutations need at least 100 resamples each")
 
 
 def _read_rows(run: Run, trials_csv_path: Path | str | None) -> tuple[Path, list[dict[str, Any]]]:
     source = Path(trials_csv_path) if trials_csv_path else trials_csv(run)
     if not source.exists():
-        raise SystemExit(f"{source} does not exist")
+        raise InputError(f"{source} does not exist")
     rows = load_trials(source)
     if not rows:
-        raise SystemExit(f"{source} has no trials yet: nobody has taken part")
+        raise InputError(f"{source} has no trials yet: nobody has taken part")
     return source, rows
 
 
 def analyze(
     run: Run | str | Path, trials: int = stats.TRIALS_PER_PARTICIPANT, n_boot: int = 10_000,
     n_permutations: int = 20_000, seed: int = 0, trials_csv: Path | str | None = None,
-) -> dict[str, Any]:
+) -> AnalysisSummary:
     """Analyse the study of `run`; writes `study/analysis/` and returns its summary."""
     run = run if isinstance(run, Run) else Run(run)
     _check_settings(trials, n_boot, n_permutations)
@@ -115,8 +114,7 @@ def analyze(
               "permutations": n_permutations, "seed": seed, "alpha": 0.05, "power": 0.8}
     preregistration = check_preregistration(run, config, groups, exclusions)
     out = run.study / "analysis"
-    atomic_write_csv(out / "participants.csv", [asdict(p) for p in scores],
-                     list(ParticipantScore.__dataclass_fields__))
+    PARTICIPANTS.write(run, scores)
     figures = write_figures(out, groups, scores, trials)
     summary = {
         "stage": "study analyze",
@@ -135,4 +133,4 @@ def analyze(
         "files": ["participants.csv", *figures.values()],
     }
     write_config(out, config)
-    return write_summary(out, finite(summary))
+    return ANALYSIS_SUMMARY.write(run, finite(summary))
