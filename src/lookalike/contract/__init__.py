@@ -53,7 +53,16 @@ from .explain import (
 )
 from .facemap import FACEMAP_FILES, FACEMAP_POINTS, FACEMAP_SUMMARY, FacemapSummary, MapPoint, NetworkMap
 from .files import Artefact, CsvFile, JsonFile, JsonlFile, Loaded, RunFile, TextFile, write_config
-from .fooling import FOOLING_FILES, FOOLING_SUMMARY, RESULTS, FoolingSummary, FoolResult, fooling_folder
+from .fooling import (
+    FOOLING_FILES,
+    FOOLING_SUMMARY,
+    RESULTS,
+    TABLE1_AMENDMENT,
+    FoolingSummary,
+    FoolResult,
+    fooling_folder,
+    scale_sentence,
+)
 from .maps import MapFile, load_maps, map_path, save_maps
 from .records import Provenance, Record, Settings, Summary, finite, shown
 from .regions import (
@@ -122,6 +131,8 @@ SUMMARIES: dict[str, JsonFile] = {  # the summary of each stage, by the report s
 }
 
 __all__ = [
+    "TABLE1_AMENDMENT",
+    "scale_sentence",
     "FACEMAP_FILES",
     "FACEMAP_POINTS",
     "FACEMAP_SUMMARY",

@@ -9,6 +9,19 @@ from ..runfolder import Run
 from .files import Artefact, CsvFile, JsonFile, RunFile
 from .records import Record, Summary, shown
 
+TABLE1_AMENDMENT = ("Table 1 amended: the paper's ranges (151 < I ≤ 180, 181 < I ≤ 200, 201 < I ≤ 225, "
+                    "226 < I ≤ 255) give no colour to 151, 181, 201 and 226; here each range starts one above "
+                    "the previous bound.")
+
+
+def scale_sentence(scale: str, epsilon: float) -> str:
+    """What intensity 255 of the pixel maps in `scale` (a FoolingSummary's map_scale) means, and what compares."""
+    if scale == "budget":
+        return (f"Intensity 255 is the full budget ε = {epsilon:g} for every image, so colours compare across "
+                "images: red is a grey change of at least 89% of ε.")
+    return ("Each map is scaled to its own image's largest change (stated under it), so the strongest change "
+            "of every image is red: colours compare within one map, not between maps.")
+
 
 class Spread(Record):
     mean: float | None = None

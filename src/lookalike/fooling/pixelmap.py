@@ -24,14 +24,17 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import maximum_filter
 
+from ..contract.fooling import TABLE1_AMENDMENT, scale_sentence
+
+__all__ = ["AMENDMENT", "scale_sentence"]  # the pixel maps' own words, defined with the summary they describe
+
 # upper bound (inclusive) of each level's intensity range, and its colour
 BOUNDS = (150, 180, 200, 225, 255)
 NAMES = ("black", "gray", "yellow", "orange", "red")
 COLOURS = np.array([[0, 0, 0], [128, 128, 128], [255, 255, 0], [255, 165, 0], [255, 0, 0]], dtype=np.uint8)
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float64)
 SCALES = ("image", "budget")
-AMENDMENT = ("Table 1 amended: the paper's ranges (151 < I ≤ 180, 181 < I ≤ 200, 201 < I ≤ 225, 226 < I ≤ 255) "
-             "give no colour to 151, 181, 201 and 226; here each range starts one above the previous bound.")
+AMENDMENT = TABLE1_AMENDMENT
 
 
 def reference(original: np.ndarray, fooled: np.ndarray, scale: str = "image", epsilon: float = 0.15) -> float:
@@ -48,15 +51,6 @@ def scale_caption(scale: str, ref: float) -> str:
     if scale == "budget":
         return f"255 = budget ε = {ref:.2g}"
     return f"255 = its largest change, {ref:.2g}"
-
-
-def scale_sentence(scale: str, epsilon: float) -> str:
-    """One sentence that says how a set of maps was scaled and what may be compared."""
-    if scale == "budget":
-        return (f"Intensity 255 is the full budget ε = {epsilon:g} for every image, so colours compare across "
-                "images: red is a grey change of at least 89% of ε.")
-    return ("Each map is scaled to its own image's largest change (stated under it), so the strongest change "
-            "of every image is red: colours compare within one map, not between maps.")
 
 
 def legend() -> list[tuple[str, str, tuple[int, int, int]]]:

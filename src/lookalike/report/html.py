@@ -78,6 +78,15 @@ def data_uri(path: Path) -> str | None:
     return f"data:{mime};base64,{base64.b64encode(raw).decode('ascii')}"
 
 
+def bytes_uri(raw: bytes | None, mime: str = "image/png") -> str | None:
+    """A picture made for the page (e.g. Figure 2 drawn from the network) as a data: URI, compacted like files."""
+    if not raw or not _decodes(raw):
+        return None
+    if len(raw) > COMPACT_ABOVE_BYTES and mime in ("image/png", "image/jpeg", "image/webp"):
+        mime, raw = _compact(raw, mime)
+    return f"data:{mime};base64,{base64.b64encode(raw).decode('ascii')}"
+
+
 def _decodes(raw: bytes) -> bool:
     """Whether the bytes are an image a browser can show (a truncated PNG would be a broken picture)."""
     from PIL import Image
