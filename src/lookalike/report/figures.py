@@ -18,6 +18,7 @@ from .words import network_name
 FIGURE1_QUESTION = ("Are these 2 images of the same person or of different people? If different, what "
                     "distinguishing features can you observe? If same, what features are most similar?")
 MAP_COLOURS = ("#1f77b4", "#d95f02")  # person 0, person 1 (as facemap/<kind>.png)
+MARGIN = 3.0  # percent of the plot kept free on each side, so no dot sits on its frame
 
 
 @dataclass
@@ -95,7 +96,7 @@ def _dot(p: MapPoint, names: list[str], size: int, columns: int) -> Dot | None:
     split = p.split if p.split in ("train", "val", "test") else "train"
     said = "right" if p.correct else f"wrong: taken for {p.predicted}"
     thumb = ((p.thumb % columns) * size, (p.thumb // columns) * size) if p.thumb >= 0 else None
-    return Dot(round(100 * p.x, 2), round(100 * (1 - p.y), 2), f"p{p.label} {split}{'' if p.correct else ' no'}",
+    return Dot(round(MARGIN + (100 - 2 * MARGIN) * p.x, 2), round(MARGIN + (100 - 2 * MARGIN) * (1 - p.y), 2), f"p{p.label} {split}{'' if p.correct else ' no'}",
                names[p.label] if p.label < len(names) else p.identity, split, said, thumb)
 
 

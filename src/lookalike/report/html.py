@@ -18,7 +18,7 @@ from typing import Any
 MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp",
         ".gif": "image/gif", ".svg": "image/svg+xml"}
 MAX_IMAGE_BYTES = 40 * 1024 * 1024  # a figure larger than this is named, not embedded
-COMPACT_ABOVE_BYTES = 300 * 1024  # larger figures are re-encoded for the page (see _compact)
+COMPACT_ABOVE_BYTES = 64 * 1024  # larger figures are re-encoded for the page (see _compact)
 MAX_SIDE = 1800
 
 
@@ -62,8 +62,10 @@ def pct(value: Any, digits: int = 1) -> str:
     return f"{100 * value:.{digits}f}%"
 
 
-def data_uri(path: Path) -> str | None:
-    """The file as a data: URI, or None when it is missing, unreadable, too large or not an image."""
+def data_uri(path: Path, photo: bool = False) -> str | None:
+    """The file as a data: URI, or None when it is missing, unreadable, too large or not an image.
+
+    `photo`: a face photo, embedded as a good JPEG at any size (a 128×128 PNG face is ~30 KB, its JPEG ~5 KB)."""
     mime = MIME.get(path.suffix.lower())
     try:
         if mime is None or not path.is_file() or path.stat().st_size > MAX_IMAGE_BYTES:
@@ -73,9 +75,24 @@ def data_uri(path: Path) -> str | None:
         return None
     if not raw or not _decodes(raw):
         return None
-    if len(raw) > COMPACT_ABOVE_BYTES and mime in ("image/png", "image/jpeg", "image/webp"):
+    if photo and mime == "image/png":
+        mime, raw = _as_jpeg(raw)
+    elif len(raw) > COMPACT_ABOVE_BYTES and mime in ("image/png", "image/jpeg", "image/webp"):
         mime, raw = _compact(raw, mime)
     return f"data:{mime};base64,{base64.b64encode(raw).decode('ascii')}"
+
+
+def _as_jpeg(raw: bytes, quality: int = 90) -> tuple[str, bytes]:
+    """A photo as JPEG when that is smaller (it nearly always is); the PNG otherwise."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(raw)) as im:
+            out = io.BytesIO()
+            im.convert("RGB").save(out, format="JPEG", quality=quality, optimize=True)
+    except (OSError, ValueError):
+        return "image/png", raw
+    return ("image/jpeg", out.getvalue()) if out.tell() < len(raw) else ("image/png", raw)
 
 
 def bytes_uri(raw: bytes | None, mime: str = "image/png") -> str | None:
@@ -100,10 +117,12 @@ def _decodes(raw: bytes) -> bool:
 
 
 def _compact(raw: bytes, mime: str) -> tuple[str, bytes]:
-    """Shrink a large figure for the page: at most MAX_SIDE pixels, JPEG when that is much smaller.
+    """Shrink a figure for the page: at most MAX_SIDE pixels, then the smallest of an optimised PNG, a
+    256-colour PNG and a good JPEG, lossless preferred unless it is much larger.
 
-    Heatmap grids and photo sheets are ~1 MB as PNG and a tenth of that as a good JPEG; a report
-    with a dozen of them should still open quickly and fit in an e-mail. The run folder keeps the originals.
+    Plots, diagrams and Table-1 pixel maps have few colours (a palette PNG keeps them exact to the eye at a
+    third of the size); photo sheets and heatmap grids are a tenth as a JPEG. A report with a few dozen
+    figures should still open quickly and fit in an e-mail; the run folder keeps the originals.
     """
     from PIL import Image
 
@@ -118,14 +137,17 @@ def _compact(raw: bytes, mime: str) -> tuple[str, bytes]:
                 im.paste(rgba, mask=rgba.split()[-1])
             else:
                 im = im.convert("RGB")
-            png, jpg = io.BytesIO(), io.BytesIO()
+            png, palette, jpg = io.BytesIO(), io.BytesIO(), io.BytesIO()
             im.save(png, format="PNG", optimize=True)
-            im.save(jpg, format="JPEG", quality=90, optimize=True)
+            im.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
+                palette, format="PNG", optimize=True)
+            im.save(jpg, format="JPEG", quality=88, optimize=True)
     except (OSError, ValueError):
         return mime, raw
-    best = min((("image/png", png.getvalue()), ("image/jpeg", jpg.getvalue()), (mime, raw)),
-               key=lambda t: len(t[1]) * (1.0 if t[0] == "image/jpeg" else 0.6))  # prefer lossless unless 40% larger
-    return best
+    candidates = (("image/png", png.getvalue(), 0.6), ("image/png", palette.getvalue(), 0.75),
+                  ("image/jpeg", jpg.getvalue(), 1.0), (mime, raw, 0.6 if mime == "image/png" else 1.0))
+    best = min(candidates, key=lambda t: len(t[1]) * t[2])
+    return best[0], best[1]
 
 
 @dataclass(frozen=True)
