@@ -48,7 +48,7 @@ from ..runfolder import Run
 from .figures import FIGURE1_QUESTION, MAP_COLOURS, architecture, facemap_networks, figure1_pair
 from .html import Cell, fmt, number, pct
 from .render import render
-from .words import method_label, network_name, source_name
+from .words import method_label, network_name, person_name, source_name
 
 TABLE1 = [  # paper Table 1: intensity of the difference → colour
     ("I ≤ 150", "black", "#000000"),
@@ -117,8 +117,9 @@ def split_table(rows: list[SplitRow], people: list[str]) -> list[dict[str, Any]]
     by = Counter((r.split, r.identity) for r in rows)
     names = sorted({i for _, i in by}, key=lambda n: (people.index(n) if n in people else 99, n))
     order = [s for s in ("train", "val", "test") if any(k[0] == s for k in by)]
-    return [{"split": s, **{n: by.get((s, n), 0) for n in names}, "total": sum(by.get((s, n), 0) for n in names),
-             "groups": len({r.group for r in rows if r.split == s})} for s in order]
+    return [{"split": s, **{person_name(n): by.get((s, n), 0) for n in names},
+             "total": sum(by.get((s, n), 0) for n in names),
+             "near-duplicate groups": len({r.group for r in rows if r.split == s})} for s in order]
 
 
 def examples(run: Run) -> list[tuple[str, list[Path]]]:

@@ -15,6 +15,11 @@ def network_name(kind: str) -> str:
     return NETWORKS.get(kind, kind.replace("_", " "))
 
 
+def person_name(folder: str) -> str:
+    """A person's folder name as a table header reads it: 'person_a' → 'person a'."""
+    return str(folder).replace("_", " ")
+
+
 def method_label(method: str) -> str:
     return METHODS.get(method, method.replace("_", " "))
 
