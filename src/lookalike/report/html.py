@@ -35,6 +35,8 @@ def fmt(value: Any, digits: int = 4) -> str:
             return "–"
         if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e6):
             return f"{value:.{digits - 1}e}"
+        if abs(value) < 0.01:  # 0.0015, not 0.001534: at most four decimals
+            return f"{value:.{min(digits, 2)}g}"
         return f"{value:.{digits}g}"
     if isinstance(value, (list, tuple)):
         if len(value) <= 6 and all(isinstance(v, (int, float, str, type(None))) for v in value):
