@@ -18,6 +18,7 @@ from .words import network_name
 FIGURE1_QUESTION = ("Are these 2 images of the same person or of different people? If different, what "
                     "distinguishing features can you observe? If same, what features are most similar?")
 MAP_COLOURS = ("#1f77b4", "#d95f02")  # person 0, person 1 (as facemap/<kind>.png)
+MAX_DOTS = 500  # per map: test faces first, the rest spread (the page stays small; the CSV has every face)
 MARGIN = 3.0  # percent of the plot kept free on each side, so no dot sits on its frame
 
 
@@ -100,6 +101,16 @@ def _dot(p: MapPoint, names: list[str], size: int, columns: int) -> Dot | None:
                names[p.label] if p.label < len(names) else p.identity, split, said, thumb)
 
 
+def _spread(points: list[MapPoint], n: int) -> list[MapPoint]:
+    """Every test face, then the other faces spread evenly, `n` in all."""
+    test = [p for p in points if p.split == "test"][:n]
+    rest = [p for p in points if p.split != "test"]
+    room = n - len(test)
+    if len(rest) > room:
+        rest = [rest[int(k * len(rest) / room)] for k in range(room)] if room > 0 else []
+    return test + rest
+
+
 def facemap_networks(run: Run, summary: FacemapSummary) -> list[dict[str, Any]]:
     """Each mapped network's dots and numbers for the template (a network whose CSV is unusable is left out)."""
     size, columns = summary.thumbs.size, max(1, summary.thumbs.columns)
@@ -108,7 +119,8 @@ def facemap_networks(run: Run, summary: FacemapSummary) -> list[dict[str, Any]]:
         points = FACEMAP_POINTS.load_records(run, kind=kind)
         if not points.ok:
             continue
-        dots = [d for d in (_dot(p, summary.identities, size, columns) for p in points.value) if d is not None]
+        dots = [d for d in (_dot(p, summary.identities, size, columns) for p in _spread(points.value, MAX_DOTS))
+                if d is not None]
         test_faces, test_wrong = entry.faces.get("test", 0), entry.mistakes.get("test", 0)
         out.append({"kind": kind, "name": network_name(kind), "dots": dots, "entry": entry,
                     "test_faces": test_faces, "test_wrong": test_wrong, "figure": run.root / entry.figure})

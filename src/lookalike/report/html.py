@@ -19,7 +19,7 @@ MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp
         ".gif": "image/gif", ".svg": "image/svg+xml"}
 MAX_IMAGE_BYTES = 40 * 1024 * 1024  # a figure larger than this is named, not embedded
 COMPACT_ABOVE_BYTES = 64 * 1024  # larger figures are re-encoded for the page (see _compact)
-MAX_SIDE = 1800
+MAX_SIDE = 1000  # pixels: the page shows a figure at most ~1070 px wide, most in two columns
 
 
 def fmt(value: Any, digits: int = 4) -> str:
@@ -64,10 +64,11 @@ def pct(value: Any, digits: int = 1) -> str:
     return f"{100 * value:.{digits}f}%"
 
 
-def data_uri(path: Path, photo: bool = False) -> str | None:
+def data_uri(path: Path, photo: bool = False, side: int = 0) -> str | None:
     """The file as a data: URI, or None when it is missing, unreadable, too large or not an image.
 
-    `photo`: a face photo, embedded as a good JPEG at any size (a 128×128 PNG face is ~30 KB, its JPEG ~5 KB)."""
+    `photo`: a face photo, embedded as a good JPEG at any size (a 128×128 PNG face is ~30 KB, its JPEG ~5 KB).
+    `side`: at most this many pixels wide or high (a figure the page shows in a column), re-encoded to fit."""
     mime = MIME.get(path.suffix.lower())
     try:
         if mime is None or not path.is_file() or path.stat().st_size > MAX_IMAGE_BYTES:
@@ -79,8 +80,8 @@ def data_uri(path: Path, photo: bool = False) -> str | None:
         return None
     if photo and mime == "image/png":
         mime, raw = _as_jpeg(raw)
-    elif len(raw) > COMPACT_ABOVE_BYTES and mime in ("image/png", "image/jpeg", "image/webp"):
-        mime, raw = _compact(raw, mime)
+    elif (len(raw) > COMPACT_ABOVE_BYTES or side) and mime in ("image/png", "image/jpeg", "image/webp"):
+        mime, raw = _compact(raw, mime, side or MAX_SIDE)
     return f"data:{mime};base64,{base64.b64encode(raw).decode('ascii')}"
 
 
@@ -118,8 +119,8 @@ def _decodes(raw: bytes) -> bool:
         return False
 
 
-def _compact(raw: bytes, mime: str) -> tuple[str, bytes]:
-    """Shrink a figure for the page: at most MAX_SIDE pixels, then the smallest of an optimised PNG, a
+def _compact(raw: bytes, mime: str, side: int = MAX_SIDE) -> tuple[str, bytes]:
+    """Shrink a figure for the page: at most `side` pixels, then the smallest of an optimised PNG, a
     256-colour PNG and a good JPEG, lossless preferred unless it is much larger.
 
     Plots, diagrams and Table-1 pixel maps have few colours (a palette PNG keeps them exact to the eye at a
@@ -131,8 +132,8 @@ def _compact(raw: bytes, mime: str) -> tuple[str, bytes]:
     try:
         with Image.open(io.BytesIO(raw)) as im:
             im.load()
-            if max(im.size) > MAX_SIDE:
-                im.thumbnail((MAX_SIDE, MAX_SIDE), Image.LANCZOS)
+            if max(im.size) > side:
+                im.thumbnail((side, side), Image.LANCZOS)
             if im.mode in ("RGBA", "LA", "P"):
                 rgba = im.convert("RGBA")
                 im = Image.new("RGB", rgba.size, "white")
@@ -143,10 +144,10 @@ def _compact(raw: bytes, mime: str) -> tuple[str, bytes]:
             im.save(png, format="PNG", optimize=True)
             im.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
                 palette, format="PNG", optimize=True)
-            im.save(jpg, format="JPEG", quality=88, optimize=True)
+            im.save(jpg, format="JPEG", quality=85, optimize=True)
     except (OSError, ValueError):
         return mime, raw
-    candidates = (("image/png", png.getvalue(), 0.6), ("image/png", palette.getvalue(), 0.75),
+    candidates = (("image/png", png.getvalue(), 0.6), ("image/png", palette.getvalue(), 0.7),
                   ("image/jpeg", jpg.getvalue(), 1.0), (mime, raw, 0.6 if mime == "image/png" else 1.0))
     best = min(candidates, key=lambda t: len(t[1]) * t[2])
     return best[0], best[1]
