@@ -62,8 +62,18 @@ def _train_classifier(run, max_epochs: int = 24, seed: int = 0) -> float:
     return acc
 
 
+# Seeds 1-3 fail on main's hint rules, deterministically on 2-core CPUs with torch 2.13 (the same numbers before
+# and after the laptop recipes landed): their small networks really use the jaw or the nose too (the region test
+# says so, with intervals above 0), seed 2's network stops at 83 % test accuracy, and the hint names what the region
+# test needs. Issue 14 (a hint that rests on the region test's ranking, with its planted-worlds benchmark)
+# replaces this test; until it lands these three are expected failures (strict: one that passes fails the suite).
+ISSUE_14 = pytest.mark.xfail(strict=True, reason="issue 14: the hint on these planted worlds names non-planted "
+                                                  "features the small network uses")
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+@pytest.mark.parametrize("seed", [0, pytest.param(1, marks=ISSUE_14), pytest.param(2, marks=ISSUE_14),
+                                  pytest.param(3, marks=ISSUE_14)])
 def test_planted_regions_rank_first_for_trusted_methods_and_the_hint_names_them(tmp_path, capsys, seed):
     run = make_fake_run(tmp_path / "run", 40, seed=seed)
     acc = _train_classifier(run, seed=seed)

@@ -12,7 +12,7 @@ from lookalike.face.regions import FEATURES, REGIONS, region_labels
 from lookalike.face.template import TEMPLATE_68
 from lookalike.fakerun import make_fake_run
 from lookalike.intervals import bootstrap_mean
-from lookalike.io import atomic_write_json, read_csv
+from lookalike.io import read_csv
 from lookalike.regions import hint
 from lookalike.regions.scoring import agreement, score_maps
 from lookalike.regions.stage import FEATURE_GROUPS, REGION_GROUPS, run_regions
@@ -106,6 +106,14 @@ def _write_maps(run, name: str, maps: np.ndarray, paths: list[str]) -> None:
                       np.zeros(n), np.full(n, 0.9)))
 
 
+def _write_sanity(run, verdicts: dict[str, bool]) -> None:
+    """explain/sanity.json as the explain stage writes it, with these verdicts."""
+    c.SANITY.write(run, {"methods": {name: {"passed": ok, "final_spearman": 0.1 if ok else 0.9}
+                                     for name, ok in verdicts.items()},
+                         "passed": [k for k, ok in verdicts.items() if ok],
+                         "failed": [k for k, ok in verdicts.items() if not ok]})
+
+
 def test_regions_stage_ranks_trusted_maps_and_leaves_out_failed_methods(tmp_path):
     from lookalike.data.dataset import load_landmarks
 
@@ -121,8 +129,7 @@ def test_regions_stage_ranks_trusted_maps_and_leaves_out_failed_methods(tmp_path
         edges.append(np.isin(lab, [REGIONS.index("eyes"), REGIONS.index("mouth")]) * 1.0 + rng.random((128, 128)))
     _write_maps(run, "siamese-good", np.array(good, np.float32), paths)
     _write_maps(run, "siamese-edges", np.array(edges, np.float32), paths)
-    atomic_write_json(run.explain / "sanity.json", {"methods": {"siamese-good": {"passed": True},
-                                                                "siamese-edges": {"passed": False}}})
+    _write_sanity(run, {"siamese-good": True, "siamese-edges": False})
     summary = run_regions(run)
     assert summary["hint"].startswith("Look at the forehead and the cheekbones") or \
         summary["hint"].startswith("Look at the cheekbones and the forehead")
@@ -182,10 +189,8 @@ def test_maps_of_a_network_near_chance_are_left_out_of_the_hint_when_a_better_on
         weak.append(np.isin(lab, [REGIONS.index("mouth"), REGIONS.index("chin")]) * 5.0 + 0.1)
     _write_maps(run, "classifier-gradcam", np.array(good, np.float32), paths)
     _write_maps(run, "siamese-gradcam", np.array(weak, np.float32), paths)
-    atomic_write_json(run.explain / "sanity.json", {"methods": {"classifier-gradcam": {"passed": True},
-                                                                "siamese-gradcam": {"passed": True}}})
-    atomic_write_json(run.explain / "summary.json", {"networks": {
-        "classifier": {"near_chance": False}, "siamese": {"near_chance": True}}})
+    _write_sanity(run, {"classifier-gradcam": True, "siamese-gradcam": True})
+    c.EXPLAIN_SUMMARY.write(run, {"networks": {"classifier": {"near_chance": False}, "siamese": {"near_chance": True}}})
     summary = run_regions(run)
     assert summary["evidence"]["sources_used"] == ["classifier-gradcam"]
     assert summary["evidence"]["sources_left_out"] == {"siamese-gradcam": "network near chance"}

@@ -180,7 +180,7 @@ def test_post_group_sees_the_hint_and_its_picture(study):
     assert client.get(f"/api/p/{token}/state").json()["hint"] == {"text": HINT_FALLBACK, "picture": None}
     (run.regions).mkdir(parents=True)
     (run.regions / "hint.txt").write_text("Look at the chin.\n")
-    (run.data / "faces/anna_example/anna_example_000.png").replace(run.regions / "hint.png")
+    (run.data / "faces/anna_example/anna_example_0000.png").replace(run.regions / "hint.png")
     state = client.get(f"/api/p/{token}/state").json()
     assert state["phase"] == "hint" and state["hint"]["text"] == "Look at the chin."
     assert client.get(state["hint"]["picture"]).headers["content-type"] == "image/png"
@@ -213,7 +213,7 @@ def test_random_links_become_balanced_novice_groups_and_experts_see_no_hint(stud
 
 def test_plans_follow_the_paper_design(study):
     run, store, _ = study
-    test_split = {f"faces/{n}/{n}_{i:03d}.png" for n in ("anna_example", "bella_example") for i in range(45)}
+    test_split = {f"faces/{n}/{n}_{i:04d}.png" for n in ("anna_example", "bella_example") for i in range(45)}
     assert set(store.stimuli()[0]) | set(store.stimuli()[1]) == test_split
     for token in store.create_links("pre", 20):
         pid = store.participant(token)["id"]

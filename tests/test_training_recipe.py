@@ -50,13 +50,14 @@ def test_every_preset_keeps_the_papers_topology(preset):
     assert sum(isinstance(m, torch.nn.Conv2d) for m in sia.features.modules()) == 10
 
 
-def test_paper_preset_keeps_the_papers_layer_order_and_laptop_presets_free_the_logits():
+def test_paper_preset_keeps_the_papers_layer_order_and_laptop_presets_lift_the_confidence_cap():
     paper = make_config("paper")
     assert paper.logit_bn and not paper.conv_bn and paper.input_size == 0 and not paper.calibrate
     assert paper.pairs == "drawn" and paper.identity_floor == 0 and paper.erase == 0
-    for name in ("fast", "tiny"):
-        cfg = make_config(name)
-        assert not cfg.logit_bn and cfg.calibrate, name  # nothing caps how sure the network can be
+    fast, tiny = make_config("fast"), make_config("tiny")
+    assert not fast.logit_bn and fast.calibrate  # nothing caps how sure the network can be
+    # tiny keeps the logits' batch norm (it learns the demo's faces only with it); its temperature lifts the cap
+    assert tiny.logit_bn and tiny.calibrate
 
 
 def test_precision_setting_resolves_per_device(monkeypatch):
@@ -126,9 +127,9 @@ def test_mixup_blends_each_face_with_a_partner_of_the_same_batch(toy_run):
 
 def test_each_network_has_its_own_working_resolution():
     fast = make_config("fast")
-    assert fast.arch("classifier")["input_size"] == 64 and fast.arch("siamese")["input_size"] == 0
+    assert fast.arch("classifier")["input_size"] == 64 and fast.arch("siamese")["input_size"] == 96
     follow = make_config("fast", {"siamese_input_size": "-1", "input_size": "96"})
     assert follow.arch("siamese")["input_size"] == follow.arch("classifier")["input_size"] == 96
     assert make_config("paper").arch("siamese")["input_size"] == 0
-    with pytest.raises(SystemExit, match="at least 32"):
+    with pytest.raises(LookalikeError, match="at least 32"):
         make_config("fast", {"input_size": "16"})

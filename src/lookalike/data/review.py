@@ -95,7 +95,6 @@ def _photo_jpeg(photo: Path, box: list[float], max_side: int = 420) -> bytes:
     return buf.getvalue()
 
 
-
 class Queue:
     """review_queue.json as `prepare` last wrote it: the faces to review, looked up by id."""
 
