@@ -162,7 +162,7 @@ def test_full_fake_run_has_every_section_embedded_and_escaped(tmp_path):
     assert result["sections"] == dict.fromkeys(STAGES, "present")
     html = Path(result["report"]).read_text()
     assert (tmp_path / "study/analysis/summary.json").is_file()  # stale analysis recomputed for the report
-    assert len(re.findall(r'<img src="data:image/(?:png|jpeg);base64,', html)) == n_images
+    assert len(re.findall(r'<img src="data:image/(?:png|jpeg|webp);base64,', html)) == n_images
     refs = re.findall(r'(?:src|href)="([^"]*)"', html)
     assert refs and all(r.startswith(("data:", "#")) for r in refs)  # nothing the page would fetch
     assert "&lt;b&gt;not&lt;/b&gt;" in html and "<b>not</b>" not in html  # text from files is escaped

@@ -74,7 +74,7 @@ def test_a_reader_sees_every_figure_of_the_paper_in_order(quick_demo, browser, t
         assert tip.is_visible() and tip.locator(".fm-face").count() == 1
         page.locator(f"#facemap-{kind}").screenshot(path=str(tmp_path / f"facemap-{kind}.png"))
         face = tip.locator(".fm-face").evaluate("e => getComputedStyle(e).backgroundImage")
-        assert face.startswith('url("data:image/jpeg')
+        assert face.startswith('url("data:image/webp')  # the sprite as a small WebP
 
     # tables a person reads: headers in words, numbers without float noise, a sentence under each
     tables = page.locator("main table:not(.kv):not(.legend)")

@@ -19,6 +19,7 @@ FIGURE1_QUESTION = ("Are these 2 images of the same person or of different peopl
                     "distinguishing features can you observe? If same, what features are most similar?")
 MAP_COLOURS = ("#1f77b4", "#d95f02")  # person 0, person 1 (as facemap/<kind>.png)
 MAX_DOTS = 500  # per map: test faces first, the rest spread (the page stays small; the CSV has every face)
+THUMBS_QUALITY = 70  # of the hover faces' sprite in the page: 40 px faces, shown one at a time
 MARGIN = 3.0  # percent of the plot kept free on each side, so no dot sits on its frame
 
 

@@ -45,7 +45,14 @@ from ..contract import (
 )
 from ..errors import InputError
 from ..runfolder import Run
-from .figures import FIGURE1_QUESTION, MAP_COLOURS, architecture, facemap_networks, figure1_pair
+from .figures import (
+    FIGURE1_QUESTION,
+    MAP_COLOURS,
+    THUMBS_QUALITY,
+    architecture,
+    facemap_networks,
+    figure1_pair,
+)
 from .html import Cell, fmt, number, pct
 from .render import render
 from .words import method_label, network_name, person_name, source_name
@@ -418,6 +425,7 @@ def facemap_section(run: Run) -> Section:
     networks = facemap_networks(run, s.value) if s.ok else []
     thumbs = run.root / "facemap" / (s.value.thumbs.file if s.ok else "thumbs.jpg")
     ctx = {"loaded": [s], "summary": s.value, "networks": networks, "thumbs": thumbs,
+           "thumbs_quality": THUMBS_QUALITY,
            "people": list(zip(MAP_COLOURS, s.value.identities)) if s.ok else []}
     return Section("facemap", title, status_of(len(networks), len(s.value.networks) if s.ok else 1),
                    render("facemap.html.j2", **ctx))
