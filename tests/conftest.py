@@ -32,6 +32,16 @@ def one_torch_thread():
     torch.set_num_threads(before)
 
 
+@pytest.fixture(scope="session")
+def quick_demo(tmp_path_factory):
+    """`lookalike demo --quick` once per session: the end-to-end test and the reader's tests share it."""
+    from lookalike.cli import main
+
+    run = tmp_path_factory.mktemp("quick-demo") / "demo"
+    assert main(["demo", str(run), "--quick"]) == 0
+    return run
+
+
 @pytest.fixture
 def cli_error(capsys):
     """`cli_error(argv, pattern)`: `lookalike ARGV` stops with exit status 1 and a message matching `pattern`."""

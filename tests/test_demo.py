@@ -28,8 +28,9 @@ def test_plan_fills_every_placeholder() -> None:
             argv = step.argv("runs/x y")
             assert not any("{" in tok for tok in argv) and not any("{" in str(v) for v in step.settings.values())
             assert "runs/x y" in argv or any(tok.startswith("runs/x y/") for tok in argv)
-    assert demo.plan("r", True)[4].argv("r") == ["lookalike", "fool", "r", "--n", "3", "--max-steps", "10"]
-    assert demo.plan("r", True)[4].settings == {"n": 3, "max_steps": 10}  # typed values for the API call
+    fool = next(s for s in demo.plan("r", True) if s.name == "fool")
+    assert fool.argv("r") == ["lookalike", "fool", "r", "--n", "3", "--max-steps", "10"]
+    assert fool.settings == {"n": 3, "max_steps": 10}  # typed values for the API call
 
 
 def test_failures_do_not_stop_the_demo_and_unknown_stages_are_refused(
@@ -71,10 +72,9 @@ def test_only_selects_steps_and_rejects_unknown_names(tiny_profile: None, tmp_pa
 
 
 @pytest.mark.slow
-def test_quick_demo_runs_end_to_end(tmp_path: Path) -> None:
+def test_quick_demo_runs_end_to_end(quick_demo: Path) -> None:
     """Every stage runs on fresh synthetic faces, and each one's summary reads back through the contract."""
-    run = tmp_path / "demo"
-    assert main(["demo", str(run), "--quick"]) == 0
+    run = quick_demo
     record = c.DEMO.read(Run(run))
     failed = {s.name: s.error for s in record.steps if s.status != "ok"}
     assert not failed, failed
@@ -86,6 +86,10 @@ def test_quick_demo_runs_end_to_end(tmp_path: Path) -> None:
     for kind in ("classifier", "siamese"):
         net = c.NETWORK_SUMMARY.read(r, kind=kind)
         assert net.model == kind and net.epochs == 1 and 0 <= net.test_accuracy <= 1 and net.test.n > 0
+    faces = c.FACEMAP_SUMMARY.read(r)
+    assert set(faces.networks) == {"classifier", "siamese"} and all(e.faces["test"] > 0 for e in faces.networks.values())
+    screens = c.SCREENS.read(r)  # photographed, or the reason why not
+    assert set(screens.screens) == {"training", "test", "answer"} or screens.unavailable
     fooled = c.FOOLING_SUMMARY.read(r)
     assert fooled.n == demo.PROFILES["quick"]["fool_n"] == len(c.RESULTS.read(r))
     explained = c.EXPLAIN_SUMMARY.read(r)

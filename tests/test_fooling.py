@@ -18,7 +18,15 @@ from lookalike import contract as c
 from lookalike.data.dataset import load_split
 from lookalike.errors import LookalikeError
 from lookalike.fooling.attack import AttackSettings, attack, classifier_forward, siamese_forward, to_float
-from lookalike.fooling.pixelmap import COLOURS, colourise, intensity, levels, pixel_map
+from lookalike.fooling.pixelmap import (
+    COLOURS,
+    colourise,
+    intensity,
+    levels,
+    pixel_map,
+    reference,
+    scale_caption,
+)
 from lookalike.fooling.stage import FoolSettings, fool, image_id
 from lookalike.io import atomic_write_csv, atomic_write_json, load_rgb, read_csv, save_png
 from lookalike.models import SiameseNet, VGGClassifier, save_model
@@ -146,6 +154,10 @@ def test_intensity_scales_and_is_grey_of_absolute_change() -> None:
     assert intensity(orig, orig).max() == 0 and pixel_map(orig, orig).max() == 0
     with pytest.raises(ValueError):
         intensity(orig, fooled[:2])
+    # what 255 is, for the line under each map
+    assert reference(orig, fooled, "image") == pytest.approx(38 / 255)
+    assert scale_caption("image", reference(orig, fooled, "image")) == "255 = its largest change, 0.15"
+    assert scale_caption("budget", reference(orig, fooled, "budget", 0.15)) == "255 = budget ε = 0.15"
 
 
 # ---------------------------------------------------------------- attack guarantees
@@ -277,9 +289,11 @@ def test_fool_stage_writes_contract_files_and_resumes(trained, tmp_path) -> None
             assert p >= 0.9 and abs(p - float(r["p_target_saved"])) < 1e-4
     agg = np.load(out / "aggregate.npy")
     assert agg.shape == (SIZE, SIZE) and agg.dtype == np.float32 and agg.max() <= 0.15 + 1e-6
-    for name in ("grid.png", "aggregate.png", "summary.json", "config.json"):
+    for name in ("grid.png", "grid_budget.png", "aggregate.png", "summary.json", "config.json"):
         assert (out / name).exists()
-    assert c.FOOLING_SUMMARY.read_at(out / "summary.json").steps.max <= 60
+    saved = c.FOOLING_SUMMARY.read_at(out / "summary.json")
+    assert saved.map_scale == "image" and saved.grids == {"image": "grid.png", "budget": "grid_budget.png"}
+    assert saved.steps.max <= 60
     # a second run with the same settings and more images attacks only the new ones
     before = {r["id"]: r for r in rows}
     stamps = {i: (out / "fooled" / f"{i}.png").stat().st_mtime_ns for i in before}

@@ -15,10 +15,11 @@ import lookalike as lk
 from lookalike import contract as c
 from lookalike.cli import main
 from lookalike.errors import LookalikeError
+from lookalike.models import SiameseNet, VGGClassifier, save_model
 from lookalike.report import build_report
 from lookalike.runfolder import Run
 
-STAGES = ["data", "training", "fooling", "explain", "regions", "study"]
+STAGES = ["data", "training", "fooling", "siamese", "facemap", "explain", "regions", "study"]
 ALL_SECTIONS = ["overview", *STAGES, "appendix"]
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -68,7 +69,7 @@ def fake_run(root: Path) -> int:
             split.append(c.SplitRow(path=f"faces/{who}/{i}.png", identity=who, label=int(who[-1] == "b"),
                                     split=["train", "train", "val", "test"][i], group=f"{who}{i}"))
     c.SPLIT.write(run, split)
-    images = 8
+    images = 8 + 2  # the examples, and Figure 1's pair (the first test face of each person)
     for kind, acc in (("classifier", 0.91), ("siamese", 0.83)):
         c.NETWORK_SUMMARY.write(run, c.NetworkSummary(model=kind, test_accuracy=acc, epochs=3, preset="fast",
                                                       test=c.Scores(accuracy=acc, n=20, balanced_accuracy=acc,
@@ -77,6 +78,20 @@ def fake_run(root: Path) -> int:
         png(run.model(kind) / "curves_accuracy.png")
         png(run.model(kind) / "curves_loss.png")
         images += 2
+    save_model(run.model("classifier"), "classifier", VGGClassifier(width=4, dense=16))  # Figure 2 is traced
+    save_model(run.model("siamese"), "siamese", SiameseNet(width=4, hidden=8))  # from these, and Figure 6
+    images += 2
+    points = [c.MapPoint(path=r.path, identity=r.identity, label=r.label, split=r.split, x=i / 7, y=1 - i / 7,
+                         predicted=r.identity if i != 3 else "person_b", correct=int(i != 3), thumb=i)
+              for i, r in enumerate(split)]
+    for kind in ("classifier", "siamese"):
+        c.FACEMAP_POINTS.write(run, points, kind=kind)
+    png(run.root / "facemap" / "thumbs.jpg", 320, 40)
+    c.FACEMAP_SUMMARY.write(run, {"identities": ["person_a", "person_b"], "perplexity": 2.3,
+                                  "thumbs": {"count": 8, "columns": 8, "size": 40}, "networks": {
+                                      kind: {"embedding": "made up", "mistake": "made up", "faces": {"test": 2},
+                                             "mistakes": {"test": 1}, "trustworthiness": 0.9,
+                                             "csv": f"facemap/{kind}.csv"} for kind in ("classifier", "siamese")}})
     c.BASELINE_SUMMARY.write(run, c.BaselineSummary(model="embedding", test_accuracy=0.97, pair_accuracy=0.9))
     c.FOOLING_SUMMARY.write(run, c.FoolingSummary(model="classifier", n=3, n_fooled=3, success_rate=1.0,
                                                   steps={"median": 12, "max": 30}))
@@ -123,7 +138,7 @@ def test_ranking_is_one_row_per_region_ordered_by_trusted_sources():
     html = ranking_table(ranking_rows())
     body = html.split("<tbody>")[1]
     assert [m for m in re.findall(r"<tr[^>]*><td[^>]*>(\w+)</td>", body)] == ["forehead", "cheekbones", "eyes"]
-    assert "edge_detector (fails sanity)" in html and '2.10<br><span class="small">[2.00, 2.20]</span>' in html
+    assert "edge detector (fails sanity)" in html and '2.10<br><span class="small">[2.00, 2.20]</span>' in html
 
 
 def test_empty_run_names_every_missing_stage(tmp_path):
@@ -147,12 +162,12 @@ def test_full_fake_run_has_every_section_embedded_and_escaped(tmp_path):
     assert result["sections"] == dict.fromkeys(STAGES, "present")
     html = Path(result["report"]).read_text()
     assert (tmp_path / "study/analysis/summary.json").is_file()  # stale analysis recomputed for the report
-    assert len(re.findall(r'<img src="data:image/png;base64,', html)) == n_images
+    assert len(re.findall(r'<img src="data:image/(?:png|jpeg|webp);base64,', html)) == n_images
     refs = re.findall(r'(?:src|href)="([^"]*)"', html)
     assert refs and all(r.startswith(("data:", "#")) for r in refs)  # nothing the page would fetch
     assert "&lt;b&gt;not&lt;/b&gt;" in html and "<b>not</b>" not in html  # text from files is escaped
-    assert re.search(r'<tr class="fail"><td[^>]*>edge_detector', html)  # failing method marked in tables
-    assert "fails sanity" in html.split('id="explain"')[1].split("edge_detector")[1][:200]
+    assert re.search(r'<tr class="fail"><td[^>]*>edge detector', html)  # failing method marked in tables
+    assert "fails sanity" in html.split('id="explain"')[1].split("edge detector (Siamese network)")[1][:200]
     assert "91.00%" in html and "87.30%" in html and "85.04%" in html and "52.67%" in html
     assert "Look at the forehead" in html.split('id="overview"')[1].split("</section>")[0]
     assert "The novices with the hint scored 15.0 points higher than the novices without the hint" in html

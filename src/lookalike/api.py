@@ -23,11 +23,13 @@ from .contract import (
     BaselineSummary,
     DemoRecord,
     ExplainSummary,
+    FacemapSummary,
     FoolingSummary,
     NetworkSummary,
     PrepareSummary,
     Record,
     RegionsSummary,
+    Screens,
     StudySummary,
     SynthSummary,
 )
@@ -169,6 +171,20 @@ def predict(run: RunLike, images: list[str | Path], *, device: str = "auto", mod
     return run_predict(run, model, [str(i) for i in images], device=device)
 
 
+def facemap(run: RunLike, *, seed: int = 0, device: str = "auto", models: list[str] | tuple[str, ...] | None = None,
+            per_split: int = 400, references: int = 32, perplexity: float = 30.0,
+            thumbs: int = 400) -> FacemapSummary:
+    """The faces as each trained network sees them: its embedding of every split laid out in 2-D by t-SNE,
+    with the faces it gets wrong marked (RUN/facemap/)."""
+    from .facemap import FacemapSettings
+    from .facemap import facemap as run_facemap
+
+    _start(seed)
+    settings = FacemapSettings(models=tuple(models or ("classifier", "siamese")), per_split=per_split,
+                               references=references, perplexity=perplexity, thumbs=thumbs, seed=seed)
+    return run_facemap(run, settings, device=_device(device))
+
+
 # --- where the networks look ------------------------------------------------------------------------------
 
 def fool(run: RunLike, *, seed: int = 0, device: str = "auto", **settings: Any) -> FoolingSummary:
@@ -267,6 +283,21 @@ def study_simulate(run: RunLike, *, seed: int = 0, device: str = "auto", group: 
         fetch_images=fetch_images, duplicate_rate=duplicate_rate, seed=seed))
 
 
+def study_screens(run: RunLike, *, seed: int = 0, device: str = "auto", if_available: bool = False) -> Screens:
+    """Figure 8: the study's training, test and answer screens photographed in headless Chromium from a scratch
+    copy of the study (RUN/study/screens/). With `if_available`, a machine without Chromium or Playwright gets
+    the reason in screens.json instead of an error."""
+    from .errors import NotAvailable
+    from .study.screens import capture_screens, note_unavailable
+
+    try:
+        return capture_screens(run)
+    except NotAvailable as exc:
+        if not if_available:
+            raise
+        return note_unavailable(run, str(exc))
+
+
 def study_analyze(run: RunLike, *, seed: int = 0, device: str = "auto", trials: int = 20, bootstrap: int = 10_000,
                   permutations: int = 20_000, trials_csv: str | Path | None = None) -> AnalysisSummary:
     """Equation (1) per group, Figure 9, permutation tests, d′ and power from study/trials.csv."""
@@ -317,7 +348,7 @@ def demo(run: RunLike = "runs/demo", *, seed: int = 0, device: str = "auto", qui
     return run_demo(STAGES, run, quick=quick, seed=seed, device=device, only=only)
 
 
-STAGES = {"synth": synth, "prepare": prepare, "train": train, "fool": fool, "explain": explain,
+STAGES = {"synth": synth, "prepare": prepare, "train": train, "facemap": facemap, "fool": fool, "explain": explain,
           "regions": regions, "study_serve": study_serve, "study_links": study_links,
           "study_preregister": study_preregister, "study_export": study_export, "study_simulate": study_simulate,
-          "study_analyze": study_analyze, "report": report}
+          "study_analyze": study_analyze, "study_screens": study_screens, "report": report}

@@ -26,6 +26,7 @@ STEPS: list[tuple[str, str, dict[str, Any], bool]] = [
     ("train-classifier", "train", {"model": "classifier", "preset": "{preset}", "epochs": "{classifier_epochs}"},
      False),
     ("train-siamese", "train", {"model": "siamese", "preset": "{preset}", "epochs": "{siamese_epochs}"}, False),
+    ("facemap", "facemap", {"per_split": "{facemap_per_split}"}, False),
     ("fool", "fool", {"n": "{fool_n}", "max_steps": "{fool_steps}"}, False),
     ("explain", "explain", {"methods": "{explain_methods}", "n": "{explain_n}", "sanity_n": "{sanity_n}",
                             "cascade_steps": "{cascade_steps}", "faithfulness_steps": "{faith_steps}"}, False),
@@ -34,6 +35,7 @@ STEPS: list[tuple[str, str, dict[str, Any], bool]] = [
     ("study-post", "study_simulate", {"group": "post", "n": "{participants}", "accuracy": 0.6367}, False),
     ("study-expert", "study_simulate", {"group": "expert", "n": "{participants}", "accuracy": 0.85}, False),
     ("study-analyze", "study_analyze", {"bootstrap": "{bootstrap}", "permutations": "{bootstrap}"}, False),
+    ("study-screens", "study_screens", {"if_available": True}, False),
     ("report", "report", {}, False),
 ]
 
@@ -49,12 +51,12 @@ PROFILES: dict[str, dict[str, Any]] = {
              # double the explain stage; `lookalike explain` runs it by default
              "explain_methods": ["guided_backprop", "grad_cam", "guided_grad_cam", "integrated_gradients"],
              "explain_n": 16, "sanity_n": 2, "cascade_steps": 0, "faith_steps": 8, "participants": 30,
-             "bootstrap": 2000},
+             "bootstrap": 2000, "facemap_per_split": 300},
     "quick": {"n_per_identity": 220, "strength": 2.0, "preset": "tiny", "classifier_epochs": 1,
               "siamese_epochs": 1, "fool_n": 3, "fool_steps": 10,
               "explain_methods": ["guided_backprop", "grad_cam"],
               "explain_n": 2, "sanity_n": 1, "cascade_steps": 2, "faith_steps": 4, "participants": 4,
-              "bootstrap": 200},
+              "bootstrap": 200, "facemap_per_split": 60},
 }
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
+from pathlib import Path
 
 import numpy as np
 
@@ -57,3 +59,18 @@ def training_precision(setting: str, device: str) -> str:
     if setting == "auto":
         return "bf16" if device.startswith("cuda") or cpu_has_bf16() else "fp32"
     return setting
+
+
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def find_chromium() -> str | None:
+    """$LOOKALIKE_CHROMIUM, else a Chromium or Chrome on PATH, else Debian's /usr/bin/chromium (PDF, screenshots)."""
+    env = os.environ.get("LOOKALIKE_CHROMIUM")
+    if env:
+        return env if Path(env).is_file() else None
+    for name in CHROMIUM_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return "/usr/bin/chromium" if Path("/usr/bin/chromium").is_file() else None

@@ -25,6 +25,7 @@ STAGE_MODULES = [
     "lookalike.cli.synth",      # synth
     "lookalike.cli.data",       # prepare, review
     "lookalike.cli.training",   # train, predict
+    "lookalike.cli.facemap",    # facemap
     "lookalike.cli.fooling",    # fool
     "lookalike.cli.explain",    # explain
     "lookalike.cli.regions",    # regions

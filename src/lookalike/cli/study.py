@@ -134,6 +134,16 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     add_analyze_arguments(p)
     p.set_defaults(func=run_analyze)
 
+    p = sub.add_parser("screens", parents=[common], help="photograph the study's screens in Chromium (Figure 8)",
+                       description="Click one pre-test participant through a scratch copy of the study in headless "
+                                   "Chromium (Playwright) and save the training, test and answer screens to "
+                                   "RUN/study/screens/ for the report's Figure 8. The run's own study database "
+                                   "is not touched. Needs Debian's chromium (or LOOKALIKE_CHROMIUM) and playwright.")
+    p.add_argument("run", metavar="RUN")
+    p.add_argument("--if-available", action="store_true",
+                   help="without Chromium or playwright, note why in screens.json and exit 0 (the demo uses this)")
+    p.set_defaults(func=screens)
+
 
 def serve(args: argparse.Namespace) -> Any:
     from .. import api
@@ -189,3 +199,14 @@ def simulate(args: argparse.Namespace) -> Any:
         print(f"{result.completed} simulated {args.group} participants, {result.answers_sent} answers "
               f"(accuracy {result.accuracy_simulated}), {result.seconds} s -> {Run(args.run).study / 'trials.csv'}")
     return result
+
+
+def screens(args: argparse.Namespace) -> Any:
+    from .. import api
+
+    record = api.study_screens(args.run, seed=args.seed, device=args.device, if_available=args.if_available)
+    if record.unavailable:
+        print(f"study screens skipped: {record.unavailable}", file=sys.stderr)
+    elif not args.json:
+        print(f"study screens ({', '.join(record.screens)}) in {Run(args.run).study / 'screens'}", file=sys.stderr)
+    return record

@@ -51,8 +51,18 @@ from .explain import (
     sanity_verdicts,
     split_map_name,
 )
+from .facemap import FACEMAP_FILES, FACEMAP_POINTS, FACEMAP_SUMMARY, FacemapSummary, MapPoint, NetworkMap
 from .files import Artefact, CsvFile, JsonFile, JsonlFile, Loaded, RunFile, TextFile, write_config
-from .fooling import FOOLING_FILES, FOOLING_SUMMARY, RESULTS, FoolingSummary, FoolResult, fooling_folder
+from .fooling import (
+    FOOLING_FILES,
+    FOOLING_SUMMARY,
+    RESULTS,
+    TABLE1_AMENDMENT,
+    FoolingSummary,
+    FoolResult,
+    fooling_folder,
+    scale_sentence,
+)
 from .maps import MapFile, load_maps, map_path, save_maps
 from .records import Provenance, Record, Settings, Summary, finite, shown
 from .regions import (
@@ -72,6 +82,7 @@ from .study import (
     ANALYSIS_SUMMARY,
     LINKS,
     PARTICIPANTS,
+    SCREENS,
     SESSIONS,
     STUDY_FILES,
     STUDY_SUMMARY,
@@ -82,6 +93,7 @@ from .study import (
     GroupResult,
     Links,
     ParticipantRow,
+    Screens,
     SessionRow,
     StudySummary,
     TrainingRow,
@@ -110,15 +122,25 @@ from .training import (
     model_summary,
 )
 
-FILES: list[RunFile] = [*SYNTH_FILES, *DATA_FILES, *TRAINING_FILES, *FOOLING_FILES, *EXPLAIN_FILES,
+FILES: list[RunFile] = [*SYNTH_FILES, *DATA_FILES, *TRAINING_FILES, *FACEMAP_FILES, *FOOLING_FILES, *EXPLAIN_FILES,
                         *REGIONS_FILES, *STUDY_FILES, *RUN_FILES, CONFIG]
 
 SUMMARIES: dict[str, JsonFile] = {  # the summary of each stage, by the report section that shows it
-    "synth": SYNTH_SUMMARY, "data": DATA_SUMMARY, "fooling": FOOLING_SUMMARY, "explain": EXPLAIN_SUMMARY,
+    "synth": SYNTH_SUMMARY, "data": DATA_SUMMARY, "facemap": FACEMAP_SUMMARY, "fooling": FOOLING_SUMMARY, "explain": EXPLAIN_SUMMARY,
     "regions": REGIONS_SUMMARY, "study": STUDY_SUMMARY, "analysis": ANALYSIS_SUMMARY,
 }
 
 __all__ = [
+    "TABLE1_AMENDMENT",
+    "scale_sentence",
+    "FACEMAP_FILES",
+    "FACEMAP_POINTS",
+    "FACEMAP_SUMMARY",
+    "FacemapSummary",
+    "MapPoint",
+    "NetworkMap",
+    "SCREENS",
+    "Screens",
     "SESSIONS",
     "SessionRow",
     "read_landmarks",

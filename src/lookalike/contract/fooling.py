@@ -9,6 +9,19 @@ from ..runfolder import Run
 from .files import Artefact, CsvFile, JsonFile, RunFile
 from .records import Record, Summary, shown
 
+TABLE1_AMENDMENT = ("Table 1 amended: the paper's ranges (151 < I ≤ 180, 181 < I ≤ 200, 201 < I ≤ 225, "
+                    "226 < I ≤ 255) give no colour to 151, 181, 201 and 226; here each range starts one above "
+                    "the previous bound.")
+
+
+def scale_sentence(scale: str, epsilon: float) -> str:
+    """What intensity 255 of the pixel maps in `scale` (a FoolingSummary's map_scale) means, and what compares."""
+    if scale == "budget":
+        return (f"Intensity 255 is the full budget ε = {epsilon:g} for every image, so colours compare across "
+                "images: red is a grey change of at least 89% of ε.")
+    return ("Each map is scaled to its own image's largest change (stated under it), so the strongest change "
+            "of every image is red: colours compare within one map, not between maps.")
+
 
 class Spread(Record):
     mean: float | None = None
@@ -40,6 +53,8 @@ class FoolingSummary(Summary):
     linf: Spread = Spread()
     l2: Spread = Spread()
     n_in_aggregate: int | None = None
+    map_scale: str | None = None  # of panels/ and grid.png: "image" (255 = its largest change) or "budget" (255 = ε)
+    grids: dict[str, str] = {}  # the same grid in each scale: {"image": "grid.png", "budget": "grid_budget.png"}
     seconds: float | None = shown("seconds", "seconds")
     images_per_second: float | None = None
     settings: dict[str, Any] = {}
@@ -74,7 +89,8 @@ FOOLING_FILES: list[RunFile] = [
              '"/" → "__" (Siamese: pair<k>__<id>)'),
     Artefact("fooling/panels/{id}.png", "fool", "Figure-5 panel: original | pixel map | fooled (Siamese: partner "
              "first)"),
-    Artefact("fooling/grid.png", "fool", "many panels (aggregate.png: mean |change| over the mean face)"),
+    Artefact("fooling/grid.png", "fool", "many panels in the asked scale, grid_<other scale>.png the same panels in "
+             "the other one (aggregate.png: mean |change| over the mean face)"),
     Artefact("fooling/aggregate.npy", "fool", "128×128 float32 mean absolute change, 0–1 pixel scale, over the images "
              "that were fooled with ≥ 1 step (for regions)"),
     RESULTS, FOOLING_SUMMARY,

@@ -209,6 +209,20 @@ class Links(Record):
     links: list[Link] = []
 
 
+class Screens(Record):
+    """`lookalike study screens`: Figure 8's screenshots, or why there are none."""
+
+    screens: dict[str, str] = {}  # training | test | answer → file name in study/screens/
+    browser: str | None = None
+    window: dict[str, int] = {}
+    group: str | None = None
+    made_at: str | None = None
+    note: str | None = None
+    unavailable: str | None = None  # why no screenshots could be made on this machine
+
+
+SCREENS = JsonFile("study/screens/screens.json", "study screens", "Figure 8: {screens: {training, test, answer → "
+                   "PNG beside it}, browser, window, note} or {unavailable: why not}", record=Screens)
 STUDY_SUMMARY = JsonFile("study/summary.json", "study export", "participants, answers and display-time checks so "
                          "far (simulated_participants, settings, psychds check); config.json beside it has design, "
                          "rules and stimuli_sha256 for the analysis", record=StudySummary)
@@ -241,5 +255,6 @@ STUDY_FILES: list[RunFile] = [
              "dataset_description.json, README.md, data/study-lookalike_description-{trials,training,sessions}"
              "_data.csv"),
     STUDY_SUMMARY, ANALYSIS_SUMMARY, PARTICIPANTS,
+    SCREENS,
     Artefact("study/analysis/figure9.png", "study analyze", "Figure 9 (accuracy.png, dprime.png beside it)"),
 ]

@@ -27,11 +27,12 @@ class PanelImages:
     before: str  # e.g. "person_a 97 %"
     after: str  # e.g. "→ person_b 91 %"
     partner: np.ndarray | None = None  # Siamese: the unchanged first image of the pair
+    map_caption: str = "pixel map"  # says what intensity 255 is on this map (see pixelmap.scale_caption)
 
 
 def _tiles(p: PanelImages) -> list[tuple[np.ndarray, str]]:
     tiles = [(p.partner, "pair partner")] if p.partner is not None else []
-    return tiles + [(p.original, p.before), (p.pixel_map, "pixel map"), (p.fooled, p.after)]
+    return tiles + [(p.original, p.before), (p.pixel_map, p.map_caption), (p.fooled, p.after)]
 
 
 def panel_figure(p: PanelImages, title: str = "") -> plt.Figure:
@@ -56,8 +57,9 @@ def _legend_handles() -> list[Patch]:
             for rng, name, rgb in legend()]
 
 
-def save_grid(path: str | Path, panels: Sequence[PanelImages], title: str, columns: int = 2) -> Path:
-    """Many Figure-5 panels side by side, with the Table-1 colour legend underneath."""
+def save_grid(path: str | Path, panels: Sequence[PanelImages], title: str, columns: int = 2,
+              scale_note: str = "") -> Path:
+    """Many Figure-5 panels side by side, with the Table-1 colour legend and what 255 means underneath."""
     if not panels:
         raise ValueError("no panels to draw")
     width = len(_tiles(panels[0]))
@@ -74,7 +76,8 @@ def save_grid(path: str | Path, panels: Sequence[PanelImages], title: str, colum
             ax.set_title(caption, fontsize=7, pad=2)
     fig.suptitle(title, fontsize=10)
     fig.legend(handles=_legend_handles(), loc="lower center", ncol=5, fontsize=8, frameon=False,
-               title="pixel map intensity (Table 1)", title_fontsize=8)
+               title="pixel-map intensity (Table 1, amended)" + (f": {scale_note}" if scale_note else ""),
+               title_fontsize=8)
     fig.tight_layout(rect=(0, 0.6 / (1.85 * rows + 0.9), 1, 0.97))
     return save_figure(path, fig, dpi=110)
 

@@ -11,9 +11,12 @@ ITU-R 601 luma weights (0.299 R + 0.587 G + 0.114 B) and map it to 0–255:
   (a red pixel moved by ≥ 89 % of ε); weak attacks then look mostly black.
 
 Colours (Table 1, integer intensities): ≤150 black, 151–180 gray, 181–200 yellow,
-201–225 orange, 226–255 red. Each pixel above 150 also paints its 8 neighbours
-with its colour, the stronger colour winning where two meet (a 3×3 max filter
-over the colour level), "to enlarge these changes" as the paper says.
+201–225 orange, 226–255 red. The paper's Table 1 writes its ranges as 151 < I ≤ 180,
+181 < I ≤ 200, 201 < I ≤ 225 and 226 < I ≤ 255, which leaves 151, 181, 201 and 226
+without a colour; here each range starts one above the previous bound (`AMENDMENT`).
+Each pixel above 150 also paints its 8 neighbours with its colour, the stronger colour
+winning where two meet (a 3×3 max filter over the colour level), "to enlarge these
+changes" as the paper says.
 """
 
 from __future__ import annotations
@@ -21,12 +24,33 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import maximum_filter
 
+from ..contract.fooling import TABLE1_AMENDMENT, scale_sentence
+
+__all__ = ["AMENDMENT", "scale_sentence"]  # the pixel maps' own words, defined with the summary they describe
+
 # upper bound (inclusive) of each level's intensity range, and its colour
 BOUNDS = (150, 180, 200, 225, 255)
 NAMES = ("black", "gray", "yellow", "orange", "red")
 COLOURS = np.array([[0, 0, 0], [128, 128, 128], [255, 255, 0], [255, 165, 0], [255, 0, 0]], dtype=np.uint8)
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float64)
 SCALES = ("image", "budget")
+AMENDMENT = TABLE1_AMENDMENT
+
+
+def reference(original: np.ndarray, fooled: np.ndarray, scale: str = "image", epsilon: float = 0.15) -> float:
+    """The grey change (0–1 pixel scale) that maps to intensity 255: the image's largest, or ε."""
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
+    if scale == "budget":
+        return float(epsilon)
+    return float(_grey_change(original, fooled).max())
+
+
+def scale_caption(scale: str, ref: float) -> str:
+    """What 255 means on one map, for the line under it ("255 = its largest change, 0.071")."""
+    if scale == "budget":
+        return f"255 = budget ε = {ref:.2g}"
+    return f"255 = its largest change, {ref:.2g}"
 
 
 def legend() -> list[tuple[str, str, tuple[int, int, int]]]:
@@ -38,16 +62,20 @@ def legend() -> list[tuple[str, str, tuple[int, int, int]]]:
 
 def intensity(original: np.ndarray, fooled: np.ndarray, scale: str = "image", epsilon: float = 0.15) -> np.ndarray:
     """Grey intensity (H×W uint8, 0–255) of the change between two H×W×3 uint8 images; see module doc."""
-    if original.shape != fooled.shape or original.ndim != 3 or original.shape[-1] != 3:
-        raise ValueError(f"need two H×W×3 images of one shape, got {original.shape} and {fooled.shape}")
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
-    diff = np.abs(fooled.astype(np.float64) - original.astype(np.float64)) / 255.0
-    grey = diff @ LUMA
-    ref = float(grey.max()) if scale == "image" else float(epsilon)
+    grey = _grey_change(original, fooled)
+    ref = float(epsilon) if scale == "budget" else float(grey.max())
     if ref <= 0:
         return np.zeros(grey.shape, dtype=np.uint8)
     return np.clip(np.round(grey / ref * 255.0), 0, 255).astype(np.uint8)
+
+
+def _grey_change(original: np.ndarray, fooled: np.ndarray) -> np.ndarray:
+    """|fooled − original| in grey (luma weights), 0–1 pixel scale."""
+    if original.shape != fooled.shape or original.ndim != 3 or original.shape[-1] != 3:
+        raise ValueError(f"need two H×W×3 images of one shape, got {original.shape} and {fooled.shape}")
+    return (np.abs(fooled.astype(np.float64) - original.astype(np.float64)) / 255.0) @ LUMA
 
 
 def levels(intensity_map: np.ndarray) -> np.ndarray:

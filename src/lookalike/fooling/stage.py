@@ -28,7 +28,7 @@ from ..progress import progress
 from ..runfolder import Run
 from .attack import AttackSettings, attack, classifier_forward, siamese_forward, to_float
 from .figures import PanelImages, save_aggregate, save_grid, save_panel
-from .pixelmap import SCALES, pixel_map
+from .pixelmap import SCALES, pixel_map, reference, scale_caption
 
 MODELS = ("classifier", "siamese")
 PAIR_NAMES = ("same", "different")  # SiameseNet class 0, class 1
@@ -236,14 +236,24 @@ def _fool_batch(model: torch.nn.Module, faces: FaceSet, batch: list[Item], att: 
     return out
 
 
-def _panel(faces: FaceSet, item: Item, row: dict[str, Any], folder: Path, s: FoolSettings) -> PanelImages:
+def _panel(faces: FaceSet, item: Item, row: dict[str, Any], folder: Path, s: FoolSettings,
+           scale: str | None = None) -> PanelImages:
+    """One Figure-5 panel; the pixel map in `scale` (default the settings' one), its 255 stated under it."""
+    scale = scale or s.map_scale
     original = faces.images[item.index].permute(1, 2, 0).numpy()
     fooled = load_rgb(folder / "fooled" / f"{item.id}.png")
     partner = faces.images[item.partner].permute(1, 2, 0).numpy() if item.partner is not None else None
     p_before = 1.0 - float(row["p_target_start"])
-    return PanelImages(original=original, pixel_map=pixel_map(original, fooled, s.map_scale, s.epsilon),
+    ref = reference(original, fooled, scale, s.epsilon)
+    return PanelImages(original=original, pixel_map=pixel_map(original, fooled, scale, s.epsilon),
                        fooled=fooled, before=f"{item.source} {p_before:.0%}",
-                       after=f"→ {item.target_name} {float(row['p_target_saved']):.0%}", partner=partner)
+                       after=f"→ {item.target_name} {float(row['p_target_saved']):.0%}", partner=partner,
+                       map_caption=f"pixel map\n{scale_caption(scale, ref)}")
+
+
+def grid_name(scale: str, settings_scale: str) -> str:
+    """grid.png in the scale the stage was asked for, grid_<scale>.png in the other one."""
+    return "grid.png" if scale == settings_scale else f"grid_{scale}.png"
 
 
 def _figures(run: Run, faces: FaceSet, items: list[Item], rows: list[dict[str, Any]], folder: Path,
@@ -259,12 +269,18 @@ def _figures(run: Run, faces: FaceSet, items: list[Item], rows: list[dict[str, A
     for it, r in fooled_items:
         by_dir.setdefault(it.source, []).append((it, r))
     chosen = _interleave(list(by_dir.values()))[:12] if by_dir else []
-    if chosen:
-        title = ("Fooling the classifier: original | pixel map | fooled" if s.model == "classifier"
-                 else "Fooling the Siamese network: partner | original | pixel map | fooled")
-        save_grid(folder / "grid.png", [_panel(faces, it, r, folder, s) for it, r in chosen], title)
-    else:
-        (folder / "grid.png").unlink(missing_ok=True)  # nothing fooled: no stale grid from an earlier run
+    title = ("Fooling the classifier: original | pixel map | fooled" if s.model == "classifier"
+             else "Fooling the Siamese network: partner | original | pixel map | fooled")
+    grids = {}
+    for scale in (s.map_scale, *(x for x in SCALES if x != s.map_scale)):  # the same examples in both scales
+        path = folder / grid_name(scale, s.map_scale)
+        if chosen:
+            note = "255 = each image's largest change" if scale == "image" else f"255 = the budget ε = {s.epsilon:g}"
+            save_grid(path, [_panel(faces, it, r, folder, s, scale) for it, r in chosen],
+                      f"{title} ({scale} scale)", scale_note=note)
+            grids[scale] = path.name
+        else:
+            path.unlink(missing_ok=True)  # nothing fooled: no stale grid from an earlier run
     # aggregate: mean |change| per pixel over every image that was actually changed and fooled
     size = faces.images.shape[-1]
     agg = np.zeros((size, size), dtype=np.float64)
@@ -276,7 +292,7 @@ def _figures(run: Run, faces: FaceSet, items: list[Item], rows: list[dict[str, A
     _save_npy(folder / "aggregate.npy", agg)
     mean_face = faces.images[torch.tensor([it.index for it in items])].float().mean(0).permute(1, 2, 0).numpy()
     save_aggregate(folder / "aggregate.png", agg, mean_face, len(fooled_items), s.epsilon)
-    return {"n_in_aggregate": len(fooled_items), "grid": bool(chosen)}
+    return {"n_in_aggregate": len(fooled_items), "grid": bool(chosen), "grids": grids}
 
 
 def _stats(values: list[float]) -> dict[str, float | None]:
@@ -315,8 +331,11 @@ def _summary(s: FoolSettings, device: str, items: list[Item], rows: list[dict[st
         "budget_used": max(float(r["linf"]) for r in ok) / s.epsilon if ok else None,
         "l2": _stats([float(r["l2"]) for r in ok]),
         "n_in_aggregate": figures["n_in_aggregate"],
+        "map_scale": s.map_scale,  # of panels/ and grid.png; grids holds the grid in each scale
+        "grids": figures["grids"],
         "seconds": round(seconds, 2),
         "images_per_second": round(n_new / seconds, 3) if n_new and seconds > 0 else None,
         "settings": {**asdict(s), "device": device},
-        "outputs": ["results.csv", "fooled/", "panels/", "grid.png", "aggregate.npy", "aggregate.png"],
+        "outputs": ["results.csv", "fooled/", "panels/", *figures["grids"].values(), "aggregate.npy",
+                    "aggregate.png"],
     }

@@ -26,8 +26,10 @@ from .sections import (
     Section,
     data_section,
     explain_section,
+    facemap_section,
     fooling_section,
     regions_section,
+    siamese_section,
     summary_file,
     training_section,
 )
@@ -37,9 +39,11 @@ BUILDERS: list[tuple[str, str, Callable[[Run], Section]]] = [
     ("data", "1. Data", data_section),
     ("training", "2. Training", training_section),
     ("fooling", "3. Fooling", fooling_section),
-    ("explain", "4. Activation maps", explain_section),
-    ("regions", "5. Regions and hint", regions_section),
-    ("study", "6. Human study", study_section),
+    ("siamese", "4. Siamese network", siamese_section),
+    ("facemap", "5. Map of the faces", facemap_section),
+    ("explain", "6. Activation maps", explain_section),
+    ("regions", "7. Regions and hint", regions_section),
+    ("study", "8. Human study", study_section),
 ]
 PAPER_TITLE = "Enhancing Human Face Recognition with an Interpretable Neural Network"
 
@@ -106,7 +110,7 @@ def stage_folders(run: Run) -> list[tuple[str, Path]]:
     dirs = [("synth", run.synth), ("data", run.data)]
     if run.models.is_dir():
         dirs += [(f"models/{p.name}", p) for p in sorted(run.models.iterdir()) if p.is_dir()]
-    dirs += [("fooling", run.fooling), ("fooling/siamese", run.fooling / "siamese"), ("explain", run.explain),
+    dirs += [("facemap", run.root / "facemap"), ("fooling", run.fooling), ("fooling/siamese", run.fooling / "siamese"), ("explain", run.explain),
              ("regions", run.regions), ("study", run.study), ("study/analysis", run.study / "analysis")]
     return dirs
 

@@ -18,8 +18,10 @@ from typing import Any
 MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp",
         ".gif": "image/gif", ".svg": "image/svg+xml"}
 MAX_IMAGE_BYTES = 40 * 1024 * 1024  # a figure larger than this is named, not embedded
-COMPACT_ABOVE_BYTES = 300 * 1024  # larger figures are re-encoded for the page (see _compact)
-MAX_SIDE = 1800
+COMPACT_ABOVE_BYTES = 8 * 1024  # larger figures are re-encoded for the page (see _compact)
+MAX_SIDE = 1000  # pixels: the page shows a figure at most ~1070 px wide, most in two columns
+LOSSY_QUALITY = 85  # of a figure embedded as lossy WebP (heatmaps and faces keep their detail)
+LOSSY_BELOW = 0.7  # lossy only under 70% of the lossless bytes (the demo: plots 0.8-0.9, photo sheets 0.5-0.6)
 
 
 def fmt(value: Any, digits: int = 4) -> str:
@@ -35,6 +37,8 @@ def fmt(value: Any, digits: int = 4) -> str:
             return "–"
         if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e6):
             return f"{value:.{digits - 1}e}"
+        if abs(value) < 0.01:  # 0.0015, not 0.001534: at most four decimals
+            return f"{value:.{min(digits, 2)}g}"
         return f"{value:.{digits}g}"
     if isinstance(value, (list, tuple)):
         if len(value) <= 6 and all(isinstance(v, (int, float, str, type(None))) for v in value):
@@ -62,8 +66,12 @@ def pct(value: Any, digits: int = 1) -> str:
     return f"{100 * value:.{digits}f}%"
 
 
-def data_uri(path: Path) -> str | None:
-    """The file as a data: URI, or None when it is missing, unreadable, too large or not an image."""
+def data_uri(path: Path, photo: bool = False, side: int = 0, quality: int = LOSSY_QUALITY) -> str | None:
+    """The file as a data: URI, or None when it is missing, unreadable, too large or not an image.
+
+    `photo`: a face photo, embedded as a good JPEG at any size (a 128×128 PNG face is ~30 KB, its JPEG ~5 KB).
+    `side`: at most this many pixels wide or high (a figure the page shows in a column), re-encoded to fit.
+    `quality`: of the lossy WebP a photo sheet or heatmap grid may become (see _compact)."""
     mime = MIME.get(path.suffix.lower())
     try:
         if mime is None or not path.is_file() or path.stat().st_size > MAX_IMAGE_BYTES:
@@ -71,6 +79,30 @@ def data_uri(path: Path) -> str | None:
         raw = path.read_bytes()
     except OSError:
         return None
+    if not raw or not _decodes(raw):
+        return None
+    if photo and mime == "image/png":
+        mime, raw = _as_jpeg(raw)
+    elif (len(raw) > COMPACT_ABOVE_BYTES or side) and mime in ("image/png", "image/jpeg", "image/webp"):
+        mime, raw = _compact(raw, mime, side or MAX_SIDE, quality)
+    return f"data:{mime};base64,{base64.b64encode(raw).decode('ascii')}"
+
+
+def _as_jpeg(raw: bytes, quality: int = 90) -> tuple[str, bytes]:
+    """A photo as JPEG when that is smaller (it nearly always is); the PNG otherwise."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(raw)) as im:
+            out = io.BytesIO()
+            im.convert("RGB").save(out, format="JPEG", quality=quality, optimize=True)
+    except (OSError, ValueError):
+        return "image/png", raw
+    return ("image/jpeg", out.getvalue()) if out.tell() < len(raw) else ("image/png", raw)
+
+
+def bytes_uri(raw: bytes | None, mime: str = "image/png") -> str | None:
+    """A picture made for the page (e.g. Figure 2 drawn from the network) as a data: URI, compacted like files."""
     if not raw or not _decodes(raw):
         return None
     if len(raw) > COMPACT_ABOVE_BYTES and mime in ("image/png", "image/jpeg", "image/webp"):
@@ -90,33 +122,54 @@ def _decodes(raw: bytes) -> bool:
         return False
 
 
-def _compact(raw: bytes, mime: str) -> tuple[str, bytes]:
-    """Shrink a large figure for the page: at most MAX_SIDE pixels, JPEG when that is much smaller.
+def _compact(raw: bytes, mime: str, side: int = MAX_SIDE, quality: int = LOSSY_QUALITY) -> tuple[str, bytes]:
+    """Shrink a figure for the page: at most `side` pixels, then the smaller of a lossless 256-colour WebP and
+    a good lossy WebP, lossless unless the lossy one is under LOSSY_BELOW of its size (the file as it is also
+    competes when it needs no resizing).
 
-    Heatmap grids and photo sheets are ~1 MB as PNG and a tenth of that as a good JPEG; a report
-    with a dozen of them should still open quickly and fit in an e-mail. The run folder keeps the originals.
+    Plots, diagrams and Table-1 pixel maps have few colours: the palette keeps them exact to the eye, and WebP
+    stores it in 10-25% fewer bytes than a PNG. Photo sheets and heatmap grids take half the bytes of their
+    256-colour PNG and two thirds of a JPEG of the same quality as lossy WebP, with no more error than either
+    (benchmarks/report_size.py). A report with a few dozen figures should open quickly and fit in an e-mail;
+    the run folder keeps the originals. Every current browser, and Chromium's print to PDF, shows WebP.
     """
     from PIL import Image
 
     try:
         with Image.open(io.BytesIO(raw)) as im:
             im.load()
-            if max(im.size) > MAX_SIDE:
-                im.thumbnail((MAX_SIDE, MAX_SIDE), Image.LANCZOS)
-            if im.mode in ("RGBA", "LA", "P"):
-                rgba = im.convert("RGBA")
-                im = Image.new("RGB", rgba.size, "white")
-                im.paste(rgba, mask=rgba.split()[-1])
-            else:
-                im = im.convert("RGB")
-            png, jpg = io.BytesIO(), io.BytesIO()
-            im.save(png, format="PNG", optimize=True)
-            im.save(jpg, format="JPEG", quality=90, optimize=True)
+            resized = max(im.size) > side
+            if resized:
+                im.thumbnail((side, side), Image.LANCZOS)
+            im = _on_white(im)
+            palette = im.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+            lossless = [("image/webp", _webp(palette, lossless=True))]
+            lossy = [("image/webp", _webp(im, quality=quality))]
     except (OSError, ValueError):
         return mime, raw
-    best = min((("image/png", png.getvalue()), ("image/jpeg", jpg.getvalue()), (mime, raw)),
-               key=lambda t: len(t[1]) * (1.0 if t[0] == "image/jpeg" else 0.6))  # prefer lossless unless 40% larger
-    return best
+    if not resized:
+        (lossless if mime == "image/png" else lossy).append((mime, raw))
+    best_lossless = min(lossless, key=lambda t: len(t[1]))
+    best_lossy = min(lossy, key=lambda t: len(t[1]))
+    return best_lossy if len(best_lossy[1]) < LOSSY_BELOW * len(best_lossless[1]) else best_lossless
+
+
+def _on_white(im: Any) -> Any:
+    """RGB, transparent parts on white (the page is white, and a palette has no room for alpha)."""
+    from PIL import Image
+
+    if im.mode in ("RGBA", "LA", "P", "PA"):
+        rgba = im.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, "white")
+        flat.paste(rgba, mask=rgba.split()[-1])
+        return flat
+    return im.convert("RGB")
+
+
+def _webp(im: Any, **options: Any) -> bytes:
+    out = io.BytesIO()
+    im.save(out, format="WEBP", **options)
+    return out.getvalue()
 
 
 @dataclass(frozen=True)

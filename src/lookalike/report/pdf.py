@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
 from ..errors import NotAvailable
 from ..io import atomic_copy
-
-CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-
-
-def find_chromium() -> str | None:
-    """$LOOKALIKE_CHROMIUM, else a Chromium or Chrome on PATH, else Debian's /usr/bin/chromium."""
-    env = os.environ.get("LOOKALIKE_CHROMIUM")
-    if env:
-        return env if Path(env).is_file() else None
-    for name in CANDIDATES:
-        found = shutil.which(name)
-        if found:
-            return found
-    return "/usr/bin/chromium" if Path("/usr/bin/chromium").is_file() else None
+from ..runtime import find_chromium
 
 
 def html_to_pdf(html: Path, pdf: Path, timeout: float = 180) -> Path:

@@ -8,7 +8,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from .html import cell_class, columns_of, data_uri, fmt, json_text, key_numbers, kv_rows, pct
+from .html import bytes_uri, cell_class, columns_of, data_uri, fmt, json_text, key_numbers, kv_rows, pct
 
 
 @cache
@@ -16,7 +16,7 @@ def environment() -> Environment:
     env = Environment(loader=PackageLoader("lookalike.report", "templates"), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False)
     env.filters.update(fmt=fmt, pct=pct)
-    env.globals.update(data_uri=data_uri, cell_class=cell_class, columns_of=columns_of, key_numbers=key_numbers,
+    env.globals.update(data_uri=data_uri, bytes_uri=bytes_uri, cell_class=cell_class, columns_of=columns_of, key_numbers=key_numbers,
                        kv_rows=kv_rows, json_text=json_text)
     return env
 

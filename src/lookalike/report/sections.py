@@ -18,6 +18,7 @@ from markupsafe import Markup
 from ..contract import (
     DATA_SUMMARY,
     EXPLAIN_SUMMARY,
+    FACEMAP_SUMMARY,
     FAITHFULNESS,
     FOOLING_SUMMARY,
     HINT,
@@ -29,6 +30,7 @@ from ..contract import (
     SANITY,
     SPLIT,
     SYNTH_SUMMARY,
+    TABLE1_AMENDMENT,
     FoolingSummary,
     JsonFile,
     Loaded,
@@ -39,12 +41,22 @@ from ..contract import (
     SplitRow,
     model_summary,
     read_names,
+    scale_sentence,
     split_map_name,
 )
 from ..errors import InputError
 from ..runfolder import Run
+from .figures import (
+    FIGURE1_QUESTION,
+    MAP_COLOURS,
+    THUMBS_QUALITY,
+    architecture,
+    facemap_networks,
+    figure1_pair,
+)
 from .html import Cell, fmt, number, pct
 from .render import render
+from .words import method_label, network_name, person_name, source_name
 
 TABLE1 = [  # paper Table 1: intensity of the difference → colour
     ("I ≤ 150", "black", "#000000"),
@@ -113,8 +125,9 @@ def split_table(rows: list[SplitRow], people: list[str]) -> list[dict[str, Any]]
     by = Counter((r.split, r.identity) for r in rows)
     names = sorted({i for _, i in by}, key=lambda n: (people.index(n) if n in people else 99, n))
     order = [s for s in ("train", "val", "test") if any(k[0] == s for k in by)]
-    return [{"split": s, **{n: by.get((s, n), 0) for n in names}, "total": sum(by.get((s, n), 0) for n in names),
-             "groups": len({r.group for r in rows if r.split == s})} for s in order]
+    return [{"split": s, **{person_name(n): by.get((s, n), 0) for n in names},
+             "total": sum(by.get((s, n), 0) for n in names),
+             "near-duplicate groups": len({r.group for r in rows if r.split == s})} for s in order]
 
 
 def examples(run: Run) -> list[tuple[str, list[Path]]]:
@@ -138,7 +151,8 @@ def data_section(run: Run) -> Section:
         facts["planted"] = ", ".join(planted) or None
     ctx: dict[str, Any] = {"loaded": [summary, idents, manifest, split], "synth": synth.value, "planted": planted,
                            "people": people, "summary": summary.value, "examples": examples(run),
-                           "contact_sheet": run.synth / "contact_sheet.png"}
+                           "contact_sheet": run.synth / "contact_sheet.png", "pair": figure1_pair(run),
+                           "question": FIGURE1_QUESTION}
     if manifest.ok:
         ctx["manifest"], counts = manifest_table(manifest.value)
         ctx["counts"] = counts
@@ -170,39 +184,59 @@ def accuracy_rows(kind: str, s: ModelSummary) -> list[dict[str, Any]]:
     test = s.test
     unit = s.test_unit or ("pairs" if kind == "siamese" else "images")
     paper = s.paper_accuracy()
-    rows = [{"model": kind, "test accuracy": pct(s.test_accuracy, 2),
+    rows = [{"model": network_name(kind), "test accuracy": pct(s.test_accuracy, 2),
              "balanced accuracy": pct(test.balanced_accuracy if test else None, 2),
              "ROC AUC": fmt(test.roc_auc if test else None), "test set": f"{fmt(test.n if test else s.n_test)} {unit}",
-             "paper": pct(paper, 2) if paper else "–", "_acc": s.test_accuracy}]
+             "paper": pct(paper, 2) if paper else "–", "_acc": s.test_accuracy, "_kind": kind, "_fact": kind}]
     pair = number(getattr(s, "pair_accuracy", None))
     if pair is not None:
         pair_test = s.pair_test
-        rows.append({"model": f"{kind} (same/different pairs)", "test accuracy": pct(pair, 2),
+        rows.append({"model": f"{network_name(kind)} (same/different pairs)", "test accuracy": pct(pair, 2),
                      "balanced accuracy": pct(getattr(s, "pair_balanced_accuracy", None), 2),
                      "ROC AUC": fmt(getattr(s, "pair_roc_auc", None)),
                      "test set": f"{fmt(getattr(s, 'n_test_pairs', None) or (pair_test.n if pair_test else None))} pairs",
-                     "paper": "–", "_acc": pair})
+                     "paper": "–", "_acc": pair, "_kind": kind, "_fact": f"{kind} (same/different pairs)"})
     return rows
 
 
-def training_section(run: Run) -> Section:
-    title = "2. The networks and their training (Figures 3 and 4)"
-    kinds = model_kinds(run)
-    if not kinds:
-        return not_run("training", title, "Training", f"lookalike train {run.root} --model classifier")
+def _models(run: Run, kinds: list[str]) -> list[dict[str, Any]]:
+    people = load_identities(run).value or []
     models = []
     for kind in kinds:
         folder = run.model(kind)
         loaded = load_model_summary(run, kind)
         curves = [p for p in ("curves_accuracy.png", "curves_loss.png") if (folder / p).is_file()]
         extra = sorted(p.name for p in folder.glob("*.png") if p.name not in curves)[:2]
-        models.append({"kind": kind, "folder": folder, "loaded": loaded, "summary": loaded.value,
-                       "curves": curves, "extra": extra})
+        models.append({"kind": kind, "name": network_name(kind), "folder": folder, "loaded": loaded,
+                       "summary": loaded.value, "curves": curves, "extra": extra,
+                       "drawing": architecture(run, kind, people) if kind in ("classifier", "siamese") else None})
+    return models
+
+
+def training_section(run: Run) -> Section:
+    """The classifier (Figures 2–4) and any baseline; the Siamese network has its own section after fooling,
+    where the paper brings it in (Figure 6). The overview's facts cover every network."""
+    title = "2. The classifier and its training (Figures 2, 3 and 4)"
+    kinds = model_kinds(run)
+    if not kinds:
+        return not_run("training", title, "Training", f"lookalike train {run.root} --model classifier")
+    models = _models(run, kinds)
     rows = [r for m in models if m["summary"] is not None for r in accuracy_rows(m["kind"], m["summary"])]
     found = sum(m["summary"] is not None for m in models)
-    facts = {r["model"]: r["_acc"] for r in rows}
+    facts = {r["_fact"]: r["_acc"] for r in rows}
+    shown = [m for m in models if m["kind"] != "siamese"]
     return Section("training", title, status_of(found, len(kinds)),
-                   render("training.html.j2", rows=rows, models=models), facts)
+                   render("training.html.j2", rows=[r for r in rows if r["_kind"] != "siamese"], models=shown), facts)
+
+
+def siamese_section(run: Run) -> Section:
+    title = "4. The Siamese network (Figure 6)"
+    if not (run.model("siamese") / "model.json").is_file() and not (run.model("siamese") / "summary.json").is_file():
+        return not_run("siamese", title, "Training the Siamese network", f"lookalike train {run.root} --model siamese")
+    model = _models(run, ["siamese"])[0]
+    rows = accuracy_rows("siamese", model["summary"]) if model["summary"] is not None else []
+    status = status_of(int(model["summary"] is not None) + int(bool(model["curves"])), 2)
+    return Section("siamese", title, status, render("siamese.html.j2", rows=rows, model=model))
 
 
 # --- fooling ---------------------------------------------------------------------------------------
@@ -246,8 +280,14 @@ def fooling_section(run: Run) -> Section:
     s = FOOLING_SUMMARY.load(run)
     panels = informative_panels(folder)
     facts = {"success_rate": s.value.success_rate} if s.ok else {}
+    scale = (s.value.map_scale if s.ok else None) or "image"
+    epsilon = float((s.value.settings if s.ok else {}).get("epsilon", 0.15))
+    grids = (s.value.grids if s.ok else {}) or ({"image": "grid.png"} if (folder / "grid.png").is_file() else {})
     ctx = {"loaded": [s], "summary": s.value, "bits": fooling_facts(s.value) if s.ok else [], "table1": TABLE1,
-           "panels": panels, "shown": panels[:PANELS_SHOWN], "folder": folder}
+           "panels": panels, "shown": panels[:PANELS_SHOWN], "folder": folder, "scale": scale,
+           "scale_sentence": scale_sentence(scale, epsilon), "amendment": TABLE1_AMENDMENT,
+           "grids": [(k, folder / v, scale_sentence(k, epsilon)) for k, v in grids.items() if (folder / v).is_file()],
+           "epsilon": epsilon}
     found = sum([s.ok, bool(panels), (folder / "aggregate.png").is_file()])
     return Section("fooling", title, status_of(found, 3), render("fooling.html.j2", **ctx), facts)
 
@@ -265,7 +305,7 @@ def sanity_rows(run: Run, failing: set[str]) -> list[dict[str, Any]]:
     rows = []
     for name, r in (sanity.methods if sanity else {}).items():
         network, method = split_map_name(name)
-        rows.append({"method": method, "network": network, "passed": r.passed,
+        rows.append({"method": method_label(method), "network": network_name(network), "passed": r.passed,
                      "ρ with all weights randomised": r.final_spearman, "maps": r.n_maps,
                      "weight layers": r.weight_layers, "_class": "fail" if not r.passed or name in failing else ""})
     return rows
@@ -276,22 +316,28 @@ def faithfulness_rows(run: Run, failing: set[str]) -> list[dict[str, Any]]:
     rows = []
     for name, r in (faith.methods if faith else {}).items():
         network, method = split_map_name(name)
-        rows.append({"method": method, "network": network, "deletion AUC": r.deletion_auc,
+        rows.append({"method": method_label(method), "network": network_name(network), "deletion AUC": r.deletion_auc,
                      "random deletion AUC": r.random_deletion_auc, "insertion AUC": r.insertion_auc,
                      "random insertion AUC": r.random_insertion_auc, "beats random": r.beats_random,
                      "_class": "fail" if name in failing else ""})
     return rows
 
 
+def _figure7_order(name: str) -> tuple[int, int, str]:
+    """The paper's Figure 7 first: the Siamese network with guided backpropagation; then Siamese, then others."""
+    network, method = split_map_name(name)
+    return (network != "siamese", method != "guided_backprop", name)
+
+
 def figure7s(folder: Path, failing: set[str]) -> list[dict[str, Any]]:
-    """The Figure-7 grids, the paper's method (guided backpropagation) first."""
-    figs = sorted(folder.glob("figure7_*.png"), key=lambda f: (not f.stem.endswith("guided_backprop"), f.stem))
-    return [{"path": f, "name": f.stem.removeprefix("figure7_"), "fails": f.stem.removeprefix("figure7_") in failing}
-            for f in figs]
+    """The Figure-7 grids, the paper's (the Siamese network's, with guided backpropagation) first."""
+    names = sorted((f.stem.removeprefix("figure7_") for f in folder.glob("figure7_*.png")), key=_figure7_order)
+    return [{"path": folder / f"figure7_{n}.png", "name": n, "label": source_name(n), "fails": n in failing,
+             "paper": split_map_name(n) == ("siamese", "guided_backprop")} for n in names]
 
 
 def explain_section(run: Run) -> Section:
-    title = "4. Where the networks look: activation maps (Figure 7)"
+    title = "6. Where the networks look: activation maps (Figure 7)"
     folder = run.explain
     if not folder.is_dir():
         return not_run("explain", title, "The activation-map stage", f"lookalike explain {run.root}")
@@ -334,7 +380,7 @@ def ranking_table(rows: list[dict[str, Any]]) -> Markup:
             scores.setdefault(r["region"], []).append(sc)
     regions = list(dict.fromkeys(r["region"] for r in rows))
     regions.sort(key=lambda g: -(sum(scores[g]) / len(scores[g])) if scores.get(g) else float("inf"))
-    headers = {src: f"{src} (fails sanity)" if src in failed else src for src in sources}
+    headers = {src: f"{source_name(src)} (fails sanity)" if src in failed else source_name(src) for src in sources}
     table = [{"region": g, **{src: cell.get((g, src), "–") for src in sources}} for g in regions]
     return render("ranking_table.html.j2", rows=table, columns=["region", *sources], headers=headers)
 
@@ -344,8 +390,8 @@ def recovery_rows(summary: RegionsSummary | None) -> list[dict[str, Any]]:
     recovery = summary.planted_recovery if summary is not None else None
     if not recovery:
         return []
-    return [{"source": k, "score": fmt(v.score), "interval": "–" if v.ci_low is None
-             else f"[{fmt(v.ci_low)}, {fmt(v.ci_high)}]", "images": v.n}
+    return [{"source": source_name(k), "score": fmt(v.score, 3), "interval": "–" if v.ci_low is None
+             else f"[{fmt(v.ci_low, 3)}, {fmt(v.ci_high, 3)}]", "images": v.n}
             for k, v in sorted(recovery.items(), key=lambda kv: -(kv[1].score or 0))]
 
 
@@ -370,7 +416,7 @@ def hint_basis(summary: RegionsSummary | None) -> list[str]:
 
 
 def regions_section(run: Run) -> Section:
-    title = "5. From maps to words: region ranking and the hint"
+    title = "7. From maps to words: region ranking and the hint"
     folder = run.regions
     if not folder.is_dir():
         return not_run("regions", title, "The region analysis", f"lookalike regions {run.root}")
@@ -395,6 +441,22 @@ def regions_section(run: Run) -> Section:
            "region_test_figure": run.explain / "region_test.png", "basis_lines": hint_basis(s)}
     return Section("regions", title, status_of(sum([hint.ok, ranking.ok, bool(figs)]), 3),
                    render("regions.html.j2", **ctx), facts)
+
+
+# --- the map of the faces ------------------------------------------------------------------------
+
+def facemap_section(run: Run) -> Section:
+    title = "5. How the networks place the faces (a t-SNE map of each network's embedding)"
+    s = FACEMAP_SUMMARY.load(run)
+    if not s.ok and not s.error:
+        return not_run("facemap", title, "The map of the faces", f"lookalike facemap {run.root}")
+    networks = facemap_networks(run, s.value) if s.ok else []
+    thumbs = run.root / "facemap" / (s.value.thumbs.file if s.ok else "thumbs.jpg")
+    ctx = {"loaded": [s], "summary": s.value, "networks": networks, "thumbs": thumbs,
+           "thumbs_quality": THUMBS_QUALITY,
+           "people": list(zip(MAP_COLOURS, s.value.identities)) if s.ok else []}
+    return Section("facemap", title, status_of(len(networks), len(s.value.networks) if s.ok else 1),
+                   render("facemap.html.j2", **ctx))
 
 
 def summary_file(path: Path) -> Loaded[Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..contract import ANALYSIS_SUMMARY, STUDY_SUMMARY, AnalysisSummary, Comparison, GroupResult
+from ..contract import ANALYSIS_SUMMARY, SCREENS, STUDY_SUMMARY, AnalysisSummary, Comparison, GroupResult
 from ..runfolder import Run
 from .html import fmt, pct
 from .render import render
@@ -105,13 +105,15 @@ def study_facts(s: AnalysisSummary) -> dict[str, Any]:
 
 def study_section(run: Run, notice: str | None = None) -> Section:
     """`notice`: what the caller did first (e.g. recomputed the analysis), shown at the top."""
-    title = "6. The human study (equation 1, Figure 9)"
+    title = "8. The human study (equation 1, Figures 8 and 9)"
     if not run.study.is_dir():
         return not_run("study", title, "The human study", f"lookalike study serve {run.root}")
     analysis, own = ANALYSIS_SUMMARY.load(run), STUDY_SUMMARY.load(run)
     s = analysis.value
-    ctx: dict[str, Any] = {"loaded": [analysis, own], "notice": notice, "analysis": s, "own": own.value,
-                           "folder": run.study / "analysis"}
+    screens = SCREENS.load(run)
+    ctx: dict[str, Any] = {"loaded": [analysis, own, screens], "notice": notice, "analysis": s, "own": own.value,
+                           "folder": run.study / "analysis", "screens": screens.value,
+                           "screens_folder": SCREENS.path(run).parent}
     if s is not None:
         sim = " (simulated participants)" if s.simulated_participants else ""
         ctx.update(groups=[group_row(n, g) for n, g in s.groups.items()],
