@@ -67,6 +67,9 @@ def run_seed(base: Path, root: Path, seed: int, args: argparse.Namespace) -> dic
     sets += [f"limit_train={args.limit_train}"] if args.limit_train else []
     times = {}
     for model in ("classifier", "siamese"):
+        if (run / "models" / model / "summary.json").exists():  # trained before (--keep): resume after it
+            times[f"train-{model}"] = "reused"
+            continue
         t = time.perf_counter()
         cli(["train", str(run), "--model", model, "--preset", args.preset, "--seed", str(seed), "--device", "cpu",
              *[tok for item in sets for tok in ("--set", item)]])
@@ -99,7 +102,9 @@ def main() -> None:
     ap.add_argument("--region-n", type=int, default=100)
     ap.add_argument("--sanity-n", type=int, default=4)
     ap.add_argument("--cascade-steps", type=int, default=4, help="0 = after every layer (slow on real faces)")
-    ap.add_argument("--keep", default=None, metavar="DIR", help="keep (and reuse) the run folders in DIR")
+    ap.add_argument("--keep", default=None, metavar="DIR",
+                    help="keep (and reuse) the run folders in DIR: a seed whose networks are trained there "
+                         "(DIR/seedN/models/*/summary.json, e.g. from benchmarks/real_faces.py) is not trained again")
     args = ap.parse_args()
     data = Path(args.data)
     if not data.is_dir():
