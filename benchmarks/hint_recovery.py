@@ -99,7 +99,9 @@ def launch(name: str, root: Path, seed: int) -> dict[str, Any]:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "LOOKALIKE_QUIET": "1"}
     log = root / f"{name.replace('@', '_s')}.log"
     with open(log, "w") as fh:
-        code = subprocess.run([sys.executable, __file__, "--one", name, "--keep", str(root), "--seed", str(seed)],
+        code = subprocess.run([sys.executable, __file__, "--one", name, "--keep", str(root), "--seed", str(seed),
+                               *[tok for key, value in PROFILE.items() if not isinstance(value, list)
+                                 for tok in ("--set", f"{key}={value}")]],
                               stdout=fh, stderr=subprocess.STDOUT, env=env).returncode
     result = world_dir(root, name) / "hint_recovery.json"
     if code or not result.exists():
@@ -247,10 +249,18 @@ def main() -> None:
     ap.add_argument("--worlds", default=None, help="comma-separated worlds, e.g. nose@1.5,jaw+nose@2.5")
     ap.add_argument("--jobs", type=int, default=2, help="worlds run at once, one thread each (default 2)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="change one setting of the world profile, e.g. --set n_per_identity=600 "
+                         "--set classifier_epochs=14 (the demo's size; keys: " + ", ".join(PROFILE) + ")")
     ap.add_argument("--one", default=None, help=argparse.SUPPRESS)  # a child process: run this world only
     ap.add_argument("--keep", default=None, metavar="DIR",
                     help="keep the run folders in DIR (and reuse finished stages there); default a temporary folder")
     args = ap.parse_args()
+    for item in args.set:
+        key, _, value = item.partition("=")
+        if key not in PROFILE or isinstance(PROFILE[key], list):
+            raise SystemExit(f"--set {item}: choose one of {', '.join(k for k, v in PROFILE.items() if not isinstance(v, list))}")
+        PROFILE[key] = type(PROFILE[key])(value)
     if args.one:
         run_world(args.one, Path(args.keep), args.seed)
         return

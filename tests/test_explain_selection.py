@@ -63,7 +63,8 @@ def test_embedding_maps_come_from_the_baseline_and_are_marked_unchecked(run, mon
         save_maps(r.explain / "maps" / "embedding-rise.npz",
                   MapFile(np.ones((k, 128, 128), np.float32), [x["path"] for x in rows], "embedding", "rise",
                           np.zeros(k), np.full(k, -1), np.zeros(k), np.zeros(k), np.full(k, 0.5)))
-        return {"maps": ["explain/maps/embedding-rise.npz"], "n": k}
+        # the shape `lookalike.baseline.explain_embedding` returns (a network run without checks)
+        return {"model": "embedding", "methods": {"rise": {"maps": "explain/maps/embedding-rise.npz"}}, "n": k}
 
     monkeypatch.setattr(baseline, "explain_embedding", fake_explain_embedding)
     with pytest.raises(LookalikeError, match="no trained network"):

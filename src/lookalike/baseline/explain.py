@@ -179,13 +179,15 @@ def explain_embedding(run: Run | str | Path, n: int = 16, seed: int = 0, device:
         calls += used
         done[paths[i]] = (occ, rise, float(probs[i]))
         _write_progress(progress_file, key, done)
-    written = []
+    written = {}
     for method in METHODS:
         path = save_maps(map_path(run.explain, KIND, method), MapFile(
             maps=maps[method], paths=paths, model=KIND, method=method, target=targets, label=targets, prob=probs,
             pair=np.full(len(rows), -1), side=np.zeros(len(rows), np.int64)))
-        written.append(str(path.relative_to(run.root)))
-    return {"model": KIND, "methods": list(METHODS), "n": len(rows), "files": written,
+        written[method] = str(path.relative_to(run.root))
+    # `methods` in the explain summary's shape for one network (contract NetworkRun: method -> its maps file)
+    return {"model": KIND, "methods": {m: {"maps": f} for m, f in written.items()}, "n": len(rows),
+            "files": list(written.values()),
             "mean_target_probability": float(probs.mean()), "options": opt,
             "reused_images": reused, "model_calls_per_image": round(calls / max(1, len(rows) - reused), 1),
             "seconds": round(time.perf_counter() - t0, 2)}

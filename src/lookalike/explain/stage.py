@@ -249,6 +249,8 @@ def finish(run: Run, networks: dict[str, Any], log: list[str], seconds: float) -
     sanity: dict[str, Any] = {}
     faith: dict[str, Any] = {}
     for kind, res in networks.items():
+        if kind not in NETWORKS:  # the embedding baseline's black-box maps have no sanity or faithfulness checks
+            continue
         for name, r in res.get("methods", {}).items():
             sanity[map_name(kind, name)] = r["sanity"]
             faith[map_name(kind, name)] = r["faithfulness"]
