@@ -218,9 +218,10 @@ def _choose_hint(region_test: dict[str, Any], trusted: list[dict[str, Any]], no_
     if not chosen["look"]:  # no region test, or it names nothing: the maps' consensus, tentatively
         maps = hints.from_maps({s["source"]: {r["feature"]: r["score"] for r in s["features"]} for s in trusted})
         chosen.update(look=maps["look"], support={f: ["maps"] for f in maps["look"]})
-        chosen["basis"] = "maps (no region test)" if not region_test else "maps (the region test names nothing)"
+        reason = "no region test" if not region_test else "the region test names nothing"
+        chosen["basis"] = f"maps ({reason})"
         rests["tentative"] = True
-        rests["tentative_because"] = [f"the hint rests on the maps alone: {chosen['basis'][6:-1]}"]
+        rests["tentative_because"] = [f"the hint rests on the maps alone: {reason}"]
     chosen["text"] = hints.sentence(chosen["look"], chosen["avoid"], rests["tentative"])
     return chosen
 
