@@ -17,7 +17,9 @@ IDENTITIES = ("person_a", "person_b")
 # region -> {parameter: (value midway between the two people, B minus A at strength 1)}
 REGIONS: dict[str, dict[str, tuple[float, float]]] = {
     "forehead": {"hairline": (27.0, -6.0)},  # canonical y of the hairline centre; B's forehead is taller
-    "cheekbones": {"cheek_dx": (0.0, 2.0), "cheek_dy": (0.0, -4.5), "cheek_amp": (2.4, 2.8)},
+    # where the cheekbones sit, how far they stand out, and how dark the skin is over them (a contour in the
+    # albedo, so it shows under every light; the shading of the bump alone changes with the light's direction)
+    "cheekbones": {"cheek_dx": (0.0, 2.0), "cheek_dy": (0.0, -0.75), "cheek_amp": (2.4, 2.8), "cheek_tone": (0.0, -0.4)},
     "nose": {"nose_width": (0.0, 1.6), "nose_length": (0.0, 2.0)},
     "jaw": {"jaw_width": (0.0, 3.0)},
     "eyes": {"eye_size": (0.0, 0.14)},

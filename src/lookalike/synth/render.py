@@ -21,8 +21,10 @@ from ..face.template import SIZE, TEMPLATE_68
 from .shapes import bump, coverage, ellipse_sdf, lens_sdf, over, stroke_sdf
 
 CENTRE = np.array([SIZE / 2, SIZE / 2])
-CHEEK_RX, CHEEK_RY = 10.0, 7.5
-CHEEK_Y = 75.0  # canonical y of the cheekbone bump: inside the regions' cheekbones (above the mid-lower nose)
+CHEEK_RX, CHEEK_RY = 10.0, 5.0
+# canonical y of the cheekbone bump: inside the regions' cheekbones, which lie between the eyes' ellipses
+# (down to y ≈ 67) and the middle of the lower nose (y 77.6), so that what is planted there stays there
+CHEEK_Y = 72.0
 HEAD_RY = 56.0  # half height of the skull ellipse (canonical pixels)
 HAIRLINE_MID = 27.0  # canonical y of the hairline centre halfway between the two people (inside the face area)
 JAW_WEIGHT = np.array([0, .2, .5, .8, 1, 1, .8, .4, 0, .4, .8, 1, 1, .8, .5, .2, 0])
@@ -225,6 +227,15 @@ def _draw_glasses(img: np.ndarray, nz: dict[str, Any], eye_c: list[np.ndarray], 
         over(img[b], frame, coverage(stroke_sdf(u[b], v[b], pts, 0.65, 0.65), px))
 
 
+def _cheek_contour(albedo: np.ndarray, cheek: list[tuple[float, float]], ident: dict[str, float], fbox: Any,
+                   uf: np.ndarray, vf: np.ndarray) -> None:
+    """Planted: the skin over the cheekbones darker or lighter (`cheek_tone`), over the bump's own ellipse."""
+    cy = CHEEK_Y + ident["cheek_dy"]
+    for cx, ang in cheek:
+        b = fbox([cx, cy], max(CHEEK_RX, CHEEK_RY))
+        albedo[b] *= 1.0 + ident["cheek_tone"] * bump(uf[b], vf[b], cx, cy, CHEEK_RX, CHEEK_RY, ang)[..., None]
+
+
 def render_clean(ident: dict[str, float], nz: dict[str, Any], size: int = SIZE,
                  background: np.ndarray | None = None, cache: dict[Any, Any] | None = None
                  ) -> tuple[np.ndarray, np.ndarray]:
@@ -304,6 +315,7 @@ def render_clean(ident: dict[str, float], nz: dict[str, Any], size: int = SIZE,
     light = _shading(height * s, nz, 0.18)
 
     albedo = np.ones(uf.shape + (3,)) * skin
+    _cheek_contour(albedo, cheek, ident, fbox, uf, vf)
     for cx, _ in cheek:
         bx = cx + np.sign(64 - cx) * 3
         b = fbox([bx, 86], 8)
