@@ -15,7 +15,13 @@ keep-alive connections so that on a 2-core machine it leaves the server most of 
 Reports p50/p95/p99/max answer latency, answers/s, the load average before and after,
 and peak memory; writes benchmarks/results/study_load.json.
 
-    .venv/bin/python benchmarks/study_load.py [--n 200] [--load human|burst|both]
+After the loads, `disk` measures the floor that durability puts under any design on this machine:
+the same number of 4 KB appends to a file beside the database, each followed by fdatasync (what a
+synchronous=FULL commit of one answer costs the disk at least), paced at the human load's answer
+rate, with no server and no SQLite. When its p99 is above the human goal, no server that waits for
+the disk before it answers can meet that goal here.
+
+    .venv/bin/python benchmarks/study_load.py [--n 200] [--load human|burst|both] [--no-disk]
 """
 
 from __future__ import annotations
@@ -237,13 +243,38 @@ def one_load(name: str, n: int) -> dict[str, Any]:
             "peak_rss_mb": {"server": server_mb, "client": peak_rss_mb()}}
 
 
+def disk_floor(rate: float, n: int) -> dict[str, Any]:
+    """Latency of `n` appends of 4 KB, each made durable with fdatasync, at `rate` per second."""
+    block = os.urandom(4096)
+    lat = []
+    with tempfile.TemporaryDirectory() as tmp:
+        fd = os.open(Path(tmp) / "probe.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            start = time.perf_counter()
+            for i in range(n):
+                t = time.perf_counter()
+                os.write(fd, block)
+                os.fdatasync(fd)
+                lat.append(1000 * (time.perf_counter() - t))
+                time.sleep(max(0.0, start + (i + 1) / rate - time.perf_counter()))
+        finally:
+            os.close(fd)
+    return {"appends": n, "rate_per_s": round(rate, 1), "fdatasync_ms": percentiles(lat),
+            "what": "4 KB append + fdatasync per answer, no server, no SQLite: the floor durability sets"}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=200, help="participants at once (default 200)")
     ap.add_argument("--load", choices=["human", "burst", "both"], default="both")
+    ap.add_argument("--no-disk", action="store_true", help="skip the fdatasync probe of the disk")
     args = ap.parse_args()
     loads = ["human", "burst"] if args.load == "both" else [args.load]
     out = {"cpus": os.cpu_count(), **{name: one_load(name, args.n) for name in loads}}
+    if not args.no_disk:
+        human = out.get("human", {})
+        # as many appends as the human load sent answers, at its rate (without it: 2,000 at 130/s)
+        out["disk"] = disk_floor(human.get("answer_requests_per_s") or 130.0, human.get("answer_requests") or 2000)
     write_result("study_load.json", out)
     print(json.dumps(out, indent=2))
     bad = any(out[name]["errors"] or out[name]["sessions_lost_or_duplicated"] for name in loads)

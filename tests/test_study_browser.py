@@ -33,7 +33,9 @@ def test_a_participant_from_a_prolific_link_to_the_completion_redirect(tmp_path)
     run = make_fake_run(tmp_path / "run", 48, faces="plain")
     (run.regions).mkdir(parents=True)
     (run.regions / "hint.txt").write_text("Look at the forehead.\n")
-    store = open_study(run)
+    # the default display times (400 ms photos, 1200 ms pairs) with fewer of them: the browser waits in real time
+    design = Design(train_per_person=6, pairs=8, catch_trials=2)
+    store = open_study(run, design=design)
     store.update_settings(recruitment={"completion_url": PROLIFIC, "completion_code": "C0DE42"})
     requests: list[str] = []
     with background_server(create_app(run, store)) as url, sync_api.sync_playwright() as p:
@@ -55,12 +57,12 @@ def test_a_participant_from_a_prolific_link_to_the_completion_redirect(tmp_path)
         page.wait_for_selector("#start-test:not([disabled])", timeout=60_000)
         page.reload()  # a reload between phases resumes at the test
         page.click("#start-test:not([disabled])", timeout=30_000)
-        page.wait_for_selector("text=Pair 1 of 22")
+        page.wait_for_selector("text=Pair 1 of 10")
         assert page.evaluate("document.documentElement.scrollWidth") <= 390  # fits a phone
         for button in ("#same", "#different"):
             box = page.locator(button).bounding_box()
             assert box["x"] >= 0 and box["x"] + box["width"] <= 390 and box["y"] + box["height"] <= 760
-        answer_pairs(page, 22, lambda t: "same" if t % 3 else "different", reload_at=9)
+        answer_pairs(page, 10, lambda t: "same" if t % 3 else "different", reload_at=4)
         page.wait_for_url("https://app.prolific.com/**", timeout=15_000)
         assert page.url.endswith("?cc=C0DE42") and "back at Prolific" in page.content()
         browser.close()
@@ -73,14 +75,14 @@ def test_a_participant_from_a_prolific_link_to_the_completion_redirect(tmp_path)
         "prolific", "5f1a2b3c4d5e6f7a8b9c0d1e", "study42")
     assert (session["familiarity_a"], session["age_band"], session["complete"]) == ("never", "25-34", 1)
     assert session["frame_ms"] > 0 and session["window_w"] == 390 and session["device_pixel_ratio"] == 1
-    assert [r["trial"] for r in rows] == list(range(22)) and sum(r["catch"] for r in rows) == 2
-    assert [r["answer"] for r in rows] == ["different" if t % 3 == 0 else "same" for t in range(22)]
+    assert [r["trial"] for r in rows] == list(range(10)) and sum(r["catch"] for r in rows) == 2
+    assert [r["answer"] for r in rows] == ["different" if t % 3 == 0 else "same" for t in range(10)]
     shown = [r["shown_ms"] for r in rows]
     assert all(abs(s - 1200) <= 50 for s in shown), shown
-    assert len(training) == 40
+    assert len(training) == 12
     train_ms = sorted(t["shown_ms"] for t in training)
     # every picture is timed; on an overloaded machine a dropped frame may stretch one or two of
-    # the 40 (recorded as it happened), so allow 2 outliers but require the typical one to be exact
+    # the 12 (recorded as it happened), so allow 2 outliers but require the typical one to be exact
     assert sum(abs(v - 400) > 50 for v in train_ms) <= 2, train_ms
     assert abs(train_ms[len(train_ms) // 2] - 400) <= 10, train_ms
     # nothing the browser asked for names a person or a file

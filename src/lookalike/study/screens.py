@@ -32,8 +32,8 @@ from ..runtime import find_chromium
 SHOTS = ("training", "test", "answer")
 VIEWPORT = {"width": 820, "height": 620}
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-TRAIN_PER_PERSON = 2  # the screen shows one photo at a time: fewer photos change nothing in the picture
-HOLD_MS = 4000  # each photo and pair stays up this long, so a screenshot on a busy machine still catches it
+TRAIN_PER_PERSON = 1  # the screen shows one photo at a time: fewer photos change nothing in the picture
+HOLD_MS = 2500  # each photo and pair stays up this long, so a screenshot on a busy machine still catches it
 
 
 def screens_folder(run: Run) -> Path:
