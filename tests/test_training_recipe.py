@@ -127,7 +127,7 @@ def test_mixup_blends_each_face_with_a_partner_of_the_same_batch(toy_run):
 
 def test_each_network_has_its_own_working_resolution():
     fast = make_config("fast")
-    assert fast.arch("classifier")["input_size"] == 64 and fast.arch("siamese")["input_size"] == 96
+    assert fast.arch("classifier")["input_size"] == 64 and fast.arch("siamese")["input_size"] == 112
     follow = make_config("fast", {"siamese_input_size": "-1", "input_size": "96"})
     assert follow.arch("siamese")["input_size"] == follow.arch("classifier")["input_size"] == 96
     assert make_config("paper").arch("siamese")["input_size"] == 0
