@@ -118,8 +118,12 @@ async def simulate_async(url: str, admin_token: str, group: str, n: int, accurac
     admin = {"Authorization": f"Bearer {admin_token}"}
     concurrency = concurrency or n
     tls = ssl.create_default_context()  # loading the CA certificates once, not once per participant's client
+
+    def new_client() -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=url, timeout=60.0, verify=tls)
+
     started = time.perf_counter()
-    async with httpx.AsyncClient(base_url=url, timeout=60.0, verify=tls) as client:
+    async with new_client() as client:
         made = await _call(client, "POST", "/api/admin/links", json={"group": group, "n": n, "simulated": True},
                            headers=admin)
     tokens = made["tokens"]
@@ -128,10 +132,12 @@ async def simulate_async(url: str, admin_token: str, group: str, n: int, accurac
     async def one(i: int, token: str) -> Simulated:
         """Each participant has a client (one connection) of its own, as each has a browser: one pool shared
         by all of them spent most of the simulation's time in httpcore's pool bookkeeping."""
-        async with gate, httpx.AsyncClient(base_url=url, timeout=60.0, verify=tls) as client:
+        async with gate:
             try:
-                return await _participant(client, token, group, accuracy, random.Random(f"{seed}:{group}:{i}"),
-                                          admin, fetch_images, duplicate_rate)
+                async with new_client() as client:
+                    return await _participant(client, token, group, accuracy,
+                                              random.Random(f"{seed}:{group}:{i}"), admin, fetch_images,
+                                              duplicate_rate)
             except Exception as exc:  # noqa: BLE001 - reported per participant, the rest go on
                 return Simulated(token, error=f"{type(exc).__name__}: {exc}")
 
