@@ -70,3 +70,15 @@ def test_synth_from_the_command_line_prints_its_summary(tmp_path: Path, capsys: 
 def test_synth_bad_input_is_a_clear_message(tmp_path: Path, argv: list[str], message: str, cli_error) -> None:
     cli_error(["synth", str(tmp_path / "s"), "--workers", "1", *argv], message)
     assert not (tmp_path / "s" / "faces").exists()
+
+
+def test_train_takes_epochs_from_set_or_shortcut() -> None:
+    """`--set epochs=N` (as `lookalike train --help` shows) reaches the recipe; `--epochs` is the same and wins."""
+    from lookalike.cli.training import training_settings
+
+    assert training_settings(["epochs=60", "lr=1e-3"], None) == {"epochs": "60", "lr": "1e-3"}
+    assert training_settings(["epochs=60"], 5)["epochs"] == "5"
+
+
+def test_train_set_may_not_name_an_option_of_the_command(tmp_path: Path, cli_error) -> None:
+    cli_error(["train", str(tmp_path / "run"), "--set", "seed=3"], "use --seed")

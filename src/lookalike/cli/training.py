@@ -50,15 +50,32 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 def train_handler(args: argparse.Namespace) -> Any:
     from .. import api
-    from ..training.presets import parse_sets
 
     summary = api.train(args.run, seed=args.seed, device=args.device, model=args.model, preset=args.preset,
-                        epochs=args.epochs, resume=args.resume, config=args.config, **parse_sets(args.sets))
+                        resume=args.resume, config=args.config, **training_settings(args.sets, args.epochs))
     if not args.json and summary.get("test_accuracy") is not None:
         print(f"{args.model}: test accuracy {summary['test_accuracy']:.2%} on {summary['test']['n']} "
               f"{summary.get('test_unit', 'items')} (paper {summary.get('paper_test_accuracy', float('nan')):.2%}), "
               f"best epoch {summary.get('best_epoch')}; results in {args.run}/models/{args.model}/")
     return summary
+
+
+# options of `lookalike train` itself: `--set` may not name them (they are not training settings)
+COMMAND_OPTIONS = ("seed", "device", "model", "preset", "resume", "config")
+
+
+def training_settings(sets: list[str], epochs: int | None) -> dict[str, str]:
+    """`--set` pairs as one dictionary, `--epochs N` being the same as `--set epochs=N` (and winning)."""
+    from ..errors import SettingError
+    from ..training.presets import parse_sets
+
+    settings = parse_sets(sets)
+    clash = [key for key in COMMAND_OPTIONS if key in settings]
+    if clash:
+        raise SettingError(f"--set {clash[0]}=... is not a training setting: use --{clash[0]} instead")
+    if epochs is not None:
+        settings["epochs"] = str(epochs)
+    return settings
 
 
 def predict_handler(args: argparse.Namespace) -> dict[str, Any]:
