@@ -14,6 +14,11 @@ def _labels(n: int) -> torch.Tensor:
     return torch.from_numpy(template_labels().astype(np.int64)).expand(n, -1, -1).clone()
 
 
+def _texture(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    mean = (x * mask).sum((2, 3), keepdim=True) / mask.sum()
+    return 40 * ((x - mean) ** 2 * mask).sum((1, 2, 3)) / mask.sum()
+
+
 class LooksAtOneFeature(torch.nn.Module):
     """A stand-in network that answers class 0 the more texture there is inside one feature's pixels."""
 
@@ -22,11 +27,24 @@ class LooksAtOneFeature(torch.nn.Module):
         self.mask = mask.float()
 
     def forward(self, *images: torch.Tensor) -> torch.Tensor:
-        score = 0
-        for x in images:
-            mean = (x * self.mask).sum((2, 3), keepdim=True) / self.mask.sum()
-            score = score + 40 * ((x - mean) ** 2 * self.mask).sum((1, 2, 3)) / self.mask.sum() - 1
+        score = sum(_texture(x, self.mask) - 1 for x in images)
         return torch.stack([score, -score], 1)
+
+
+class EitherFeatureWillDo(torch.nn.Module):
+    """Answers class 0 when there is texture in one feature *or* another: each cue alone suffices."""
+
+    def __init__(self, first: torch.Tensor, second: torch.Tensor):
+        super().__init__()
+        self.first, self.second = first.float(), second.float()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        score = 10 * torch.maximum(_texture(x, self.first), _texture(x, self.second)) - 1
+        return torch.stack([score, -score], 1)
+
+
+def _mask(labels: torch.Tensor, feature: str) -> torch.Tensor:
+    return RT.feature_ids(labels[:1]) == RT.FEATURE_NAMES.index(feature) + 1
 
 
 def test_feature_ids_join_left_and_right_and_keep_the_outside_apart():
@@ -75,3 +93,27 @@ def test_an_interval_that_reaches_zero_is_not_needed():
     result = RT.summarise(drops)
     assert result["needed"] == ["forehead"]
     assert result["features"]["eyebrows"]["ci_low"] < 0 < result["features"]["eyebrows"]["ci_high"]
+
+
+def test_two_features_that_each_suffice_hide_from_covering_but_not_from_showing():
+    torch.manual_seed(0)
+    labels = _labels(12)
+    net = EitherFeatureWillDo(_mask(labels, "forehead"), _mask(labels, "cheekbones"))
+    reference = torch.full((3, 128, 128), 0.5)
+    inputs = (torch.rand(12, 3, 128, 128) * 0.3 + 0.35,)
+    args = (net, inputs, torch.zeros(12, dtype=torch.long), (labels,), reference)
+    drops, gains = RT.region_drops(*args, batch_size=5), RT.region_gains(*args, batch_size=5)
+    shown = [RT.FEATURE_NAMES.index(f) for f in ("forehead", "cheekbones")]
+    assert (gains[:, shown] > 0.5).all()
+    assert np.abs(drops).max() < 0.05  # covering either cue leaves the other: nothing seems needed
+    assert np.abs(np.delete(gains, shown, axis=1)).max() < 1e-5
+    result = RT.summarise(drops, gains, seed=0)
+    assert result["needed"] == [] and sorted(result["sufficient"]) == ["cheekbones", "forehead"]
+    # by hand for the first face: the cheekbones of the face alone on the mean face
+    alone = reference.expand(1, -1, -1, -1).clone()
+    cheek = _mask(labels, "cheekbones")[0]
+    alone[:, :, cheek] = inputs[0][:1][:, :, cheek]
+    with torch.no_grad():
+        p_alone = torch.softmax(net(alone), 1)[0, 0]
+        p_mean = torch.softmax(net(reference[None]), 1)[0, 0]
+    assert gains[0, shown[1]] == pytest.approx(float(p_alone - p_mean), abs=1e-5)

@@ -107,6 +107,26 @@ def test_a_hint_on_one_weak_network_or_few_units_is_tentative():
     assert hint.from_region_test({"classifier": _test(jaw=0.0, eyes=0.0)})["look"] == []
 
 
+def test_two_features_that_each_suffice_are_both_named_though_covering_finds_one():
+    """Redundant cues hide each other from covering (covering one leaves the other), not from showing."""
+    rows = {"forehead": _row(0.45), "cheekbones": _row(0.0), "eyes": _row(0.01), "mouth": _row(0.0)}
+    gains = {"forehead": 0.30, "cheekbones": 0.25, "eyes": 0.0, "mouth": 0.02}
+    for f, g in gains.items():
+        rows[f].update(gain=g, gain_ci_low=g - 0.015, gain_ci_high=g + 0.015, sufficient=g - 0.015 > 0)
+    tests = {"classifier": {"n_units": 100, "features": rows, "needed": ["forehead", "eyes"],
+                            "sufficient": ["forehead", "cheekbones", "mouth"]}}
+    assert hint.from_region_test({"classifier": _test(forehead=0.45, cheekbones=0.0)})["look"] == ["forehead"]
+    chosen = hint.from_region_test(tests)
+    assert chosen["look"] == ["forehead", "cheekbones"]  # the mouth's small gain and the eyes' drop are not named
+    assert chosen["gains"] == {"forehead": 0.30, "cheekbones": 0.25}
+    rests = hint.strength(chosen, tests)
+    assert rests["features"]["cheekbones"]["classifier"]["gain_ci_low"] == pytest.approx(0.235)
+    assert not rests["tentative"]
+    for f in rows:  # on the mean face small gains are noise: below MIN_GAIN nothing is named for its gain
+        rows[f].update(gain=rows[f]["gain"] / 10, gain_ci_low=rows[f]["gain"] / 10 - 0.001)
+    assert hint.from_region_test(tests)["look"] == ["forehead"]
+
+
 def test_the_maps_fallback_names_the_strong_consensus():
     maps = {"m1": {"forehead": 2.0, "cheekbones": 1.8, "eyes": 0.3, "mouth": 0.5, "nose": 1.0},
             "m2": {"forehead": 1.6, "cheekbones": 2.2, "eyes": 0.4, "mouth": 0.6, "nose": 0.9}}

@@ -91,10 +91,16 @@ class Faithfulness(Record):
 
 
 class FeatureDrop(Record):
+    """Covering the feature (drop) and showing it alone on the mean face (gain), with 95 % intervals."""
+
     drop: float | None = None
     ci_low: float | None = None
     ci_high: float | None = None
     needed: bool = False
+    gain: float | None = None
+    gain_ci_low: float | None = None
+    gain_ci_high: float | None = None
+    sufficient: bool = False
 
 
 class RegionTestResult(Record):
@@ -103,6 +109,7 @@ class RegionTestResult(Record):
     n_units: int
     features: dict[str, FeatureDrop] = {}
     needed: list[str] = []
+    sufficient: list[str] = []
 
 
 class RegionTest(Record):
@@ -175,9 +182,11 @@ FAITHFULNESS = JsonFile("explain/faithfulness.json", "explain", '{methods: {"<mo
                         "insertion_auc, random_deletion_auc, random_insertion_auc, beats_random, curves}}}",
                         record=Faithfulness)
 REGION_TEST = JsonFile("explain/region_test.json", "explain", "{rule, networks: {<model>: {n_units, needed: [...], "
-                       "features: {<feature>: {drop, ci_low, ci_high, needed}}}}}: each face feature of region_n "
-                       "test faces (pairs: both faces) covered with the mean test face; drop = fall of P(right "
-                       "answer); needed = 95 % bootstrap interval above 0", record=RegionTest)
+                       "sufficient: [...], features: {<feature>: {drop, ci_low, ci_high, needed, gain, gain_ci_low, "
+                       "gain_ci_high, sufficient}}}}}: each face feature of region_n test faces (pairs: both faces) "
+                       "covered with the mean test face; drop = fall of P(right answer); needed = 95 % bootstrap "
+                       "interval above 0; gain = rise of P(right answer) over the mean face when only that feature "
+                       "is shown; sufficient = its interval above 0", record=RegionTest)
 EXPLAIN_FILES: list[RunFile] = [
     Artefact("explain/maps/{model}-{method}.npz", "explain", "maps (N×128×128 float32, ≥ 0), paths (relative to "
              "data/), model, method, target; per row: pair, side (Siamese: rows 2k, 2k+1 = the two images of pair k; "

@@ -62,6 +62,7 @@ class SourceInfo(Record):
 
 class NeededFeatures(Record):
     needed: list[str] = []
+    sufficient: list[str] = []
     n_units: int | None = None
 
 
@@ -69,14 +70,20 @@ class Evidence(Record):
     sources_used: list[str] = []  # "region-test" first when the region test names the features
     sources_left_out: dict[str, str] = {}  # source → why
     drops: dict[str, float] = {}  # named feature → its largest drop of the right answer over the networks
+    gains: dict[str, float] = {}  # named feature → its largest gain of the right answer when shown alone
     maps_illustrating: dict[str, list[str]] = {}  # named feature → the trusted maps that rank it in their top 3
     rule: str | None = None
 
 
 class Interval(Record):
+    """A feature's drop when covered and gain when shown alone, with their 95 % intervals."""
+
     drop: float | None = None
     ci_low: float | None = None
     ci_high: float | None = None
+    gain: float | None = None
+    gain_ci_low: float | None = None
+    gain_ci_high: float | None = None
 
 
 class RestsOn(Record):
@@ -128,7 +135,8 @@ class RegionsSummary(Summary):
 
 REGIONS_SUMMARY = JsonFile("regions/summary.json", "regions", "hint, look_at (ranked), avoid (features shown to "
                            "mislead), no_hint, tentative, tentative_because, basis (region test | maps (…) | none), "
-                           "rests_on {units, features: {<feature>: {<model>: {drop, ci_low, ci_high}}}, "
+                           "rests_on {units, features: {<feature>: {<model>: {drop, ci_low, ci_high, gain, gain_ci_low, "
+                           "gain_ci_high}}}, "
                            "networks_agreeing}, networks {<model>: {test_accuracy, n_test, p_value, "
                            "better_than_chance}}, trusted, warning, evidence, top_regions, agreement, not_confirmed "
                            "(top features of maps the hint does not name), region_test (needed features per "

@@ -174,25 +174,35 @@ def faithfulness_figure(results: dict[str, dict[str, Any]], out: Path,
 
 
 def region_test_figure(tests: dict[str, dict[str, Any]], out: Path) -> Path:
-    """Drop of the right answer's probability when each face feature is covered, per network, with 95 % CIs."""
+    """Per network, with 95 % CIs: the drop of the right answer's probability when each face feature is covered
+    and (where measured) its gain when the feature alone is shown on the mean face."""
     kinds = list(tests)
     features = list(next(iter(tests.values()))["features"])
-    fig, ax = plt.subplots(figsize=(8, 0.35 * len(features) * max(1, len(kinds)) + 1.6))
+    panels = [("drop", "ci_low", "ci_high", "needed", "covered: drop of P(right answer)",
+               "needed (green): 95 % interval above 0")]
+    if all(r.get("gain") is not None for t in tests.values() for r in t["features"].values()):
+        panels.append(("gain", "gain_ci_low", "gain_ci_high", "sufficient", "shown alone on the mean face: gain",
+                       "sufficient (blue): 95 % interval above 0"))
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels) + 1.5,
+                                                      0.35 * len(features) * max(1, len(kinds)) + 1.6),
+                             sharey=True, squeeze=False)
     height = 0.8 / max(1, len(kinds))
-    for j, kind in enumerate(kinds):
-        rows = tests[kind]["features"]
-        ys = np.arange(len(features)) + (j - (len(kinds) - 1) / 2) * height
-        drop = np.array([rows[f]["drop"] for f in features])
-        err = np.array([[rows[f]["drop"] - rows[f]["ci_low"], rows[f]["ci_high"] - rows[f]["drop"]]
-                        for f in features]).T
-        colours = ["#2e7d32" if rows[f]["needed"] else "#9e9e9e" for f in features]
-        ax.barh(ys, drop, height=height * 0.9, xerr=np.nan_to_num(err), color=colours, hatch="//" if j else None,
-                edgecolor="white", label=f"{kind} (n={tests[kind]['n_units']})", error_kw={"lw": 0.8})
-    ax.axvline(0, color="k", lw=0.8)
-    ax.set_yticks(np.arange(len(features)), features)
-    ax.invert_yaxis()
-    ax.set_xlabel("drop of P(right answer) when the feature is covered with the mean face")
-    ax.set_title("Region test: which features does the network need? (green: 95 % interval above 0)", fontsize=10)
-    if len(kinds) > 1:
-        ax.legend(fontsize=8)
+    for ax, (key, low, high, verdict, xlabel, title), colour in zip(axes[0], panels, ("#2e7d32", "#1565c0")):
+        for j, kind in enumerate(kinds):
+            rows = tests[kind]["features"]
+            ys = np.arange(len(features)) + (j - (len(kinds) - 1) / 2) * height
+            value = np.array([rows[f][key] for f in features])
+            err = np.array([[rows[f][key] - rows[f][low], rows[f][high] - rows[f][key]] for f in features]).T
+            colours = [colour if rows[f].get(verdict) else "#9e9e9e" for f in features]
+            ax.barh(ys, value, height=height * 0.9, xerr=np.nan_to_num(err), color=colours,
+                    hatch="//" if j else None, edgecolor="white", label=f"{kind} (n={tests[kind]['n_units']})",
+                    error_kw={"lw": 0.8})
+        ax.axvline(0, color="k", lw=0.8)
+        ax.set_yticks(np.arange(len(features)), features)
+        ax.set_xlabel(xlabel)
+        ax.set_title(title, fontsize=9)
+        if len(kinds) > 1:
+            ax.legend(fontsize=8)
+    axes[0][0].invert_yaxis()
+    fig.suptitle("Region test: which features does the network need, and which suffice on their own?", fontsize=10)
     return save_figure(out, fig)

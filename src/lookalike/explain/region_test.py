@@ -8,8 +8,16 @@ replaced by the same pixels of the mean test face, and we record the drop of
 the probability of the correct answer (for a Siamese pair both faces are
 covered at once). Captum's FeatureAblation does the covering, with the
 features as its feature mask. A feature the network needs has a mean drop
-above 0 with a bootstrap 95 % interval that excludes 0; the hint names only
-such features.
+above 0 with a bootstrap 95 % interval that excludes 0.
+
+Covering finds what a network cannot do without, not everything it uses:
+when two features each tell the people apart on their own (the demo's forehead
+and cheekbones), covering either one leaves the other, and neither seems
+needed. So the test also runs the other way round: the whole face is the mean
+face and only one feature of the real face is shown (the same covering with
+image and mean face swapped). A feature is *sufficient* when showing it alone
+raises the right answer's probability with an interval above 0. The hint names
+features that are needed or sufficient (see `lookalike.regions.hint`).
 """
 
 from __future__ import annotations
@@ -24,7 +32,9 @@ from ..intervals import bootstrap_mean
 
 FEATURE_NAMES = list(FEATURES)
 RULE = ("each feature of every test face (both faces of a pair) replaced by the mean test face; a feature is "
-        "needed when the mean drop of the correct answer's probability has a 95 % bootstrap interval above 0")
+        "needed when the mean drop of the correct answer's probability has a 95 % bootstrap interval above 0; "
+        "and each feature shown alone on the mean face: sufficient when the mean gain of that probability "
+        "over the mean face has a 95 % bootstrap interval above 0")
 
 
 def feature_ids(region_labels: torch.Tensor) -> torch.Tensor:
@@ -39,6 +49,21 @@ def feature_ids(region_labels: torch.Tensor) -> torch.Tensor:
 def region_drops(model, inputs: tuple[torch.Tensor, ...], target: torch.Tensor,
                  regions: tuple[torch.Tensor, ...], reference: torch.Tensor, batch_size: int = 16) -> np.ndarray:
     """units × features: drop of P(target) when each feature is covered with `reference` (3×H×W)."""
+    covers = tuple(reference.to(x.device).expand_as(x) for x in inputs)
+    return _ablate(model, inputs, covers, target, regions, batch_size)
+
+
+def region_gains(model, inputs: tuple[torch.Tensor, ...], target: torch.Tensor,
+                 regions: tuple[torch.Tensor, ...], reference: torch.Tensor, batch_size: int = 16) -> np.ndarray:
+    """units × features: rise of P(target) over the mean face `reference` when only that feature of the real
+    face is shown on it (the covering of `region_drops` with face and mean face swapped)."""
+    means = tuple(reference.to(x.device).expand_as(x).contiguous() for x in inputs)
+    return -_ablate(model, means, inputs, target, regions, batch_size)
+
+
+def _ablate(model, inputs: tuple[torch.Tensor, ...], baselines: tuple[torch.Tensor, ...], target: torch.Tensor,
+            regions: tuple[torch.Tensor, ...], batch_size: int) -> np.ndarray:
+    """units × features: P(target | inputs) − P(target | inputs with the feature's pixels from `baselines`)."""
     from captum.attr import FeatureAblation
 
     def probability(*images: torch.Tensor) -> torch.Tensor:
@@ -51,7 +76,7 @@ def region_drops(model, inputs: tuple[torch.Tensor, ...], target: torch.Tensor,
         chunk = tuple(x[s:s + batch_size] for x in inputs)
         ids = tuple(feature_ids(r[s:s + batch_size]).to(x.device) for r, x in zip(regions, chunk))
         with torch.no_grad():
-            attr = ablation.attribute(chunk, baselines=tuple(reference.to(x.device).expand_as(x) for x in chunk),
+            attr = ablation.attribute(chunk, baselines=tuple(b[s:s + batch_size] for b in baselines),
                                       target=target[s:s + batch_size], feature_mask=tuple(i[:, None] for i in ids),
                                       perturbations_per_eval=4)
         attr = attr if isinstance(attr, tuple | list) else (attr,)
@@ -67,10 +92,20 @@ def region_drops(model, inputs: tuple[torch.Tensor, ...], target: torch.Tensor,
     return torch.cat(rows).numpy().astype(np.float64) if rows else np.zeros((0, n_feat - 1))
 
 
-def summarise(drops: np.ndarray, seed: int = 0) -> dict[str, Any]:
-    """Mean drop per feature with its bootstrap interval, and whether the network needs it."""
-    mean, lo, hi = bootstrap_mean(drops, np.arange(len(drops)), seed=seed)
+def summarise(drops: np.ndarray, gains: np.ndarray | None = None, seed: int = 0) -> dict[str, Any]:
+    """Mean drop (and gain, when measured) per feature with bootstrap intervals: needed, sufficient."""
+    units = np.arange(len(drops))
+    mean, lo, hi = bootstrap_mean(drops, units, seed=seed)
     features = {f: {"drop": float(mean[k]), "ci_low": float(lo[k]), "ci_high": float(hi[k]),
                     "needed": bool(np.isfinite(lo[k]) and lo[k] > 0)} for k, f in enumerate(FEATURE_NAMES)}
-    return {"n_units": int(len(drops)), "features": features,
-            "needed": [f for f in sorted(features, key=lambda f: -features[f]["drop"]) if features[f]["needed"]]}
+    out: dict[str, Any] = {"n_units": int(len(drops)), "features": features,
+                           "needed": [f for f in sorted(features, key=lambda f: -features[f]["drop"])
+                                      if features[f]["needed"]]}
+    if gains is not None:
+        g_mean, g_lo, g_hi = bootstrap_mean(gains, units, seed=seed)
+        for k, f in enumerate(FEATURE_NAMES):
+            features[f].update(gain=float(g_mean[k]), gain_ci_low=float(g_lo[k]), gain_ci_high=float(g_hi[k]),
+                               sufficient=bool(np.isfinite(g_lo[k]) and g_lo[k] > 0))
+        out["sufficient"] = [f for f in sorted(features, key=lambda f: -features[f]["gain"])
+                             if features[f]["sufficient"]]
+    return out

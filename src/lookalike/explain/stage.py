@@ -140,7 +140,8 @@ def explain_network(run: Run, kind: str, methods: list[str], opts: dict[str, Any
     test = out["region_test"] = _region_test(run, kind, model, opts, device, force, key_base["weights_mtime"])
     log.append(f"{kind}: region test on {test['n_units']} test units: covering "
                + (f"{', '.join(test['needed'])} changes its answers" if test["needed"]
-                  else "no single feature changes its answers clearly"))
+                  else "no single feature changes its answers clearly")
+               + (f"; shown alone, {', '.join(test['sufficient'])} lifts them" if test.get("sufficient") else ""))
     return out
 
 
@@ -159,9 +160,11 @@ def _region_test(run: Run, kind: str, model, opts: dict[str, Any], device: str, 
         return cached
     sel = select(run, kind, opts["region_n"], opts["seed"] + 1)
     reference = load_split(run, "test").images.float().mean(0).div_(255.0)
-    drops = region_test.region_drops(model, tuple(x.to(device) for x in sel.inputs), sel.target.to(device),
-                                     region_tensors(run, sel), reference, batch_size=2 * opts["batch_size"])
-    result = region_test.summarise(drops, opts["seed"])
+    args = (model, tuple(x.to(device) for x in sel.inputs), sel.target.to(device), region_tensors(run, sel),
+            reference)
+    drops = region_test.region_drops(*args, batch_size=2 * opts["batch_size"])
+    gains = region_test.region_gains(*args, batch_size=2 * opts["batch_size"])
+    result = region_test.summarise(drops, gains, seed=opts["seed"])
     _store(path, key, result)
     return result
 

@@ -13,7 +13,12 @@ The rule, per network that tells the two people apart better than chance:
   interval above 0 (the region test's "needed") **and** by at least NAME_FRACTION of the drop of that
   network's most needed feature: covering any part of a face costs a confident network a little, and a
   significant but small drop is that cost, not the difference;
-* features are ranked by their largest drop over the networks, at most MAX_LOOK of them;
+* or when showing it alone on the mean face raises that probability with an interval above 0 ("sufficient")
+  by at least NAME_FRACTION of that network's largest such gain and by at least MIN_GAIN: two features that
+  each tell the people apart on their own hide each other from covering (covering one leaves the other), not
+  from showing. The mean face is far from any real face, so a network's answers on it swing both ways and a
+  small gain there is that noise;
+* features are ranked by their largest effect (drop or gain) over the networks, at most MAX_LOOK of them;
 * a feature is called misleading ("do not rely on …") only when covering it *raises* the right answer's
   probability (interval below 0) by at least NAME_FRACTION of the top drop: the network is led astray by
   it. Never as filler.
@@ -32,6 +37,7 @@ from ..face.regions import PLAIN
 
 NAME_FRACTION = 0.3  # of the largest drop in the same network: chosen on benchmarks/hint_recovery.py
 MAX_LOOK = 3
+MIN_GAIN = 0.05  # a feature shown alone on the mean face must lift the right answer at least this much
 FIRM_DROP = 0.05  # a first feature whose drop's lower bound reaches this in some network rests on something
 FIRM_UNITS = 30  # fewer region-test units than this: tentative
 LOOK_MIN = 1.2  # maps' fallback: consensus score (attribution share / area share) a feature needs
@@ -50,24 +56,45 @@ def join_words(items: list[str]) -> str:
 def from_region_test(tests: dict[str, dict[str, Any]], fraction: float = NAME_FRACTION) -> dict[str, Any]:
     """`tests[network]` (explain/region_test.json, learnt networks only) → named features, ranked, and the
     misleading ones, each with the evidence it rests on. `fraction`: NAME_FRACTION (the benchmark sweeps it)."""
+    effect: dict[str, float] = {}
     drop: dict[str, float] = {}
+    gain: dict[str, float] = {}
     support: dict[str, list[str]] = {}
     mislead: dict[str, float] = {}
     for kind, test in tests.items():
         rows = test["features"]
-        top = max((float(r["drop"]) for r in rows.values() if np.isfinite(r["drop"])), default=0.0)
-        if top <= 0:
-            continue
+        top_drop = _largest(rows, "drop")
+        top_gain = _largest(rows, "gain")
         for f, r in rows.items():
-            d, lo, hi = float(r["drop"]), float(r["ci_low"]), float(r["ci_high"])
-            if np.isfinite(lo) and lo > 0 and d >= fraction * top:
+            d, g = float(r["drop"]), _number(r.get("gain"))
+            needed = top_drop > 0 and _above_zero(r, "ci_low") and d >= fraction * top_drop
+            sufficient = _above_zero(r, "gain_ci_low") and g >= max(MIN_GAIN, fraction * top_gain)
+            if needed or sufficient:
                 support.setdefault(f, []).append(kind)
+                effect[f] = max(effect.get(f, -np.inf), d if needed else -np.inf, g if sufficient else -np.inf)
                 drop[f] = max(drop.get(f, -np.inf), d)
-            elif np.isfinite(hi) and hi < 0 and -d >= fraction * top:
+                gain[f] = max(gain.get(f, -np.inf), g)
+            elif top_drop > 0 and np.isfinite(float(r["ci_high"])) and float(r["ci_high"]) < 0 \
+                    and -d >= fraction * top_drop:
                 mislead[f] = max(mislead.get(f, 0.0), -d)
-    look = sorted(drop, key=lambda f: -drop[f])[:MAX_LOOK]
-    avoid = sorted((f for f in mislead if f not in drop), key=lambda f: -mislead[f])
-    return {"look": look, "avoid": avoid, "drops": {f: drop[f] for f in look}, "support": support}
+    look = sorted(effect, key=lambda f: -effect[f])[:MAX_LOOK]
+    avoid = sorted((f for f in mislead if f not in effect), key=lambda f: -mislead[f])
+    return {"look": look, "avoid": avoid, "drops": {f: drop[f] for f in look},
+            "gains": {f: gain[f] for f in look if np.isfinite(gain[f])}, "support": support}
+
+
+def _number(value: Any) -> float:
+    return float(value) if value is not None else float("nan")
+
+
+def _largest(rows: dict[str, dict[str, Any]], key: str) -> float:
+    """The network's largest mean effect of one kind (0 when none is positive or it was not measured)."""
+    return max((v for v in (_number(r.get(key)) for r in rows.values()) if np.isfinite(v)), default=0.0)
+
+
+def _above_zero(row: dict[str, Any], key: str) -> bool:
+    low = _number(row.get(key))
+    return bool(np.isfinite(low) and low > 0)
 
 
 def from_maps(scores: dict[str, dict[str, float]]) -> dict[str, Any]:
@@ -85,7 +112,8 @@ def strength(chosen: dict[str, Any], tests: dict[str, dict[str, Any]]) -> dict[s
     whether that is little (tentative)."""
     look = chosen["look"]
     units = {k: int(t.get("n_units", 0)) for k, t in tests.items()}
-    features = {f: {k: {key: t["features"][f][key] for key in ("drop", "ci_low", "ci_high")}
+    keys = ("drop", "ci_low", "ci_high", "gain", "gain_ci_low", "gain_ci_high")
+    features = {f: {k: {key: t["features"][f][key] for key in keys if t["features"][f].get(key) is not None}
                     for k, t in tests.items() if f in t["features"]} for f in look}
     reasons = []
     if not look:
@@ -93,10 +121,11 @@ def strength(chosen: dict[str, Any], tests: dict[str, dict[str, Any]]) -> dict[s
     else:
         first = look[0]
         agree = chosen["support"].get(first, [])
-        firm = any(tests[k]["features"][first]["ci_low"] >= FIRM_DROP for k in agree)
+        firm = any(max(_number(tests[k]["features"][first].get(key)) for key in ("ci_low", "gain_ci_low"))
+                   >= FIRM_DROP for k in agree)
         if len(agree) < 2 and not firm:
             reasons.append(f"only the {join_words(agree) or 'maps'} network supports {PLAIN.get(first, first)}, "
-                           f"and weakly (95 % interval of its drop reaches below {FIRM_DROP})")
+                           f"and weakly (95 % intervals of its drop and gain reach below {FIRM_DROP})")
         if sum(units[k] for k in agree) < FIRM_UNITS:
             reasons.append(f"the region test rests on {sum(units[k] for k in agree)} units (< {FIRM_UNITS})")
     return {"units": units, "features": features, "networks_agreeing": dict(chosen["support"]),

@@ -298,17 +298,19 @@ def _summary(sources: list[dict[str, Any]], trusted: list[dict[str, Any]], chose
         "basis": chosen["basis"], "rests_on": rests, "networks": quality,
         "trusted": warning is None, "warning": warning,
         "not_confirmed": sorted({s["top_feature"] for s in sources if s.get("region_test") == "disagrees"}),
-        "region_test": ({k: {"needed": t["needed"], "n_units": t["n_units"]} for k, t in region_test.items()}
+        "region_test": ({k: {"needed": t["needed"], "sufficient": t.get("sufficient", []), "n_units": t["n_units"]}
+                         for k, t in region_test.items()}
                         if region_test else None),
         "evidence": {
             "sources_used": (["region-test"] if chosen["basis"] == "region test" else [])
                             + [s["source"] for s in trusted],
             "sources_left_out": {s["source"]: s.get("left_out_because", s["sanity"])
                                  for s in sources if s not in trusted},
-            "drops": chosen["drops"], "maps_illustrating": illustrated,
-            "rule": (f"named: features whose covering lowers the right answer with a 95 % interval above 0 and by "
-                     f">= {hints.NAME_FRACTION} x the network's largest drop, in a network better than chance; "
-                     f"ranked by drop, at most {hints.MAX_LOOK}; maps (sanity passed) and the fooling aggregate "
+            "drops": chosen["drops"], "gains": chosen.get("gains", {}), "maps_illustrating": illustrated,
+            "rule": (f"named: features whose covering lowers the right answer, or which shown alone on the mean "
+                     f"face raise it, with a 95 % interval above 0 and by >= {hints.NAME_FRACTION} x the "
+                     f"network's largest such effect, in a network better than chance; ranked by effect, at "
+                     f"most {hints.MAX_LOOK}; maps (sanity passed) and the fooling aggregate "
                      f"illustrate; they name features only when the region test names none (tentative)"),
         },
         "top_regions": {s["source"]: [r["region"] for r in sorted(s["regions"], key=lambda r: r["rank"])[:3]]

@@ -409,8 +409,10 @@ def hint_basis(summary: RegionsSummary | None) -> list[str]:
     rests = summary.rests_on
     for feature, per_net in (rests.features if rests is not None else {}).items():
         agree = rests.networks_agreeing.get(feature, [])
-        drops = "; ".join(f"{k}: drop {fmt(v.drop)} [{fmt(v.ci_low)}, {fmt(v.ci_high)}] over "
-                          f"{rests.units.get(k, '?')} units" for k, v in per_net.items())
+        drops = "; ".join(f"{k}: drop {fmt(v.drop)} [{fmt(v.ci_low)}, {fmt(v.ci_high)}]"
+                          + (f", gain alone {fmt(v.gain)} [{fmt(v.gain_ci_low)}, {fmt(v.gain_ci_high)}]"
+                             if v.gain is not None else "")
+                          + f" over {rests.units.get(k, '?')} units" for k, v in per_net.items())
         lines.append(f"{feature} — named by {', '.join(agree) or 'no network'}; {drops}")
     return lines
 
