@@ -67,7 +67,7 @@ def step_fn(kind: str, net: torch.nn.Module, opt: torch.optim.Optimizer, batch: 
 
 
 def measure(kind: str, preset: str, device: str, steps: int, batch: int | None) -> dict:
-    cfg = make_config(preset)
+    cfg = make_config(preset, model=kind)
     batch = batch or cfg.batch_size
     net = build_model(kind, **cfg.arch(kind)).to(device).train()
     if device.startswith("cuda"):

@@ -30,6 +30,13 @@ def test_plan_fills_every_placeholder() -> None:
             assert "runs/x y" in argv or any(tok.startswith("runs/x y/") for tok in argv)
     fool = next(s for s in demo.plan("r", True) if s.name == "fool")
     assert fool.argv("r") == ["lookalike", "fool", "r", "--n", "3", "--max-steps", "10"]
+    train = next(s for s in steps if s.name == "train-classifier")  # a training setting is a --set
+    assert train.argv("r") == ["lookalike", "train", "r", "--model", "classifier", "--preset", "tiny",
+                               "--epochs", "1", "--set", "input_size=96"]
+    from lookalike.cli import build_parser
+
+    for step in steps:  # every equivalent command is one the command line takes
+        build_parser().parse_args(step.argv("r")[1:])
     assert fool.settings == {"n": 3, "max_steps": 10}  # typed values for the API call
 
 

@@ -133,3 +133,12 @@ def test_each_network_has_its_own_working_resolution():
     assert make_config("paper").arch("siamese")["input_size"] == 0
     with pytest.raises(LookalikeError, match="at least 32"):
         make_config("fast", {"input_size": "16"})
+
+
+def test_a_preset_may_give_one_network_its_own_settings_and_flags_still_win():
+    """fast: the classifier trains at batch 16 for 60 epochs; the Siamese network keeps batch 32 (496 pairs)."""
+    classifier, siamese = make_config("fast", model="classifier"), make_config("fast", model="siamese")
+    assert (classifier.batch_size, classifier.epochs) == (16, 60)
+    assert (siamese.batch_size, siamese.epochs) == (32, 40)
+    assert make_config("fast", {"batch_size": "24"}, model="classifier").batch_size == 24
+    assert make_config("paper", model="classifier") == make_config("paper")

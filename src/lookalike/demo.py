@@ -23,9 +23,10 @@ from .errors import LookalikeError, SettingError
 STEPS: list[tuple[str, str, dict[str, Any], bool]] = [
     ("synth", "synth", {"n_per_identity": "{n_per_identity}", "strength": "{strength}"}, True),
     ("prepare", "prepare", {"photos": "{run}/synth", "aligned": True}, True),
-    ("train-classifier", "train", {"model": "classifier", "preset": "{preset}", "epochs": "{classifier_epochs}"},
-     False),
-    ("train-siamese", "train", {"model": "siamese", "preset": "{preset}", "epochs": "{siamese_epochs}"}, False),
+    ("train-classifier", "train", {"model": "classifier", "preset": "{preset}", "epochs": "{classifier_epochs}",
+                                   "input_size": "{input_size}"}, False),
+    ("train-siamese", "train", {"model": "siamese", "preset": "{preset}", "epochs": "{siamese_epochs}",
+                                "input_size": "{input_size}"}, False),
     ("facemap", "facemap", {"per_split": "{facemap_per_split}"}, False),
     ("fool", "fool", {"n": "{fool_n}", "max_steps": "{fool_steps}"}, False),
     ("explain", "explain", {"methods": "{explain_methods}", "n": "{explain_n}", "sanity_n": "{sanity_n}",
@@ -45,15 +46,17 @@ STEPS: list[tuple[str, str, dict[str, Any], bool]] = [
 PROFILES: dict[str, dict[str, Any]] = {
     # strength 2: the planted difference doubled, so the tiny classifier learns it within the demo's
     # minutes on 2 CPU cores (at 1.0 it stays near chance there; see the closing notes of issue 2).
+    # input_size 96: both networks compute on a 96×96 copy of each face, two thirds of the training time at 128
+    # (on the demo's data the classifier reached 98.9 % and the Siamese network 96.3 %)
     "full": {"n_per_identity": 600, "strength": 2.0, "preset": "tiny", "classifier_epochs": 14,
-             "siamese_epochs": 10, "fool_n": 64, "fool_steps": 100,
+             "siamese_epochs": 10, "input_size": 96, "fool_n": 64, "fool_steps": 100,
              # occlusion (100 covered copies of every face, at each of the 2 x 21 randomisation steps) would
              # double the explain stage; `lookalike explain` runs it by default
              "explain_methods": ["guided_backprop", "grad_cam", "guided_grad_cam", "integrated_gradients"],
              "explain_n": 16, "sanity_n": 2, "cascade_steps": 0, "faith_steps": 8, "participants": 30,
              "bootstrap": 2000, "facemap_per_split": 300},
     "quick": {"n_per_identity": 220, "strength": 2.0, "preset": "tiny", "classifier_epochs": 1,
-              "siamese_epochs": 1, "fool_n": 3, "fool_steps": 10,
+              "siamese_epochs": 1, "input_size": 96, "fool_n": 3, "fool_steps": 10,
               "explain_methods": ["guided_backprop", "grad_cam"],
               "explain_n": 2, "sanity_n": 1, "cascade_steps": 2, "faith_steps": 4, "participants": 4,
               "bootstrap": 200, "facemap_per_split": 60},
@@ -82,10 +85,17 @@ def _positional(stage: str, run: str, settings: dict[str, Any]) -> list[str]:
     return [stage, run]
 
 
+# the options `lookalike train` has; its other settings are training settings, given as --set key=value
+TRAIN_OPTIONS = ("model", "preset", "epochs")
+
+
 def _options(stage: str, settings: dict[str, Any]) -> list[str]:
     out: list[str] = []
     for key, value in settings.items():
         if (stage, key) in (("synth", "folder"), ("prepare", "photos")):
+            continue
+        if stage == "train" and key not in TRAIN_OPTIONS:
+            out += ["--set", f"{key}={value}"]
             continue
         flag = "--" + key.replace("_", "-")
         if value is True:

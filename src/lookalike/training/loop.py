@@ -59,7 +59,7 @@ def train(run: str | Path | Run, model: str = "classifier", preset: str = "fast"
     if model not in ("classifier", "siamese"):
         raise SettingError(f"unknown network {model!r}; choose classifier or siamese (the embedding baseline "
                            "is lookalike.baseline)")
-    cfg = make_config(preset, overrides, config_file)
+    cfg = make_config(preset, overrides, config_file, model=model)
     return Trainer(run, model, cfg, seed, device).fit(resume=resume, on_step=on_step)
 
 
