@@ -54,7 +54,8 @@ QUICK = ["eyes@1.5", "jaw@2.5", "nose+mouth@1.5", "eyes+eyebrows@2.5", "forehead
 GOAL = {"hint_precision": 0.9, "hint_recall": 0.9}
 
 # The pipeline of `lookalike demo` at the size of one benchmark world (what 45 minutes allow for 30 worlds).
-PROFILE: dict[str, Any] = {"n_per_identity": 300, "classifier_epochs": 12, "siamese_epochs": 10, "fool_n": 16,
+PROFILE: dict[str, Any] = {"n_per_identity": 300, "classifier_epochs": 12, "siamese_epochs": 10, "input_size": 96,
+                           "fool_n": 16,
                            "fool_steps": 60, "explain_n": 12, "sanity_n": 2, "cascade_steps": 2,
                            "faith_steps": 4, "region_n": 100,
                            "methods": ["guided_backprop", "grad_cam", "guided_grad_cam", "integrated_gradients"]}
@@ -80,8 +81,10 @@ def steps(run: Path, regions: tuple[str, ...], strength: float, p: dict[str, Any
         ["synth", f"{r}/synth", "--n-per-identity", str(p["n_per_identity"]), "--strength", str(strength),
          "--regions", ",".join(regions), "--workers", "1"],
         ["prepare", f"{r}/synth", "--out", r, "--aligned", "--workers", "1"],
-        ["train", r, "--model", "classifier", "--preset", "tiny", "--epochs", str(p["classifier_epochs"])],
-        ["train", r, "--model", "siamese", "--preset", "tiny", "--epochs", str(p["siamese_epochs"])],
+        ["train", r, "--model", "classifier", "--preset", "tiny", "--epochs", str(p["classifier_epochs"]),
+         "--set", f"input_size={p['input_size']}"],
+        ["train", r, "--model", "siamese", "--preset", "tiny", "--epochs", str(p["siamese_epochs"]),
+         "--set", f"input_size={p['input_size']}"],
         ["fool", r, "--n", str(p["fool_n"]), "--max-steps", str(p["fool_steps"])],
         ["explain", r, "--methods", *p["methods"], "--n", str(p["explain_n"]), "--sanity-n", str(p["sanity_n"]),
          "--cascade-steps", str(p["cascade_steps"]), "--faithfulness-steps", str(p["faith_steps"]),
