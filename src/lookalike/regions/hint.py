@@ -121,8 +121,8 @@ def strength(chosen: dict[str, Any], tests: dict[str, dict[str, Any]]) -> dict[s
     else:
         first = look[0]
         agree = chosen["support"].get(first, [])
-        firm = any(max(_number(tests[k]["features"][first].get(key)) for key in ("ci_low", "gain_ci_low"))
-                   >= FIRM_DROP for k in agree)
+        firm = any(_number(tests[k]["features"][first].get(key)) >= FIRM_DROP
+                   for k in agree for key in ("ci_low", "gain_ci_low"))
         if len(agree) < 2 and not firm:
             reasons.append(f"only the {join_words(agree) or 'maps'} network supports {PLAIN.get(first, first)}, "
                            f"and weakly (95 % intervals of its drop and gain reach below {FIRM_DROP})")
