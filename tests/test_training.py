@@ -249,6 +249,6 @@ def test_siamese_learns_the_synthetic_lookalikes(tmp_path):
     assert cli_main(["synth", str(tmp_path / "synth"), "--n-per-identity", "200", "--strength", "2"]) == 0
     assert cli_main(["prepare", str(tmp_path / "synth"), "--out", str(tmp_path / "run"), "--aligned"]) == 0
     summary = train(tmp_path / "run", model="siamese", preset="tiny", seed=0, device="cpu",
-                    overrides={"epochs": 6, "train_pairs": 600})
+                    overrides={"epochs": 6, "train_pairs": 600, "input_size": 96})  # 96×96 as in the demo
     assert summary["test_accuracy"] >= 0.75, summary["test"]
     assert summary["test"]["roc_auc"] >= 0.8
