@@ -66,7 +66,7 @@ def from_region_test(tests: dict[str, dict[str, Any]], fraction: float = NAME_FR
         top_drop = _largest(rows, "drop")
         top_gain = _largest(rows, "gain")
         for f, r in rows.items():
-            d, g = float(r["drop"]), _number(r.get("gain"))
+            d, hi, g = float(r["drop"]), float(r["ci_high"]), _number(r.get("gain"))
             needed = top_drop > 0 and _above_zero(r, "ci_low") and d >= fraction * top_drop
             sufficient = _above_zero(r, "gain_ci_low") and g >= max(MIN_GAIN, fraction * top_gain)
             if needed or sufficient:
@@ -74,8 +74,7 @@ def from_region_test(tests: dict[str, dict[str, Any]], fraction: float = NAME_FR
                 effect[f] = max(effect.get(f, -np.inf), d if needed else -np.inf, g if sufficient else -np.inf)
                 drop[f] = max(drop.get(f, -np.inf), d)
                 gain[f] = max(gain.get(f, -np.inf), g)
-            elif top_drop > 0 and np.isfinite(float(r["ci_high"])) and float(r["ci_high"]) < 0 \
-                    and -d >= fraction * top_drop:
+            elif top_drop > 0 and np.isfinite(hi) and hi < 0 and -d >= fraction * top_drop:
                 mislead[f] = max(mislead.get(f, 0.0), -d)
     look = sorted(effect, key=lambda f: -effect[f])[:MAX_LOOK]
     avoid = sorted((f for f in mislead if f not in effect), key=lambda f: -mislead[f])
