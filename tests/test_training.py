@@ -177,6 +177,20 @@ def test_identity_warmup_fades_into_the_papers_loss(toy_run):
         make_config("tiny", {"identity_warmup": 1.5})
 
 
+def test_pair_evaluation_embeds_each_face_once_with_the_same_answers(toy_run):
+    from lookalike.training.loop import Trainer
+
+    trainer = Trainer(toy_run, "siamese", make_config("tiny", {**QUICK, "limit_train": 64}), seed=0, device="cpu")
+    trainer.train_epoch(1, None)  # trained weights and batch-norm statistics, not the initial ones
+    a, b, same = trainer.val_pairs
+    res = trainer.evaluate(trainer.val_set, trainer.val_pairs)
+    faces = trainer.val_set.images.float() / 255
+    with torch.inference_mode():
+        direct = trainer.net.eval()(faces[a], faces[b])
+    torch.testing.assert_close(torch.from_numpy(res["logits"]), direct, rtol=1e-4, atol=1e-5)
+    assert res["accuracy"] == float(((direct.softmax(1)[:, 1] >= 0.5).long() == 1 - same).float().mean())
+
+
 @pytest.mark.parametrize("model", ["classifier", "siamese"])
 def test_resume_after_kill_mid_epoch_gives_identical_weights(tmp_path, toy_run, model):
     import shutil

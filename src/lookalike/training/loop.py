@@ -346,11 +346,14 @@ class Trainer:
         else:
             a, b, same = pairs
             truth = 1 - same
+            faces = []  # in eval mode a face's embedding does not depend on its partner: embed each face once
+            for i in range(0, len(fs), bs):
+                with self._autocast(training=False):
+                    faces.append(net.embed(self._to_input(fs.images[i:i + bs], None)).float())
+            emb = torch.cat(faces)
             for i in range(0, len(a), bs):
                 with self._autocast(training=False):
-                    out = net(self._to_input(fs.images[a[i:i + bs]], None),
-                              self._to_input(fs.images[b[i:i + bs]], None))
-                chunks.append(out.float().cpu())
+                    chunks.append(net.compare(emb[a[i:i + bs]], emb[b[i:i + bs]]).float().cpu())
             logits = torch.cat(chunks)
             loss = float(siamese_loss(logits, same))
         prob1 = torch.softmax(logits, dim=1)[:, 1].numpy()
