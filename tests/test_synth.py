@@ -221,3 +221,40 @@ def test_a_planted_difference_lies_in_the_face_feature_of_the_same_name(region: 
     by_feature = dict(zip(["outside", *FEATURE_NAMES], share.round(3)))
     assert by_feature[region] >= 2 / 3, by_feature
     assert max(by_feature, key=by_feature.get) == region, by_feature
+
+
+def test_region_dropout_leaves_each_face_some_but_never_none_of_the_planted_regions(tmp_path: Path) -> None:
+    """With dropout a face shows only some planted regions; a region it leaves out looks the same on both
+    people (midway), and every face still shows at least one."""
+    out = tmp_path / "dropout"
+    summary = generate(out, 40, seed=5, workers=1, region_dropout=0.5)
+    params = [json.loads(line) for line in (out / "truth" / "params.jsonl").read_text().splitlines()]
+    shown = [tuple(p["shown_regions"]) for p in params]
+    assert all(s and set(s) <= set(DEFAULT_REGIONS) for s in shown)
+    kinds = set(shown)
+    assert {("forehead",), ("cheekbones",), ("forehead", "cheekbones")} <= kinds
+    for region in DEFAULT_REGIONS:  # each alone in about 3/8 of faces, with the other in 1/4: shown in ~5/8
+        assert 0.4 < summary["shown_fraction"][region] < 0.85
+        assert summary["shown_fraction"][region] == round(sum(region in s for s in shown) / len(shown), 4)
+    one = next(p for p in params if p["shown_regions"] == ["forehead"])
+    mid = identity_params(0, ("forehead",))
+    assert one["identity_params"] == identity_params(one["label"], ("forehead",))
+    assert {k: one["identity_params"][k] for k in PLANTABLE["cheekbones"]} == {k: mid[k] for k in PLANTABLE["cheekbones"]}
+    assert read_json(out / "config.json")["region_dropout"] == 0.5
+    plain = tmp_path / "plain"  # without dropout the config is as before, so earlier folders are reused
+    generate(plain, 2, seed=5, workers=1)
+    assert "region_dropout" not in read_json(plain / "config.json")
+    assert all(json.loads(line)["shown_regions"] == list(DEFAULT_REGIONS)
+               for line in (plain / "truth" / "params.jsonl").read_text().splitlines())
+    with pytest.raises(ValueError, match="region_dropout"):
+        generate(tmp_path / "bad", 2, region_dropout=1.0)
+
+
+def test_a_face_that_leaves_a_region_out_still_marks_where_it_lies() -> None:
+    nz = clean(nuisance_for(11, 0, 0))
+    _, _, masks = render_with_truth(0, nz, DEFAULT_REGIONS, shown=("forehead",))
+    a, _, _ = render_with_truth(0, nz, DEFAULT_REGIONS, shown=("forehead",))
+    b, _, _ = render_with_truth(1, nz, DEFAULT_REGIONS, shown=("forehead",))
+    diff = (a != b).any(axis=-1)
+    assert masks[1].sum() >= 20  # the cheekbones' mask: where the difference would be
+    assert not (diff & masks[1].astype(bool) & ~masks[0].astype(bool)).any()  # ... and no difference there

@@ -100,8 +100,9 @@ def _unknown(settings: dict[str, Any], known: set[str], stage: str) -> None:
 
 def synth(run: RunLike, *, seed: int = 0, device: str = "auto", n_per_identity: int = 1000,
           regions: list[str] | tuple[str, ...] | None = None, strength: float = 1.0, workers: int | None = None,
-          force: bool = False, folder: str | Path | None = None) -> SynthSummary:
-    """Synthetic look-alikes with ground truth in RUN/synth/ (or `folder`); `device` is unused (CPU only)."""
+          force: bool = False, folder: str | Path | None = None, region_dropout: float = 0.0) -> SynthSummary:
+    """Synthetic look-alikes with ground truth in RUN/synth/ (or `folder`); `device` is unused (CPU only).
+    `region_dropout`: the chance a face leaves a planted region midway between the two people."""
     from .synth.generate import generate
     from .synth.params import DEFAULT_REGIONS
 
@@ -109,7 +110,7 @@ def synth(run: RunLike, *, seed: int = 0, device: str = "auto", n_per_identity: 
     out = Path(folder) if folder is not None else _run(run).synth
     try:
         return generate(out, n_per_identity, seed=seed, regions=list(regions or DEFAULT_REGIONS), workers=workers,
-                        strength=strength, force=force)
+                        strength=strength, force=force, region_dropout=region_dropout)
     except ValueError as exc:
         raise SettingError(f"lookalike synth: {exc}") from None
 

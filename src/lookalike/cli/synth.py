@@ -24,6 +24,10 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
                         f"(default {','.join(DEFAULT_REGIONS)})")
     p.add_argument("--strength", type=float, default=1.0,
                    help="how far apart the two people are in the planted regions (default 1.0; 0.5 = harder)")
+    p.add_argument("--region-dropout", type=float, default=0.0, metavar="P",
+                   help="chance that a face leaves a planted region midway between the two people (at least one "
+                        "stays), so each region alone tells only some faces apart and a network must learn all "
+                        "of them (default 0: every face shows every planted region; the demo uses 0.5)")
     p.add_argument("--workers", type=int, default=None,
                    help="processes to render with (default: all CPU cores)")
     p.add_argument("--force", action="store_true",
@@ -36,7 +40,7 @@ def run(args: argparse.Namespace) -> Any:
 
     summary = api.synth(args.out, folder=args.out, seed=args.seed, device=args.device,
                         n_per_identity=args.n_per_identity, regions=args.regions.split(","), workers=args.workers,
-                        strength=args.strength, force=args.force)
+                        strength=args.strength, force=args.force, region_dropout=args.region_dropout)
     if not args.json:
         what = "reused" if summary.get("reused") else f"rendered in {summary['seconds']} s"
         print(f"synth: {summary['images']} faces ({what}) in {args.out}: faces/, landmarks.csv, truth/, "

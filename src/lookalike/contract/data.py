@@ -27,6 +27,8 @@ class SynthSummary(Summary):
     per_identity: dict[str, int] = {}
     regions: list[str] = shown("planted regions", "list", default_factory=list)
     strength: float | None = shown("strength of the planted difference")
+    region_dropout: float | None = shown("probability a face leaves a planted region midway between the two")
+    shown_fraction: dict[str, float] = {}  # per planted region: the share of faces that show it
     seed: int | None = None
     workers: int | None = None
     seconds: float | None = shown("seconds", "seconds")

@@ -23,10 +23,18 @@ from ..face.template import SIZE, landmark_columns
 from ..io import atomic_write_bytes, atomic_write_text, read_json, save_png
 from ..progress import progress
 from ..runtime import cpu_count
-from .params import DEFAULT_REGIONS, IDENTITIES, check_regions, identity_params, sample_nuisance, swap_region
+from .params import (
+    DEFAULT_REGIONS,
+    IDENTITIES,
+    check_regions,
+    identity_params,
+    sample_nuisance,
+    shown_regions,
+    swap_region,
+)
 from .render import background, degrade, render_clean
 
-Job = tuple[str, int, int, int, tuple[str, ...], float]  # out, label, index, seed, regions, strength
+Job = tuple[str, int, int, int, tuple[str, ...], float, float]  # out, label, index, seed, regions, strength, dropout
 
 
 def image_path(label: int, index: int) -> str:
@@ -40,14 +48,22 @@ def nuisance_for(seed: int, label: int, index: int) -> dict[str, Any]:
     return sample_nuisance(np.random.default_rng(np.random.SeedSequence([seed, label, index])))
 
 
-def render_with_truth(label: int, nz: dict[str, Any], regions: tuple[str, ...], strength: float = 1.0
-                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def shown_for(seed: int, label: int, index: int, regions: tuple[str, ...], dropout: float) -> tuple[str, ...]:
+    """The planted regions one image shows, from a stream of its own (the nuisance stays as without dropout)."""
+    return shown_regions(np.random.default_rng(np.random.SeedSequence([seed, label, index, 1])), regions, dropout)
+
+
+def render_with_truth(label: int, nz: dict[str, Any], regions: tuple[str, ...], strength: float = 1.0,
+                      shown: tuple[str, ...] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Image, landmarks and masks (R×H×W uint8, 1 where swapping that region to the other person changes pixels).
+
+    `shown` (default: all `regions`): the planted regions this face shows; the others sit midway between the
+    two people, and their masks still mark where they lie.
 
     Masks compare the renders before the camera (blur, noise, JPEG), which would
     smear each difference by the blur radius and into whole 8×8 JPEG blocks.
     """
-    own = identity_params(label, regions, strength)
+    own = identity_params(label, regions if shown is None else shown, strength)
     other = identity_params(1 - label, regions, strength)
     bg = background(nz)
     cache: dict[Any, Any] = {}
@@ -60,25 +76,34 @@ def render_with_truth(label: int, nz: dict[str, Any], regions: tuple[str, ...], 
 
 
 def _work(job: Job) -> tuple[str, np.ndarray, np.ndarray, dict[str, Any]]:
-    out, label, index, seed, regions, strength = job
+    out, label, index, seed, regions, strength, dropout = job
     nz = nuisance_for(seed, label, index)
-    img, landmarks, masks = render_with_truth(label, nz, regions, strength)
+    shown = shown_for(seed, label, index, regions, dropout)
+    img, landmarks, masks = render_with_truth(label, nz, regions, strength, shown)
     rel = image_path(label, index)
     save_png(Path(out) / rel, img)
     params = {"path": rel, "identity": IDENTITIES[label], "label": label, "seed": [seed, label, index],
-              "identity_params": identity_params(label, regions, strength), "nuisance": nz}
+              "identity_params": identity_params(label, shown, strength), "shown_regions": list(shown),
+              "nuisance": nz}
     return rel, landmarks.astype(np.float32), np.packbits(masks, axis=None), params
 
 
-def _config(n_per_identity: int, seed: int, regions: tuple[str, ...], strength: float) -> dict[str, Any]:
-    return {"n_per_identity": n_per_identity, "seed": seed, "regions": list(regions), "strength": strength,
-            "identities": list(IDENTITIES), "size": SIZE}
+def _config(n_per_identity: int, seed: int, regions: tuple[str, ...], strength: float, dropout: float
+            ) -> dict[str, Any]:
+    config = {"n_per_identity": n_per_identity, "seed": seed, "regions": list(regions), "strength": strength,
+              "identities": list(IDENTITIES), "size": SIZE}
+    if dropout > 0:  # only then: folders made before the setting existed stay "made with the same settings"
+        config["region_dropout"] = dropout
+    return config
 
 
 def generate(out: str | Path, n_per_identity: int, seed: int = 0,
              regions: tuple[str, ...] | list[str] = DEFAULT_REGIONS, workers: int | None = None,
-             strength: float = 1.0, force: bool = False) -> SynthSummary:
+             strength: float = 1.0, force: bool = False, region_dropout: float = 0.0) -> SynthSummary:
     """Render `n_per_identity` faces of each person into `out` (layout: docs/run-folder.md, `synth/`).
+
+    `region_dropout`: the probability that a face leaves a planted region midway between the two people (at
+    least one region stays), so that with several regions each one alone tells only some faces apart.
 
     Returns the summary. A folder that already holds a finished set made with the
     same settings is reused as it is; one made with other settings is refused
@@ -88,9 +113,11 @@ def generate(out: str | Path, n_per_identity: int, seed: int = 0,
         raise ValueError(f"n_per_identity must be at least 1, not {n_per_identity}")
     if not 0.0 < strength <= 5.0:
         raise ValueError(f"strength must be in (0, 5], not {strength}")
+    if not 0.0 <= region_dropout < 1.0:
+        raise ValueError(f"region_dropout must be in [0, 1), not {region_dropout}")
     regions = check_regions(regions)
     out = Path(out)
-    config = _config(n_per_identity, seed, regions, strength)
+    config = _config(n_per_identity, seed, regions, strength, region_dropout)
     if out.exists() and not out.is_dir():
         raise InputError(f"{out} is a file: lookalike synth needs a folder to write into")
     previous = read_json(out / "config.json") if (out / "config.json").is_file() else None
@@ -110,7 +137,7 @@ def generate(out: str | Path, n_per_identity: int, seed: int = 0,
     out.mkdir(parents=True, exist_ok=True)
     write_config(out, config)
 
-    jobs: list[Job] = [(str(out), label, k, seed, regions, strength)
+    jobs: list[Job] = [(str(out), label, k, seed, regions, strength, region_dropout)
                        for k in range(n_per_identity) for label in (0, 1)]
     workers = max(1, min(workers or cpu_count(), len(jobs)))
     start = time.perf_counter()
@@ -146,7 +173,10 @@ def generate(out: str | Path, n_per_identity: int, seed: int = 0,
     summary = {
         "stage": "synth", "folder": str(out), "images": len(paths),
         "per_identity": {name: n_per_identity for name in IDENTITIES}, "regions": list(regions),
-        "strength": strength, "seed": seed, "workers": workers, "seconds": round(seconds, 2),
+        "strength": strength, "region_dropout": region_dropout,
+        "shown_fraction": {r: round(sum(r in res[3]["shown_regions"] for res in results) / len(results), 4)
+                           for r in regions},
+        "seed": seed, "workers": workers, "seconds": round(seconds, 2),
         "images_per_s": round(len(paths) / max(seconds, 1e-9), 1),
         "mask_fraction_mean": {r: round(float(coverage[:, i].mean()), 4) for i, r in enumerate(regions)},
         "mask_empty_images": {r: int((coverage[:, i] == 0).sum()) for i, r in enumerate(regions)},

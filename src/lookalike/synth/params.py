@@ -55,6 +55,16 @@ def identity_params(label: int, regions: tuple[str, ...], strength: float = 1.0)
     return params
 
 
+def shown_regions(rng: np.random.Generator, regions: tuple[str, ...], dropout: float) -> tuple[str, ...]:
+    """The planted regions one face shows: each is left at the midway value (neither person's) with
+    probability `dropout`, but at least one stays, so no single region tells every face apart and a network
+    that is right on every face must have learnt all of them."""
+    if dropout <= 0 or len(regions) < 2:
+        return regions
+    kept = tuple(r for r in regions if rng.random() >= dropout)
+    return kept or (regions[int(rng.integers(len(regions)))],)
+
+
 def swap_region(params: dict[str, float], other: dict[str, float], region: str) -> dict[str, float]:
     """`params` with the parameters of one region taken from the other person."""
     out = dict(params)

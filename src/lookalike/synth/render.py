@@ -22,6 +22,7 @@ from .shapes import bump, coverage, ellipse_sdf, lens_sdf, over, stroke_sdf
 
 CENTRE = np.array([SIZE / 2, SIZE / 2])
 CHEEK_RX, CHEEK_RY = 10.0, 5.0
+CHEEK_TILT = 0.35  # radians: the bump follows the cheekbone up towards the temple
 # canonical y of the cheekbone bump: inside the regions' cheekbones, which lie between the eyes' ellipses
 # (down to y ≈ 67) and the middle of the lower nose (y 77.6), so that what is planted there stays there
 CHEEK_Y = 72.0
@@ -308,16 +309,16 @@ def render_clean(ident: dict[str, float], nz: dict[str, Any], size: int = SIZE,
     add_bump(1.8, mouth_c[0], mouth_c[1], 16.0, 7.0)
     add_bump(2.5, lm[8, 0], lm[8, 1] - 6.0, 10.0, 6.0)
     # planted: cheekbone position and prominence (a compact bump: shading changes only there)
-    cheek = [(38.5 - ident["cheek_dx"] - nz["face_width"] * 0.5, -0.35),
-             (89.5 + ident["cheek_dx"] + nz["face_width"] * 0.5, 0.35)]
+    cheek = [(38.5 - ident["cheek_dx"] - nz["face_width"] * 0.5, -CHEEK_TILT),
+             (89.5 + ident["cheek_dx"] + nz["face_width"] * 0.5, CHEEK_TILT)]
     for cx, ang in cheek:
         add_bump(ident["cheek_amp"], cx, CHEEK_Y + ident["cheek_dy"], CHEEK_RX, CHEEK_RY, ang)
     light = _shading(height * s, nz, 0.18)
 
     albedo = np.ones(uf.shape + (3,)) * skin
     _cheek_contour(albedo, cheek, ident, fbox, uf, vf)
-    for cx, _ in cheek:
-        bx = cx + np.sign(64 - cx) * 3
+    for side in (-1, 1):  # blush (nuisance): placed from the face width, never from the planted cheekbones
+        bx = 64 + side * (22.5 + nz["face_width"] * 0.5)
         b = fbox([bx, 86], 8)
         over(albedo[b], skin * np.array([1.04, 0.78, 0.78]), nz["blush"] * bump(uf[b], vf[b], bx, 86, 8, 5))
     brow_col = hair * 0.8 + 0.05
