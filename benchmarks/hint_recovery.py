@@ -54,7 +54,8 @@ QUICK = ["eyes@1.5", "jaw@2.5", "nose+mouth@1.5", "eyes+eyebrows@2.5", "forehead
 GOAL = {"hint_precision": 0.9, "hint_recall": 0.9}
 
 # The pipeline of `lookalike demo` at the size of one benchmark world (what 45 minutes allow for 30 worlds).
-PROFILE: dict[str, Any] = {"n_per_identity": 300, "classifier_epochs": 12, "siamese_epochs": 10, "input_size": 96,
+# region_dropout as in the demo: in a world of several regions each face shows only some of them.
+PROFILE: dict[str, Any] = {"n_per_identity": 300, "region_dropout": 0.5, "classifier_epochs": 12, "siamese_epochs": 10, "input_size": 96,
                            "fool_n": 16,
                            "fool_steps": 60, "explain_n": 12, "sanity_n": 2, "cascade_steps": 2,
                            "faith_steps": 4, "region_n": 100,
@@ -79,7 +80,7 @@ def steps(run: Path, regions: tuple[str, ...], strength: float, p: dict[str, Any
     r = str(run)
     return [
         ["synth", f"{r}/synth", "--n-per-identity", str(p["n_per_identity"]), "--strength", str(strength),
-         "--regions", ",".join(regions), "--workers", "1"],
+         "--regions", ",".join(regions), "--region-dropout", str(p["region_dropout"]), "--workers", "1"],
         ["prepare", f"{r}/synth", "--out", r, "--aligned", "--workers", "1"],
         ["train", r, "--model", "classifier", "--preset", "tiny", "--epochs", str(p["classifier_epochs"]),
          "--set", f"input_size={p['input_size']}"],

@@ -10,6 +10,7 @@ import pytest
 import lookalike as lk
 from lookalike import contract as c
 from lookalike import demo
+from lookalike.api import STAGES
 from lookalike.cli import main
 from lookalike.errors import LookalikeError
 from lookalike.runfolder import Run
@@ -76,6 +77,39 @@ def test_only_selects_steps_and_rejects_unknown_names(tiny_profile: None, tmp_pa
     assert [s["name"] for s in record["steps"]] == ["synth"]
     with pytest.raises(LookalikeError, match="unknown step"):
         lk.demo(tmp_path / "run", quick=True, only=["synth", "dance"])
+
+
+def test_side_by_side_steps_group_only_when_consecutive_and_allowed() -> None:
+    steps = demo.plan("r", quick=True)
+    groups = [[s.name for s in g] for g in demo._groups(steps, side_by_side=True)]
+    assert ["train-classifier", "train-siamese"] in groups and sum(map(len, groups)) == len(steps)
+    assert all(len(g) == 1 for g in demo._groups(steps, side_by_side=False))
+    by_name = {s.name: s for s in steps}
+    apart = [by_name[name] for name in ("train-classifier", "fool", "train-siamese")]
+    assert all(len(g) == 1 for g in demo._groups(apart, side_by_side=True))  # not consecutive: one at a time
+    fake = {**STAGES, "train": lambda run, **_: None}  # another process could not import it
+    assert not demo.can_run_side_by_side(fake, "cpu")
+
+
+@pytest.mark.slow
+def test_both_networks_train_side_by_side_and_a_failure_stays_in_its_step(
+        tiny_profile: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(demo.PROFILES, "quick", {**demo.PROFILES["quick"], "n_per_identity": 40})
+    run = tmp_path / "run"
+    names = ["synth", "prepare", "train-classifier", "train-siamese"]
+    record = demo.run_demo(STAGES, run, quick=True, only=names, side_by_side=True)
+    assert [(s.name, s.status) for s in record.steps] == [(n, "ok") for n in names]
+    assert "run side by side" in capsys.readouterr().out
+    for kind in ("classifier", "siamese"):
+        assert c.NETWORK_SUMMARY.read(Run(run), kind=kind).epochs == 1
+    monkeypatch.setattr(demo, "STEPS", [*demo.STEPS[:2], (
+        "train-classifier", "train", {"model": "classifier", "preset": "tiny", "epochs": 1, "lr": "fast"}, False),
+        *demo.STEPS[3:4]])
+    again = demo.run_demo(STAGES, run, quick=True, only=names, side_by_side=True)
+    status = {s.name: (s.status, s.error) for s in again.steps}
+    assert status["train-classifier"][0] == "failed" and "lr" in status["train-classifier"][1]
+    assert status["train-siamese"] == ("ok", None)
 
 
 @pytest.mark.slow

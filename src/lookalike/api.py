@@ -342,11 +342,13 @@ def refresh_analysis(run: Run, seed: int = 0) -> Any:
 
 
 def demo(run: RunLike = "runs/demo", *, seed: int = 0, device: str = "auto", quick: bool = False,
-         only: list[str] | None = None) -> DemoRecord:
-    """The whole pipeline on fresh synthetic look-alikes, stage after stage; RUN/demo.json has the timings."""
+         only: list[str] | None = None, side_by_side: bool | None = None) -> DemoRecord:
+    """The whole pipeline on fresh synthetic look-alikes, stage after stage; RUN/demo.json has the timings.
+    On a CPU with two or more cores the two networks train side by side (`side_by_side=False`: one after
+    the other)."""
     from .demo import run_demo
 
-    return run_demo(STAGES, run, quick=quick, seed=seed, device=device, only=only)
+    return run_demo(STAGES, run, quick=quick, seed=seed, device=device, only=only, side_by_side=side_by_side)
 
 
 STAGES = {"synth": synth, "prepare": prepare, "train": train, "facemap": facemap, "fool": fool, "explain": explain,
