@@ -91,6 +91,20 @@ def test_the_hint_names_what_covering_changes_most_and_not_small_significant_dro
     assert rests["features"]["forehead"]["classifier"]["ci_low"] == pytest.approx(0.29)
 
 
+def test_what_only_one_of_two_networks_needs_a_little_is_not_named():
+    """Covering a feature with the mean face costs each network something of its own: the demo's Siamese
+    network lost 0.066 for the eyebrows and the classifier 0.063 for the jawline, neither planted."""
+    tests = {"classifier": _test(forehead=0.14, cheekbones=0.17, jaw=0.063, eyebrows=0.01),
+             "siamese": _test(forehead=0.185, cheekbones=0.16, eyebrows=0.066, jaw=0.015)}
+    assert hint.from_region_test(tests)["look"] == ["forehead", "cheekbones"]
+    assert hint.from_region_test(tests, alone=0.3)["look"] == ["forehead", "cheekbones", "eyebrows"]
+    assert hint.from_region_test({"siamese": tests["siamese"]})["look"] == ["forehead", "cheekbones", "eyebrows"]
+    tests["classifier"]["features"]["mouth"] = _row(0.12)  # one network's large effect still counts
+    chosen = hint.from_region_test(tests)
+    assert chosen["look"] == ["forehead", "cheekbones", "mouth"] and chosen["support"]["mouth"] == ["classifier"]
+    assert "eyebrows" not in chosen["support"]
+
+
 def test_a_feature_that_misleads_the_network_is_named_as_one_not_to_rely_on():
     tests = {"classifier": _test(nose=0.3, eyes=-0.2, mouth=-0.01)}
     chosen = hint.from_region_test(tests)

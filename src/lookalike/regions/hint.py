@@ -18,6 +18,10 @@ The rule, per network that tells the two people apart better than chance:
   each tell the people apart on their own hide each other from covering (covering one leaves the other), not
   from showing. The mean face is far from any real face, so a network's answers on it swing both ways and a
   small gain there is that noise;
+* with two networks that learnt, a feature is named when both name it, or when one names it with at least
+  ALONE_FRACTION of its own largest effect: covering any feature with the mean face also costs each network
+  something of its own (the Siamese network the eyebrows, the classifier the jawline, on the demo's data
+  where neither is planted), and two networks of different training rarely share that cost;
 * features are ranked by their largest effect (drop or gain) over the networks, at most MAX_LOOK of them;
 * a feature is called misleading ("do not rely on …") only when covering it *raises* the right answer's
   probability (interval below 0) by at least NAME_FRACTION of the top drop: the network is led astray by
@@ -36,6 +40,7 @@ import numpy as np
 from ..face.regions import PLAIN
 
 NAME_FRACTION = 0.3  # of the largest drop in the same network: chosen on benchmarks/hint_recovery.py
+ALONE_FRACTION = 0.5  # of its network's largest effect: what a feature only one of two networks names needs
 MAX_LOOK = 3
 MIN_GAIN = 0.05  # a feature shown alone on the mean face must lift the right answer at least this much
 FIRM_DROP = 0.05  # a first feature whose drop's lower bound reaches this in some network rests on something
@@ -53,10 +58,13 @@ def join_words(items: list[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def from_region_test(tests: dict[str, dict[str, Any]], fraction: float = NAME_FRACTION) -> dict[str, Any]:
+def from_region_test(tests: dict[str, dict[str, Any]], fraction: float = NAME_FRACTION,
+                     alone: float = ALONE_FRACTION) -> dict[str, Any]:
     """`tests[network]` (explain/region_test.json, learnt networks only) → named features, ranked, and the
-    misleading ones, each with the evidence it rests on. `fraction`: NAME_FRACTION (the benchmark sweeps it)."""
+    misleading ones, each with the evidence it rests on. `fraction`, `alone`: NAME_FRACTION and ALONE_FRACTION
+    (the benchmark sweeps them)."""
     effect: dict[str, float] = {}
+    relative: dict[str, float] = {}  # a feature's largest effect as a share of its network's largest
     drop: dict[str, float] = {}
     gain: dict[str, float] = {}
     support: dict[str, list[str]] = {}
@@ -72,10 +80,15 @@ def from_region_test(tests: dict[str, dict[str, Any]], fraction: float = NAME_FR
             if needed or sufficient:
                 support.setdefault(f, []).append(kind)
                 effect[f] = max(effect.get(f, -np.inf), d if needed else -np.inf, g if sufficient else -np.inf)
+                relative[f] = max(relative.get(f, 0.0), d / top_drop if needed else 0.0,
+                                  g / top_gain if sufficient and top_gain > 0 else 0.0)
                 drop[f] = max(drop.get(f, -np.inf), d)
                 gain[f] = max(gain.get(f, -np.inf), g)
             elif top_drop > 0 and np.isfinite(hi) and hi < 0 and -d >= fraction * top_drop:
                 mislead[f] = max(mislead.get(f, 0.0), -d)
+    if len(tests) > 1:  # a feature one network alone names must matter a lot to it
+        effect = {f: e for f, e in effect.items() if len(support[f]) == len(tests) or relative[f] >= alone}
+        support = {f: k for f, k in support.items() if f in effect}
     look = sorted(effect, key=lambda f: -effect[f])[:MAX_LOOK]
     avoid = sorted((f for f in mislead if f not in effect), key=lambda f: -mislead[f])
     return {"look": look, "avoid": avoid, "drops": {f: drop[f] for f in look},

@@ -255,6 +255,7 @@ def run_regions(run: Run | str | Path, seed: int = 0) -> RegionsSummary:
                            f"(or `lookalike fool {run.root}`) first")
     run.regions.mkdir(parents=True, exist_ok=True)
     write_config(run.regions, {"seed": seed, "bootstrap": 1000, "name_fraction": hints.NAME_FRACTION,
+                               "alone_fraction": hints.ALONE_FRACTION,
                                "max_look": hints.MAX_LOOK, "chance_p": CHANCE_P, "look_min": hints.LOOK_MIN,
                                "look_fraction": hints.LOOK_FRACTION})
     sources = collect_sources(run, seed)
@@ -309,7 +310,9 @@ def _summary(sources: list[dict[str, Any]], trusted: list[dict[str, Any]], chose
             "drops": chosen["drops"], "gains": chosen.get("gains", {}), "maps_illustrating": illustrated,
             "rule": (f"named: features whose covering lowers the right answer, or which shown alone on the mean "
                      f"face raise it, with a 95 % interval above 0 and by >= {hints.NAME_FRACTION} x the "
-                     f"network's largest such effect, in a network better than chance; ranked by effect, at "
+                     f"network's largest such effect, in a network better than chance (with two such networks: "
+                     f"named by both, or by one with >= {hints.ALONE_FRACTION} x its largest effect); ranked by "
+                     f"effect, at "
                      f"most {hints.MAX_LOOK}; maps (sanity passed) and the fooling aggregate "
                      f"illustrate; they name features only when the region test names none (tentative)"),
         },
