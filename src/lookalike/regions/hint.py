@@ -20,8 +20,8 @@ The rule, per network that tells the two people apart better than chance:
   small gain there is that noise;
 * with two networks that learnt, a feature is named when both name it, or when one names it with at least
   ALONE_FRACTION of its own largest effect: covering any feature with the mean face also costs each network
-  something of its own (the Siamese network the eyebrows, the classifier the jawline, on the demo's data
-  where neither is planted), and two networks of different training rarely share that cost;
+  something of its own (on the demo's data the Siamese network lost 0.066 for the eyebrows, which are not
+  planted, and the classifier 0.03), and two networks of different training rarely share that cost;
 * features are ranked by their largest effect (drop or gain) over the networks, at most MAX_LOOK of them;
 * a feature is called misleading ("do not rely on …") only when covering it *raises* the right answer's
   probability (interval below 0) by at least NAME_FRACTION of the top drop: the network is led astray by
