@@ -198,11 +198,10 @@ def test_synth_plants_regions_in_the_vocabulary_of_the_face_regions():
         check_regions(["brows"])
 
 
-@pytest.mark.parametrize("region", list(PLANTABLE))
-def test_a_planted_difference_lies_in_the_face_feature_of_the_same_name(region: str) -> None:
-    """What synth plants in a region, the region test finds under that region's name: most of how much the
-    pixels change lies in the feature of that name, as the face's own landmarks place it (as for any photo).
-    (The planted cheekbones once lay mostly in "cheeks", and a planted jaw 94 % outside every feature.)"""
+
+def _change_by_feature(region: str, faces: int, by: str) -> dict[str, float]:
+    """Share of what planting `region` (strength 2) changes, per face feature as the face's own landmarks
+    place it ("outside": in none), over `faces` clean renders: by the `amount` of change or by changed `area`."""
     import torch
 
     from lookalike.explain.region_test import FEATURE_NAMES, feature_ids
@@ -210,15 +209,24 @@ def test_a_planted_difference_lies_in_the_face_feature_of_the_same_name(region: 
     from lookalike.synth.render import render_clean
 
     share = np.zeros(len(FEATURE_NAMES) + 1)  # 0: outside every feature
-    for index in range(4):
+    for index in range(faces):
         nz = clean(nuisance_for(13, 0, index))
         own, other = identity_params(0, (region,), 2.0), identity_params(1, (region,), 2.0)
         a, landmarks = render_clean(own, nz)
         b, _ = render_clean(swap_region(own, other, region), nz)
         change = np.abs(a.astype(float) - b.astype(float)).sum(axis=-1)
+        if by == "area":
+            change = (change > 0).astype(float)
         ids = feature_ids(torch.from_numpy(region_labels(landmarks))).numpy()
-        share += np.bincount(ids.ravel(), weights=change.ravel(), minlength=len(share)) / change.sum() / 4
-    by_feature = dict(zip(["outside", *FEATURE_NAMES], share.round(3)))
+        share += np.bincount(ids.ravel(), weights=change.ravel(), minlength=len(share)) / change.sum() / faces
+    return dict(zip(["outside", *FEATURE_NAMES], share.round(3)))
+
+@pytest.mark.parametrize("region", list(PLANTABLE))
+def test_a_planted_difference_lies_in_the_face_feature_of_the_same_name(region: str) -> None:
+    """What synth plants in a region, the region test finds under that region's name: most of how much the
+    pixels change lies in the feature of that name, as the face's own landmarks place it (as for any photo).
+    (The planted cheekbones once lay mostly in "cheeks", and a planted jaw 94 % outside every feature.)"""
+    by_feature = _change_by_feature(region, faces=4, by="amount")
     assert by_feature[region] >= 2 / 3, by_feature
     assert max(by_feature, key=by_feature.get) == region, by_feature
 
@@ -252,8 +260,7 @@ def test_region_dropout_leaves_each_face_some_but_never_none_of_the_planted_regi
 
 def test_a_face_that_leaves_a_region_out_still_marks_where_it_lies() -> None:
     nz = clean(nuisance_for(11, 0, 0))
-    _, _, masks = render_with_truth(0, nz, DEFAULT_REGIONS, shown=("forehead",))
-    a, _, _ = render_with_truth(0, nz, DEFAULT_REGIONS, shown=("forehead",))
+    a, _, masks = render_with_truth(0, nz, DEFAULT_REGIONS, shown=("forehead",))
     b, _, _ = render_with_truth(1, nz, DEFAULT_REGIONS, shown=("forehead",))
     diff = (a != b).any(axis=-1)
     assert masks[1].sum() >= 20  # the cheekbones' mask: where the difference would be
@@ -263,20 +270,5 @@ def test_a_face_that_leaves_a_region_out_still_marks_where_it_lies() -> None:
 def test_the_planted_cheekbones_leave_the_cheeks_alone() -> None:
     """Where the cheekbones' difference changes pixels at all (not only how much): the blush once moved with
     the planted cheekbones and changed 37 % of those pixels in the cheeks, so covering the cheeks hid it."""
-    import torch
-
-    from lookalike.explain.region_test import FEATURE_NAMES, feature_ids
-    from lookalike.face.regions import region_labels
-    from lookalike.synth.render import render_clean
-
-    area = np.zeros(len(FEATURE_NAMES) + 1)
-    for index in range(6):
-        nz = clean(nuisance_for(13, 0, index))
-        own, other = identity_params(0, ("cheekbones",), 2.0), identity_params(1, ("cheekbones",), 2.0)
-        a, landmarks = render_clean(own, nz)
-        b, _ = render_clean(swap_region(own, other, "cheekbones"), nz)
-        changed = (a != b).any(axis=-1)
-        ids = feature_ids(torch.from_numpy(region_labels(landmarks))).numpy()
-        area += np.bincount(ids[changed], minlength=len(area)) / changed.sum() / 6
-    by_feature = dict(zip(["outside", *FEATURE_NAMES], area.round(3)))
+    by_feature = _change_by_feature("cheekbones", faces=6, by="area")
     assert by_feature["cheekbones"] >= 0.75 and by_feature["cheeks"] <= 0.15, by_feature

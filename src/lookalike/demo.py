@@ -21,7 +21,7 @@ from typing import Any
 from .callable import make_callable
 from .contract import DEMO, DemoRecord, DemoStep
 from .errors import LookalikeError, SettingError
-from .runtime import cpu_count
+from .runtime import cpu_count, pick_device
 
 # name, API stage, its settings ({run} and profile keys are filled in), stop the demo if it fails?
 STEPS: list[tuple[str, str, dict[str, Any], bool]] = [
@@ -219,8 +219,6 @@ def _groups(steps: list[Step], side_by_side: bool) -> list[list[Step]]:
 def can_run_side_by_side(stages: Stages, device: str) -> bool:
     """Whether the SIDE_BY_SIDE steps may run at the same time: on a CPU with at least two cores (one GPU
     runs one training at a time), and with stage functions another process can import (the API's are)."""
-    from .runtime import pick_device
-
     if cpu_count() < 2 or not pick_device(device).startswith("cpu"):
         return False
     try:
