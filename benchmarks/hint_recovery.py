@@ -239,9 +239,10 @@ def sweep(worlds: list[dict[str, Any]], fractions: tuple[float, ...] = (0.0, 0.1
           ) -> dict[str, Any]:
     """Hint precision and recall had the region test's naming bar been another fraction of the top drop
     (how NAME_FRACTION was chosen). Worlds without a learnt network score 0 as in the main result."""
-    from lookalike.regions.hint import ALONE_FRACTION, NAME_FRACTION, from_region_test
+    from lookalike.regions.hint import ALONE_FRACTION, BESIDE_FRACTION, NAME_FRACTION, from_region_test
 
-    out: dict[str, Any] = {"chosen": NAME_FRACTION, "alone_fraction": ALONE_FRACTION}
+    out: dict[str, Any] = {"chosen": NAME_FRACTION, "alone_fraction": ALONE_FRACTION,
+                           "beside_fraction": BESIDE_FRACTION}
     for fraction in fractions:
         prec, rec = [], []
         for w in worlds:
@@ -256,6 +257,12 @@ def sweep(worlds: list[dict[str, Any]], fractions: tuple[float, ...] = (0.0, 0.1
                   for w in worlds]
         out[f"alone={alone:g}"] = {"precision": round(float(np.mean([p for p, _ in scores])), 3),
                                    "recall": round(float(np.mean([r for _, r in scores])), 3)}
+    for beside in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5):  # what a feature must add once the top one is covered
+        scores = [precision_recall(from_region_test(w["region_tests"], NAME_FRACTION, ALONE_FRACTION, beside)["look"]
+                                   if w.get("region_tests") else [], set(w.get("planted", w.get("regions", []))))
+                  for w in worlds]
+        out[f"beside={beside:g}"] = {"precision": round(float(np.mean([p for p, _ in scores])), 3),
+                                     "recall": round(float(np.mean([r for _, r in scores])), 3)}
     return out
 
 

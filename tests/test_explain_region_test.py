@@ -117,3 +117,40 @@ def test_two_features_that_each_suffice_hide_from_covering_but_not_from_showing(
         p_alone = torch.softmax(net(alone), 1)[0, 0]
         p_mean = torch.softmax(net(reference[None]), 1)[0, 0]
     assert gains[0, shown[1]] == pytest.approx(float(p_alone - p_mean), abs=1e-5)
+
+
+class ReadsOneFeatureInItsSurroundings(torch.nn.Module):
+    """Answers class 0 from one feature's texture, but only when its surroundings are there to read it in:
+    covering the surroundings costs the answer too, though they carry no difference of their own."""
+
+    def __init__(self, feature: torch.Tensor, surroundings: torch.Tensor):
+        super().__init__()
+        self.feature, self.surroundings = feature.float(), surroundings.float()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        context = torch.clamp(_texture(x, self.surroundings) * 10, max=1.0)
+        score = 10 * _texture(x, self.feature) * context - 1
+        return torch.stack([score, -score], 1)
+
+
+def test_with_the_top_feature_covered_a_neighbour_adds_nothing_and_a_second_cue_a_lot():
+    """drops_given: the further drop of each feature once the most needed one is covered already."""
+    torch.manual_seed(0)
+    labels = _labels(12)
+    reference = torch.full((3, 128, 128), 0.5)
+    inputs = (torch.rand(12, 3, 128, 128) * 0.3 + 0.35,)
+    k = {f: RT.FEATURE_NAMES.index(f) for f in ("jaw", "cheeks", "forehead", "cheekbones")}
+    neighbour = ReadsOneFeatureInItsSurroundings(_mask(labels, "jaw"), _mask(labels, "cheeks"))
+    args = (neighbour, inputs, torch.zeros(12, dtype=torch.long), (labels,), reference)
+    drops = RT.region_drops(*args, batch_size=5)
+    assert (drops[:, k["jaw"]] > 0.3).all() and (drops[:, k["cheeks"]] > 0.3).all()  # both seem needed
+    further = RT.drops_given(*args, given=k["jaw"], batch_size=5)
+    assert np.abs(further).max() < 0.02  # with the jaw covered nothing else matters, the cheeks included
+    result = RT.summarise(drops, seed=0, given=(k["jaw"], further))
+    assert result["given"] == "jaw" and result["features"]["cheeks"]["drop_given"] < 0.02
+    assert result["features"]["cheeks"]["drop"] > 0.3
+    either = EitherFeatureWillDo(_mask(labels, "forehead"), _mask(labels, "cheekbones"))
+    args = (either, inputs, torch.zeros(12, dtype=torch.long), (labels,), reference)
+    further = RT.drops_given(*args, given=k["forehead"], batch_size=5)
+    assert (further[:, k["cheekbones"]] > 0.5).all()  # the other cue is all that is left
+    assert np.abs(np.delete(further, k["cheekbones"], axis=1)).max() < 1e-5

@@ -141,6 +141,26 @@ def test_two_features_that_each_suffice_are_both_named_though_covering_finds_one
     assert hint.from_region_test(tests)["look"] == ["forehead"]
 
 
+def test_a_neighbour_that_adds_nothing_once_the_top_feature_is_covered_is_not_named():
+    """Covering the cheeks or the chin also blurs the jaw's outline (jaw@4: drops 0.26, 0.18, 0.14), so the
+    hint asks what each feature still costs once the most needed one is covered (`drop_given`)."""
+    def given(test: dict, top: str, **further: float) -> dict:
+        for f, d in further.items():
+            test["features"][f].update(drop_given=d, given_ci_low=d - 0.01, given_ci_high=d + 0.01)
+        return {**test, "given": top}
+
+    jaw_world = _test(jaw=0.26, chin=0.18, cheeks=0.14, eyes=0.01)
+    assert hint.from_region_test({"siamese": jaw_world})["look"] == ["jaw", "chin", "cheeks"]  # not measured
+    jaw_world = given(jaw_world, "jaw", jaw=0.0, chin=0.02, cheeks=0.0, eyes=0.0)
+    assert hint.from_region_test({"siamese": jaw_world})["look"] == ["jaw"]
+    # with no bar an interval above 0 is enough: the chin's 0.02 (0.01-0.03) is named again
+    assert hint.from_region_test({"siamese": jaw_world}, beside=0.0)["look"] == ["jaw", "chin"]
+    # a second planted feature still costs the network a lot once the first is covered: it stays named
+    two = given(_test(cheekbones=0.21, forehead=0.14, cheeks=0.09), "cheekbones", cheekbones=0.0, forehead=0.2,
+                cheeks=0.01)
+    assert hint.from_region_test({"classifier": two})["look"] == ["cheekbones", "forehead"]
+
+
 def test_the_maps_fallback_names_the_strong_consensus():
     maps = {"m1": {"forehead": 2.0, "cheekbones": 1.8, "eyes": 0.3, "mouth": 0.5, "nose": 1.0},
             "m2": {"forehead": 1.6, "cheekbones": 2.2, "eyes": 0.4, "mouth": 0.6, "nose": 0.9}}

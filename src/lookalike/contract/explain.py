@@ -101,6 +101,10 @@ class FeatureDrop(Record):
     gain_ci_low: float | None = None
     gain_ci_high: float | None = None
     sufficient: bool = False
+    # the further drop once the network's most needed feature (RegionTestResult.given) is covered already
+    drop_given: float | None = None
+    given_ci_low: float | None = None
+    given_ci_high: float | None = None
 
 
 class RegionTestResult(Record):
@@ -110,6 +114,7 @@ class RegionTestResult(Record):
     features: dict[str, FeatureDrop] = {}
     needed: list[str] = []
     sufficient: list[str] = []
+    given: str | None = None  # the feature covered first for each FeatureDrop.drop_given
 
 
 class RegionTest(Record):

@@ -33,6 +33,7 @@ from ..intervals import bootstrap_mean
 FEATURE_NAMES = list(FEATURES)
 RULE = ("each feature of every test face (both faces of a pair) replaced by the mean test face; a feature is "
         "needed when the mean drop of the correct answer's probability has a 95 % bootstrap interval above 0; "
+        "then each feature's further drop with the most needed feature covered already (drop_given); "
         "and each feature shown alone on the mean face: sufficient when the mean gain of that probability "
         "over the mean face has a 95 % bootstrap interval above 0")
 
@@ -51,6 +52,20 @@ def region_drops(model, inputs: tuple[torch.Tensor, ...], target: torch.Tensor,
     """units × features: drop of P(target) when each feature is covered with `reference` (3×H×W)."""
     covers = tuple(reference.to(x.device).expand_as(x) for x in inputs)
     return _ablate(model, inputs, covers, target, regions, batch_size)
+
+
+def drops_given(model, inputs: tuple[torch.Tensor, ...], target: torch.Tensor, regions: tuple[torch.Tensor, ...],
+                reference: torch.Tensor, given: int, batch_size: int = 16) -> np.ndarray:
+    """units × features: the further drop of P(target) when each feature is covered on faces whose feature
+    `given` (an index of FEATURE_NAMES) is covered already: what a feature adds beside the most needed one."""
+    covered = tuple(_cover(x, r, reference, given) for x, r in zip(inputs, regions))
+    return region_drops(model, covered, target, regions, reference, batch_size)
+
+
+def _cover(images: torch.Tensor, regions: torch.Tensor, reference: torch.Tensor, feature: int) -> torch.Tensor:
+    """`images` with the pixels of FEATURE_NAMES[feature] taken from `reference` (3×H×W)."""
+    inside = (feature_ids(regions) == feature + 1).to(images.device)[:, None]
+    return torch.where(inside, reference.to(images.device).expand_as(images), images)
 
 
 def region_gains(model, inputs: tuple[torch.Tensor, ...], target: torch.Tensor,
@@ -92,8 +107,10 @@ def _ablate(model, inputs: tuple[torch.Tensor, ...], baselines: tuple[torch.Tens
     return torch.cat(rows).numpy().astype(np.float64) if rows else np.zeros((0, n_feat - 1))
 
 
-def summarise(drops: np.ndarray, gains: np.ndarray | None = None, seed: int = 0) -> dict[str, Any]:
-    """Mean drop (and gain, when measured) per feature with bootstrap intervals: needed, sufficient."""
+def summarise(drops: np.ndarray, gains: np.ndarray | None = None, seed: int = 0,
+              given: tuple[int, np.ndarray] | None = None) -> dict[str, Any]:
+    """Mean drop (and gain, when measured) per feature with bootstrap intervals: needed, sufficient.
+    `given` = (feature index, drops_given(...)): each feature's further drop once that feature is covered."""
     units = np.arange(len(drops))
     mean, lo, hi = bootstrap_mean(drops, units, seed=seed)
     features = {f: {"drop": float(mean[k]), "ci_low": float(lo[k]), "ci_high": float(hi[k]),
@@ -108,4 +125,10 @@ def summarise(drops: np.ndarray, gains: np.ndarray | None = None, seed: int = 0)
                                sufficient=bool(np.isfinite(g_lo[k]) and g_lo[k] > 0))
         out["sufficient"] = [f for f in sorted(features, key=lambda f: -features[f]["gain"])
                              if features[f]["sufficient"]]
+    if given is not None:
+        c_mean, c_lo, c_hi = bootstrap_mean(given[1], units, seed=seed)
+        out["given"] = FEATURE_NAMES[given[0]]
+        for k, f in enumerate(FEATURE_NAMES):
+            features[f].update(drop_given=float(c_mean[k]), given_ci_low=float(c_lo[k]),
+                               given_ci_high=float(c_hi[k]))
     return out

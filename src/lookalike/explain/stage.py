@@ -164,7 +164,9 @@ def _region_test(run: Run, kind: str, model, opts: dict[str, Any], device: str, 
             reference)
     drops = region_test.region_drops(*args, batch_size=2 * opts["batch_size"])
     gains = region_test.region_gains(*args, batch_size=2 * opts["batch_size"])
-    result = region_test.summarise(drops, gains, seed=opts["seed"])
+    top = int(np.nanargmax(np.nanmean(drops, axis=0))) if len(drops) else 0
+    given = region_test.drops_given(*args, given=top, batch_size=2 * opts["batch_size"])
+    result = region_test.summarise(drops, gains, seed=opts["seed"], given=(top, given))
     _store(path, key, result)
     return result
 

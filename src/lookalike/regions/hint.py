@@ -41,6 +41,7 @@ from ..face.regions import PLAIN
 
 NAME_FRACTION = 0.3  # of the largest drop in the same network: chosen on benchmarks/hint_recovery.py
 ALONE_FRACTION = 0.5  # of its network's largest effect: what a feature only one of two networks names needs
+BESIDE_FRACTION = 0.3  # of the largest drop: what a feature must still cost once the most needed one is covered
 MAX_LOOK = 3
 MIN_GAIN = 0.05  # a feature shown alone on the mean face must lift the right answer at least this much
 FIRM_DROP = 0.05  # a first feature whose drop's lower bound reaches this in some network rests on something
@@ -59,10 +60,10 @@ def join_words(items: list[str]) -> str:
 
 
 def from_region_test(tests: dict[str, dict[str, Any]], fraction: float = NAME_FRACTION,
-                     alone: float = ALONE_FRACTION) -> dict[str, Any]:
+                     alone: float = ALONE_FRACTION, beside: float = BESIDE_FRACTION) -> dict[str, Any]:
     """`tests[network]` (explain/region_test.json, learnt networks only) → named features, ranked, and the
-    misleading ones, each with the evidence it rests on. `fraction`, `alone`: NAME_FRACTION and ALONE_FRACTION
-    (the benchmark sweeps them)."""
+    misleading ones, each with the evidence it rests on. `fraction`, `alone`, `beside`: NAME_FRACTION,
+    ALONE_FRACTION and BESIDE_FRACTION (the benchmark sweeps them)."""
     effect: dict[str, float] = {}
     relative: dict[str, float] = {}  # a feature's largest effect as a share of its network's largest
     drop: dict[str, float] = {}
@@ -75,7 +76,8 @@ def from_region_test(tests: dict[str, dict[str, Any]], fraction: float = NAME_FR
         top_gain = _largest(rows, "gain")
         for f, r in rows.items():
             d, hi, g = float(r["drop"]), float(r["ci_high"]), _number(r.get("gain"))
-            needed = top_drop > 0 and _above_zero(r, "ci_low") and d >= fraction * top_drop
+            needed = (top_drop > 0 and _above_zero(r, "ci_low") and d >= fraction * top_drop
+                      and _adds(r, f == test.get("given"), beside * top_drop))
             sufficient = _above_zero(r, "gain_ci_low") and g >= max(MIN_GAIN, fraction * top_gain)
             if needed or sufficient:
                 support.setdefault(f, []).append(kind)
@@ -93,6 +95,14 @@ def from_region_test(tests: dict[str, dict[str, Any]], fraction: float = NAME_FR
     avoid = sorted((f for f in mislead if f not in effect), key=lambda f: -mislead[f])
     return {"look": look, "avoid": avoid, "drops": {f: drop[f] for f in look},
             "gains": {f: gain[f] for f in look if np.isfinite(gain[f])}, "support": support}
+
+
+def _adds(row: dict[str, Any], first: bool, bar: float) -> bool:
+    """Does covering this feature still cost the network `bar` once its most needed feature is covered?
+    (True for that feature itself, and for results from before the conditional test was measured.)"""
+    if first or row.get("drop_given") is None:
+        return True
+    return _above_zero(row, "given_ci_low") and float(row["drop_given"]) >= bar
 
 
 def _number(value: Any) -> float:

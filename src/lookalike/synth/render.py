@@ -69,6 +69,8 @@ def canonical_landmarks(ident: dict[str, float], nz: dict[str, Any]) -> np.ndarr
     p[[48, 54], 1] -= nz["smile"]
     p[[60, 64], 1] -= nz["smile"] * 0.8
     p[[49, 53, 59, 55], 1] -= nz["smile"] * 0.4
+    p[49:54, 1] -= ident["lip_full"]  # fuller lips: the upper lip's top up, the lower lip's bottom down
+    p[55:60, 1] += ident["lip_full"]
     p[[65, 66, 67], 1] += nz["mouth_open"]
     p[55:60, 1] += nz["mouth_open"]
     return p
@@ -298,7 +300,7 @@ def render_clean(ident: dict[str, float], nz: dict[str, Any], size: int = SIZE,
     nose_ry = (lm[30, 1] - lm[27, 1]) / 2 + 2
     b = fbox([lm[27:31, 0].mean(), nose_mid], nose_ry)
     nose_t = np.clip((vf[b] - lm[27, 1]) / (lm[30, 1] - lm[27, 1]), 0.0, 1.0)
-    height[b] += (1.5 + 3.5 * nose_t) * bump(uf[b], vf[b], lm[27:31, 0].mean(), nose_mid, 4.5, nose_ry)
+    height[b] += (1.5 + 3.5 * nose_t) * (1.0 + ident["nose_bridge"]) * bump(uf[b], vf[b], lm[27:31, 0].mean(), nose_mid, 4.5, nose_ry)
     add_bump(3.0, lm[30, 0], lm[30, 1] + 2.0, 5.0, 4.0)
     for k in (31, 35):
         add_bump(1.8, lm[k, 0], lm[k, 1] - 1.0, 3.5, 3.0)
@@ -326,7 +328,7 @@ def render_clean(ident: dict[str, float], nz: dict[str, Any], size: int = SIZE,
     for pts, r0, r1 in ((lm[17:22], 0.9, 1.7), (lm[22:27], 1.7, 0.9)):
         b = fbox(pts, 3 + bt)
         over(albedo[b], brow_col, 0.92 * coverage(stroke_sdf(uf[b], vf[b], pts, r0 + bt / 2, r1 + bt / 2), px))
-    lip_col = skin * np.array([0.80, 0.50, 0.52]) + np.array([0.12, 0.02, 0.04])
+    lip_col = (skin * np.array([0.80, 0.50, 0.52]) + np.array([0.12, 0.02, 0.04])) * (1.0 + ident["lip_tone"])
     b = fbox(lm[48:68], 2)
     ub, vb = uf[b], vf[b]
     over(albedo[b], lip_col, coverage(lens_sdf(ub, vb, lm[48], lm[54], lm[49:54], lm[55:60], smooth=False), px))
