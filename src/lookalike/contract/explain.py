@@ -187,11 +187,13 @@ FAITHFULNESS = JsonFile("explain/faithfulness.json", "explain", '{methods: {"<mo
                         "insertion_auc, random_deletion_auc, random_insertion_auc, beats_random, curves}}}",
                         record=Faithfulness)
 REGION_TEST = JsonFile("explain/region_test.json", "explain", "{rule, networks: {<model>: {n_units, needed: [...], "
-                       "sufficient: [...], features: {<feature>: {drop, ci_low, ci_high, needed, gain, gain_ci_low, "
-                       "gain_ci_high, sufficient}}}}}: each face feature of region_n test faces (pairs: both faces) "
-                       "covered with the mean test face; drop = fall of P(right answer); needed = 95 % bootstrap "
-                       "interval above 0; gain = rise of P(right answer) over the mean face when only that feature "
-                       "is shown; sufficient = its interval above 0", record=RegionTest)
+                       "sufficient: [...], given, features: {<feature>: {drop, ci_low, ci_high, needed, gain, "
+                       "gain_ci_low, gain_ci_high, sufficient, drop_given, given_ci_low, given_ci_high}}}}}: each face "
+                       "feature of region_n test faces (pairs: both faces) covered with the mean test face; drop = "
+                       "fall of P(right answer); needed = 95 % bootstrap interval above 0; gain = rise of P(right "
+                       "answer) over the mean face when only that feature is shown; sufficient = its interval above "
+                       "0; drop_given = the further fall when the most needed feature (given) is covered already",
+                       record=RegionTest)
 EXPLAIN_FILES: list[RunFile] = [
     Artefact("explain/maps/{model}-{method}.npz", "explain", "maps (N×128×128 float32, ≥ 0), paths (relative to "
              "data/), model, method, target; per row: pair, side (Siamese: rows 2k, 2k+1 = the two images of pair k; "

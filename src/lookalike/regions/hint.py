@@ -13,6 +13,12 @@ The rule, per network that tells the two people apart better than chance:
   interval above 0 (the region test's "needed") **and** by at least NAME_FRACTION of the drop of that
   network's most needed feature: covering any part of a face costs a confident network a little, and a
   significant but small drop is that cost, not the difference;
+* and, beside the most needed feature, when covering it still lowers that probability by at least
+  BESIDE_FRACTION of the top drop (interval above 0) on faces whose most needed feature is covered already
+  (the region test's `drop_given`): covering the cheeks or the chin with the mean face also blurs the
+  outline of the jaw beside them, so in a world planted in the jaw alone they cost the networks 0.14 and
+  0.18 against the jaw's 0.26, but nothing once the jaw is covered, while a second planted feature still
+  costs a lot;
 * or when showing it alone on the mean face raises that probability with an interval above 0 ("sufficient")
   by at least NAME_FRACTION of that network's largest such gain and by at least MIN_GAIN: two features that
   each tell the people apart on their own hide each other from covering (covering one leaves the other), not

@@ -319,6 +319,12 @@ def render_clean(ident: dict[str, float], nz: dict[str, Any], size: int = SIZE,
 
     albedo = np.ones(uf.shape + (3,)) * skin
     _cheek_contour(albedo, cheek, ident, fbox, uf, vf)
+    # planted: the skin of the nose's bridge and tip darker or lighter (`nose_tone`), over their own bumps
+    for cx, cy, rx, ry in ((lm[27:31, 0].mean(), nose_mid, 4.5, nose_ry), (lm[30, 0], lm[30, 1] + 2.0, 5.0, 4.0)):
+        if not ident["nose_tone"]:
+            break
+        b = fbox([cx, cy], max(rx, ry))
+        albedo[b] *= 1.0 + ident["nose_tone"] * bump(uf[b], vf[b], cx, cy, rx, ry)[..., None]
     for side in (-1, 1):  # blush (nuisance): placed from the face width, never from the planted cheekbones
         bx = 64 + side * (22.5 + nz["face_width"] * 0.5)
         b = fbox([bx, 86], 8)
