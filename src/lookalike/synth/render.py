@@ -239,6 +239,16 @@ def _cheek_contour(albedo: np.ndarray, cheek: list[tuple[float, float]], ident: 
         albedo[b] *= 1.0 + ident["cheek_tone"] * bump(uf[b], vf[b], cx, cy, CHEEK_RX, CHEEK_RY, ang)[..., None]
 
 
+def _nose_tone(albedo: np.ndarray, bumps: list[tuple[float, float, float, float]], tone: float, fbox: Any,
+               uf: np.ndarray, vf: np.ndarray) -> None:
+    """Planted: the skin of the nose's bridge and tip darker or lighter (`nose_tone`), over their own bumps."""
+    if not tone:  # midway between the two people: the face renders exactly as before the tone was planted
+        return
+    for cx, cy, rx, ry in bumps:
+        b = fbox([cx, cy], max(rx, ry))
+        albedo[b] *= 1.0 + tone * bump(uf[b], vf[b], cx, cy, rx, ry)[..., None]
+
+
 def render_clean(ident: dict[str, float], nz: dict[str, Any], size: int = SIZE,
                  background: np.ndarray | None = None, cache: dict[Any, Any] | None = None
                  ) -> tuple[np.ndarray, np.ndarray]:
@@ -319,12 +329,8 @@ def render_clean(ident: dict[str, float], nz: dict[str, Any], size: int = SIZE,
 
     albedo = np.ones(uf.shape + (3,)) * skin
     _cheek_contour(albedo, cheek, ident, fbox, uf, vf)
-    # planted: the skin of the nose's bridge and tip darker or lighter (`nose_tone`), over their own bumps
-    for cx, cy, rx, ry in ((lm[27:31, 0].mean(), nose_mid, 4.5, nose_ry), (lm[30, 0], lm[30, 1] + 2.0, 5.0, 4.0)):
-        if not ident["nose_tone"]:
-            break
-        b = fbox([cx, cy], max(rx, ry))
-        albedo[b] *= 1.0 + ident["nose_tone"] * bump(uf[b], vf[b], cx, cy, rx, ry)[..., None]
+    _nose_tone(albedo, [(lm[27:31, 0].mean(), nose_mid, 4.5, nose_ry), (lm[30, 0], lm[30, 1] + 2.0, 5.0, 4.0)],
+               ident["nose_tone"], fbox, uf, vf)
     for side in (-1, 1):  # blush (nuisance): placed from the face width, never from the planted cheekbones
         bx = 64 + side * (22.5 + nz["face_width"] * 0.5)
         b = fbox([bx, 86], 8)
