@@ -20,7 +20,7 @@ REGIONS: dict[str, dict[str, tuple[float, float]]] = {
     # where the cheekbones sit, how far they stand out, and how dark the skin is over them (a contour in the
     # albedo, so it shows under every light; the shading of the bump alone changes with the light's direction)
     "cheekbones": {"cheek_dx": (0.0, 2.0), "cheek_dy": (0.0, -0.75), "cheek_amp": (2.4, 2.8), "cheek_tone": (0.0, -0.4)},
-    # nose, jaw and mouth were made plainer (2026-12-03). With only nose_width 1.6 / nose_length 2.0,
+    # nose, jaw and mouth were made plainer (2026-12-04). With only nose_width 1.6 / nose_length 2.0,
     # jaw_width 3.0 and mouth_width 2.6, strength 3 changed far fewer pixels than the cheekbones do (summed
     # change: nose 0.44x, jaw 0.65x, mouth 0.12x), a logistic regression on 56x56 grey pixels told the people
     # apart 75 %, 73 % and 63 % of the time (a linear model on 32x32-pooled pixels of cheekbones@3: 99.3 %),

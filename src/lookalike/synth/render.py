@@ -310,7 +310,8 @@ def render_clean(ident: dict[str, float], nz: dict[str, Any], size: int = SIZE,
     nose_ry = (lm[30, 1] - lm[27, 1]) / 2 + 2
     b = fbox([lm[27:31, 0].mean(), nose_mid], nose_ry)
     nose_t = np.clip((vf[b] - lm[27, 1]) / (lm[30, 1] - lm[27, 1]), 0.0, 1.0)
-    height[b] += (1.5 + 3.5 * nose_t) * (1.0 + ident["nose_bridge"]) * bump(uf[b], vf[b], lm[27:31, 0].mean(), nose_mid, 4.5, nose_ry)
+    bridge = (1.5 + 3.5 * nose_t) * (1.0 + ident["nose_bridge"])  # planted: how high the bridge stands
+    height[b] += bridge * bump(uf[b], vf[b], lm[27:31, 0].mean(), nose_mid, 4.5, nose_ry)
     add_bump(3.0, lm[30, 0], lm[30, 1] + 2.0, 5.0, 4.0)
     for k in (31, 35):
         add_bump(1.8, lm[k, 0], lm[k, 1] - 1.0, 3.5, 3.0)
