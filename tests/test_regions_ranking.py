@@ -161,6 +161,30 @@ def test_a_neighbour_that_adds_nothing_once_the_top_feature_is_covered_is_not_na
     assert hint.from_region_test({"classifier": two})["look"] == ["cheekbones", "forehead"]
 
 
+def test_a_shadow_of_the_top_feature_is_not_named_for_its_gain_and_what_it_adds_counts_for_one_network():
+    """jaw@3: showing the cheeks alone lifted the Siamese network's answer (they hold the jaw's outline), but
+    once the jaw is covered, covering them costs little: a shadow, not named. nose+mouth@3: the classifier
+    alone names the nose, whose drop is small beside the mouth's but large once the mouth is covered."""
+    def row(drop: float, given: float, gain: float = 0.0) -> dict:
+        return {**_row(drop), "drop_given": given, "given_ci_low": given - 0.05, "given_ci_high": given + 0.05,
+                "gain": gain, "gain_ci_low": gain - 0.04, "gain_ci_high": gain + 0.04, "sufficient": gain > 0.04}
+
+    siamese = {"n_units": 100, "given": "jaw", "needed": ["jaw", "cheeks"], "sufficient": ["cheeks"],
+               "features": {"jaw": row(0.344, 0.0), "cheeks": row(0.312, 0.056, gain=0.116), "eyes": row(0.0, 0.0)}}
+    assert hint.from_region_test({"siamese": siamese})["look"] == ["jaw"]
+    siamese["features"]["cheeks"]["drop_given"] = 0.2  # it keeps most of its effect: not a shadow, named
+    assert hint.from_region_test({"siamese": siamese})["look"] == ["jaw", "cheeks"]
+    classifier = {"n_units": 100, "given": "mouth", "needed": ["mouth", "nose"],
+                  "features": {"mouth": row(0.242, 0.0), "nose": row(0.111, 0.217), "eyes": row(0.0, 0.0)}}
+    siamese = {"n_units": 100, "given": "mouth", "needed": ["mouth", "nose"],
+               "features": {"mouth": row(0.465, 0.0), "nose": row(0.418, 0.005), "eyes": row(0.0, 0.0)}}
+    both = {"classifier": classifier, "siamese": siamese}
+    chosen = hint.from_region_test(both)
+    assert chosen["look"] == ["mouth", "nose"] and chosen["support"]["nose"] == ["classifier"]
+    classifier["features"]["nose"]["drop_given"] = 0.09  # 0.111 / 0.242 and 0.09 / 0.242: under ALONE_FRACTION
+    assert hint.from_region_test(both)["look"] == ["mouth"]
+
+
 def test_the_maps_fallback_names_the_strong_consensus():
     maps = {"m1": {"forehead": 2.0, "cheekbones": 1.8, "eyes": 0.3, "mouth": 0.5, "nose": 1.0},
             "m2": {"forehead": 1.6, "cheekbones": 2.2, "eyes": 0.4, "mouth": 0.6, "nose": 0.9}}

@@ -18,14 +18,16 @@ The rule, per network that tells the two people apart better than chance:
   (the region test's `drop_given`): covering the cheeks or the chin with the mean face also blurs the
   outline of the jaw beside them, so in a world planted in the jaw alone they cost the networks 0.14 and
   0.18 against the jaw's 0.26, but nothing once the jaw is covered, while a second planted feature still
-  costs a lot;
+  costs a lot. A feature that keeps less than SHADOW_SHARE of its drop once the top one is covered is a
+  *shadow* of it and is not named for its gain either (showing the cheeks alone shows the jaw's outline);
 * or when showing it alone on the mean face raises that probability with an interval above 0 ("sufficient")
   by at least NAME_FRACTION of that network's largest such gain and by at least MIN_GAIN: two features that
   each tell the people apart on their own hide each other from covering (covering one leaves the other), not
   from showing. The mean face is far from any real face, so a network's answers on it swing both ways and a
   small gain there is that noise;
 * with two networks that learnt, a feature is named when both name it, or when one names it with at least
-  ALONE_FRACTION of its own largest effect: covering any feature with the mean face also costs each network
+  ALONE_FRACTION of its own largest effect (its drop, its further drop beside the top feature, or its
+  gain): covering any feature with the mean face also costs each network
   something of its own (on the demo's data the Siamese network lost 0.066 for the eyebrows, which are not
   planted, and the classifier 0.03), and two networks of different training rarely share that cost;
 * features are ranked by their largest effect (drop or gain) over the networks, at most MAX_LOOK of them;
@@ -48,6 +50,7 @@ from ..face.regions import PLAIN
 NAME_FRACTION = 0.3  # of the largest drop in the same network: chosen on benchmarks/hint_recovery.py
 ALONE_FRACTION = 0.5  # of its network's largest effect: what a feature only one of two networks names needs
 BESIDE_FRACTION = 0.3  # of the largest drop: what a feature must still cost once the most needed one is covered
+SHADOW_SHARE = 0.5  # of its own drop: what a feature keeps once the most needed one is covered, or it is a shadow
 MAX_LOOK = 3
 MIN_GAIN = 0.05  # a feature shown alone on the mean face must lift the right answer at least this much
 FIRM_DROP = 0.05  # a first feature whose drop's lower bound reaches this in some network rests on something
@@ -82,13 +85,17 @@ def from_region_test(tests: dict[str, dict[str, Any]], fraction: float = NAME_FR
         top_gain = _largest(rows, "gain")
         for f, r in rows.items():
             d, hi, g = float(r["drop"]), float(r["ci_high"]), _number(r.get("gain"))
-            needed = (top_drop > 0 and _above_zero(r, "ci_low") and d >= fraction * top_drop
-                      and _adds(r, f == test.get("given"), beside * top_drop))
-            sufficient = _above_zero(r, "gain_ci_low") and g >= max(MIN_GAIN, fraction * top_gain)
+            adds = _adds(r, f == test.get("given"), beside * top_drop)
+            shadow = _shadow(r, f == test.get("given"))
+            needed = top_drop > 0 and _above_zero(r, "ci_low") and d >= fraction * top_drop and adds
+            sufficient = (_above_zero(r, "gain_ci_low") and g >= max(MIN_GAIN, fraction * top_gain)
+                          and not shadow)
             if needed or sufficient:
                 support.setdefault(f, []).append(kind)
                 effect[f] = max(effect.get(f, -np.inf), d if needed else -np.inf, g if sufficient else -np.inf)
+                further = _number(r.get("drop_given")) if needed and f != test.get("given") else 0.0
                 relative[f] = max(relative.get(f, 0.0), d / top_drop if needed else 0.0,
+                                  further / top_drop if np.isfinite(further) and top_drop > 0 else 0.0,
                                   g / top_gain if sufficient and top_gain > 0 else 0.0)
                 drop[f] = max(drop.get(f, -np.inf), d)
                 gain[f] = max(gain.get(f, -np.inf), g)
@@ -109,6 +116,15 @@ def _adds(row: dict[str, Any], first: bool, bar: float) -> bool:
     if first or row.get("drop_given") is None:
         return True
     return _above_zero(row, "given_ci_low") and float(row["drop_given"]) >= bar
+
+
+def _shadow(row: dict[str, Any], first: bool) -> bool:
+    """A feature whose covering costs the network something, but less than SHADOW_SHARE of that once the
+    most needed feature is covered: it matters only together with that feature (the cheeks beside the jaw,
+    whose covering blurs the jaw's outline), so showing it alone is no evidence of its own either."""
+    if first or row.get("drop_given") is None or not _above_zero(row, "ci_low"):
+        return False
+    return float(row["drop_given"]) < SHADOW_SHARE * float(row["drop"])
 
 
 def _number(value: Any) -> float:
