@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import struct
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from lookalike.study.setup import open_study
 
 IDENTITIES = FAKE_IDENTITIES["plain"]
 
+RANDOM_PATH = re.compile(r"/api/p/[A-Za-z0-9_-]+/img/[A-Za-z0-9_-]+")
 FORBIDDEN = [*IDENTITIES, "faces/", "truth", "label", "identity", "same", "different", ".png"]
 
 
@@ -59,7 +61,10 @@ def test_pages_scripts_and_state_carry_no_answer(sessions):
         assert not any(w in text for w in [*IDENTITIES, "faces/", "truth"]), name
     for s in seen:
         for text in s["texts"][:1] + s["texts"][2:]:  # the page and the test-phase state
-            assert not any(w in text.lower() for w in FORBIDDEN), text[:300]
+            # random link and image tokens are taken out first: read case-blind, one of their 16 letters in
+            # a row can spell a forbidden word by chance (it failed a CI run once), which leaks nothing
+            words = RANDOM_PATH.sub("/api/p/<token>/img/<id>", text).replace(s["token"], "<token>").lower()
+            assert not any(w in words for w in FORBIDDEN), text[:300]
         for pair in s["test"]:
             assert set(pair) == {"trial", "a", "b"}
 
