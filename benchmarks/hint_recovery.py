@@ -241,28 +241,20 @@ def sweep(worlds: list[dict[str, Any]], fractions: tuple[float, ...] = (0.0, 0.1
     (how NAME_FRACTION was chosen). Worlds without a learnt network score 0 as in the main result."""
     from lookalike.regions.hint import ALONE_FRACTION, BESIDE_FRACTION, NAME_FRACTION, from_region_test
 
+    def scored(**bars: float) -> dict[str, float]:
+        """Mean hint precision and recall over the worlds had from_region_test used these bars."""
+        scores = [precision_recall(from_region_test(w["region_tests"], **bars)["look"] if w.get("region_tests")
+                                   else [], set(w.get("planted", w.get("regions", [])))) for w in worlds]
+        return {"precision": round(float(np.mean([p for p, _ in scores])), 3),
+                "recall": round(float(np.mean([r for _, r in scores])), 3)}
+
     out: dict[str, Any] = {"chosen": NAME_FRACTION, "alone_fraction": ALONE_FRACTION,
                            "beside_fraction": BESIDE_FRACTION}
-    for fraction in fractions:
-        prec, rec = [], []
-        for w in worlds:
-            look = from_region_test(w["region_tests"], fraction)["look"] if w.get("region_tests") else []
-            p, r = precision_recall(look, set(w.get("planted", w.get("regions", []))))
-            prec.append(p)
-            rec.append(r)
-        out[f"{fraction:g}"] = {"precision": round(float(np.mean(prec)), 3), "recall": round(float(np.mean(rec)), 3)}
-    for alone in (0.0, 0.3, 0.4, 0.5, 0.6, 0.8, 1.01):  # at NAME_FRACTION; 0: either network; 1.01: both
-        scores = [precision_recall(from_region_test(w["region_tests"], NAME_FRACTION, alone)["look"]
-                                   if w.get("region_tests") else [], set(w.get("planted", w.get("regions", []))))
-                  for w in worlds]
-        out[f"alone={alone:g}"] = {"precision": round(float(np.mean([p for p, _ in scores])), 3),
-                                   "recall": round(float(np.mean([r for _, r in scores])), 3)}
-    for beside in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5):  # what a feature must add once the top one is covered
-        scores = [precision_recall(from_region_test(w["region_tests"], NAME_FRACTION, ALONE_FRACTION, beside)["look"]
-                                   if w.get("region_tests") else [], set(w.get("planted", w.get("regions", []))))
-                  for w in worlds]
-        out[f"beside={beside:g}"] = {"precision": round(float(np.mean([p for p, _ in scores])), 3),
-                                     "recall": round(float(np.mean([r for _, r in scores])), 3)}
+    out.update({f"{fraction:g}": scored(fraction=fraction) for fraction in fractions})
+    # at NAME_FRACTION; alone 0: either network; 1.01: both
+    out.update({f"alone={alone:g}": scored(alone=alone) for alone in (0.0, 0.3, 0.4, 0.5, 0.6, 0.8, 1.01)})
+    # what a feature must still cost once the top one is covered
+    out.update({f"beside={beside:g}": scored(beside=beside) for beside in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)})
     return out
 
 

@@ -85,15 +85,15 @@ def from_region_test(tests: dict[str, dict[str, Any]], fraction: float = NAME_FR
         top_gain = _largest(rows, "gain")
         for f, r in rows.items():
             d, hi, g = float(r["drop"]), float(r["ci_high"]), _number(r.get("gain"))
-            adds = _adds(r, f == test.get("given"), beside * top_drop)
-            shadow = _shadow(r, f == test.get("given"))
-            needed = top_drop > 0 and _above_zero(r, "ci_low") and d >= fraction * top_drop and adds
+            first = f == test.get("given")  # the feature the conditional test covered first
+            needed = (top_drop > 0 and _above_zero(r, "ci_low") and d >= fraction * top_drop
+                      and _adds(r, first, beside * top_drop))
             sufficient = (_above_zero(r, "gain_ci_low") and g >= max(MIN_GAIN, fraction * top_gain)
-                          and not shadow)
+                          and not _shadow(r, first))
             if needed or sufficient:
                 support.setdefault(f, []).append(kind)
                 effect[f] = max(effect.get(f, -np.inf), d if needed else -np.inf, g if sufficient else -np.inf)
-                further = _number(r.get("drop_given")) if needed and f != test.get("given") else 0.0
+                further = _number(r.get("drop_given")) if needed and not first else 0.0
                 relative[f] = max(relative.get(f, 0.0), d / top_drop if needed else 0.0,
                                   further / top_drop if np.isfinite(further) and top_drop > 0 else 0.0,
                                   g / top_gain if sufficient and top_gain > 0 else 0.0)
