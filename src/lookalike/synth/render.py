@@ -308,11 +308,12 @@ def render_clean(ident: dict[str, float], nz: dict[str, Any], size: int = SIZE,
 
     nose_mid = (lm[27, 1] + lm[30, 1]) / 2
     nose_ry = (lm[30, 1] - lm[27, 1]) / 2 + 2
-    b = fbox([lm[27:31, 0].mean(), nose_mid], nose_ry)
+    nose_bumps = [(lm[27:31, 0].mean(), nose_mid, 4.5, nose_ry), (lm[30, 0], lm[30, 1] + 2.0, 5.0, 4.0)]  # bridge, tip
+    b = fbox(nose_bumps[0][:2], nose_ry)
     nose_t = np.clip((vf[b] - lm[27, 1]) / (lm[30, 1] - lm[27, 1]), 0.0, 1.0)
     bridge = (1.5 + 3.5 * nose_t) * (1.0 + ident["nose_bridge"])  # planted: how high the bridge stands
-    height[b] += bridge * bump(uf[b], vf[b], lm[27:31, 0].mean(), nose_mid, 4.5, nose_ry)
-    add_bump(3.0, lm[30, 0], lm[30, 1] + 2.0, 5.0, 4.0)
+    height[b] += bridge * bump(uf[b], vf[b], *nose_bumps[0])
+    add_bump(3.0, *nose_bumps[1])
     for k in (31, 35):
         add_bump(1.8, lm[k, 0], lm[k, 1] - 1.0, 3.5, 3.0)
     for c in brow_c:
@@ -330,8 +331,7 @@ def render_clean(ident: dict[str, float], nz: dict[str, Any], size: int = SIZE,
 
     albedo = np.ones(uf.shape + (3,)) * skin
     _cheek_contour(albedo, cheek, ident, fbox, uf, vf)
-    _nose_tone(albedo, [(lm[27:31, 0].mean(), nose_mid, 4.5, nose_ry), (lm[30, 0], lm[30, 1] + 2.0, 5.0, 4.0)],
-               ident["nose_tone"], fbox, uf, vf)
+    _nose_tone(albedo, nose_bumps, ident["nose_tone"], fbox, uf, vf)
     for side in (-1, 1):  # blush (nuisance): placed from the face width, never from the planted cheekbones
         bx = 64 + side * (22.5 + nz["face_width"] * 0.5)
         b = fbox([bx, 86], 8)
