@@ -73,6 +73,20 @@ def test_precision_setting_resolves_per_device(monkeypatch):
         make_config("fast", {"precision": "fp8"})
 
 
+def test_bf16_counts_only_when_the_cpu_computes_it_natively(monkeypatch):
+    """oneDNN reports bf16 on any AVX-512 CPU and emulates it there, slower than fp32: auto must not pick it."""
+    import torch
+
+    import lookalike.runtime as rt
+
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False, raising=False)
+    assert not rt.cpu_has_bf16() and rt.training_precision("auto", "cpu") == "fp32"
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True, raising=False)
+    assert rt.cpu_has_bf16() and rt.training_precision("auto", "cpu") == "bf16"
+
+
 @pytest.fixture(scope="module")
 def toy_run(tmp_path_factory):
     from lookalike.fakerun import make_fake_run
