@@ -20,6 +20,7 @@ def test_two_process_ddp_run_on_cpu(tmp_path, model):
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
            "-m", "lookalike", "train", str(run.root), "--model", model, "--preset", "tiny",
            "--epochs", "2", "--set", "batch_size=16", "--set", "val_pairs=40", "--set", "test_pairs=40",
+           "--set", "stop_when_perfect=false",
            "--device", "cpu", "--json"]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -156,3 +156,25 @@ def test_a_preset_may_give_one_network_its_own_settings_and_flags_still_win():
     assert (siamese.batch_size, siamese.epochs) == (32, 40)
     assert make_config("fast", {"batch_size": "24"}, model="classifier").batch_size == 24
     assert make_config("paper", model="classifier") == make_config("paper")
+
+
+def test_training_stops_once_validation_is_perfect_and_keeps_the_same_network(toy_run, monkeypatch):
+    """The kept network is the first epoch with the best validation accuracy, so the epochs after 100 % are
+    skipped; training them anyway ends with byte-identical weights and test scores."""
+    from lookalike.training.loop import Trainer, train
+
+    def validate(trainer):  # validation accuracy by epoch: 100 % first at epoch 2
+        trainer.epochs_validated = getattr(trainer, "epochs_validated", 0) + 1
+        return {"val_loss": 0.1, "val_accuracy": 0.5 if trainer.epochs_validated == 1 else 1.0}
+
+    monkeypatch.setattr(Trainer, "_validate", validate)
+    out = toy_run.root / "models" / "classifier"
+    quick = {"epochs": 3, "input_size": 32, "val_pairs": 20, "test_pairs": 20}
+    full = train(toy_run, "classifier", "tiny", {**quick, "stop_when_perfect": False}, seed=0, device="cpu")
+    weights = (out / "model.safetensors").read_bytes()
+    assert (full["best_epoch"], full["epochs_run"]) == (2, 3)
+    assert len((out / "metrics.jsonl").read_text().splitlines()) == 3
+    stopped = train(toy_run, "classifier", "tiny", quick, seed=0, device="cpu")
+    assert (stopped["best_epoch"], stopped["epochs_run"], stopped["epochs"]) == (2, 2, 3)
+    assert len((out / "metrics.jsonl").read_text().splitlines()) == 2
+    assert (out / "model.safetensors").read_bytes() == weights and stopped["test"] == full["test"]

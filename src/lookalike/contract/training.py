@@ -80,6 +80,7 @@ class NetworkSummary(ModelSummary):
     world_size: int | None = None
     calibration: Calibration | None = None
     epochs: int | None = shown("epochs")
+    epochs_run: int | None = shown("epochs run")  # fewer than `epochs` once validation accuracy reached 100 %
     best_epoch: int | None = shown("best epoch (validation)")
     best_val_accuracy: float | None = shown("best validation accuracy", "percent")
     parameters: int | None = shown("parameters")

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -417,6 +419,11 @@ class Trainer:
                 write_test_pairs(self.run, self.test_set.paths, *self.test_pairs)
         t_run = time.perf_counter()
         for epoch in range(start, self.cfg.epochs + 1):
+            if self._cannot_improve(best):
+                _say(f"{self.kind}: validation accuracy reached 100 % at epoch {best['epoch']}; later epochs "
+                     "cannot change the kept network, so training stops (--set stop_when_perfect=false trains "
+                     f"all {self.cfg.epochs})")
+                break
             t0 = time.perf_counter()
             rec: dict[str, Any] = {"epoch": epoch, **self.train_epoch(epoch, on_step)}
             train_seconds = time.perf_counter() - t0
@@ -438,6 +445,11 @@ class Trainer:
         ddp.barrier(self.dist)
         ddp.teardown(self.dist)
         return summary
+
+    def _cannot_improve(self, best: dict[str, Any]) -> bool:
+        """Whether the kept network is final: it is the first epoch with the best validation accuracy, so once
+        that is 100 % no later epoch replaces it."""
+        return self.cfg.stop_when_perfect and best["val_accuracy"] >= 1.0
 
     def _calibrate(self, best: dict[str, Any]) -> dict[str, Any]:
         """Fit the temperature on the validation split and save it with the network (model.json), so every
@@ -476,7 +488,8 @@ class Trainer:
             "model": self.kind, "preset": self.cfg.preset, "seed": self.seed, "device": self.device,
             "precision": self.precision,
             "world_size": self.dist.world,
-            "epochs": self.cfg.epochs, "best_epoch": best["epoch"], "best_val_accuracy": best["val_accuracy"],
+            "epochs": self.cfg.epochs, "epochs_run": records[-1]["epoch"] if records else 0,
+            "best_epoch": best["epoch"], "best_val_accuracy": best["val_accuracy"],
             "test_accuracy": test["accuracy"], "paper_test_accuracy": PAPER_TEST_ACCURACY[self.kind],
             "test": test, "calibration": calibration,
             "n_train": len(self.train_set), "n_val": len(self.val_set), "n_test": len(self.test_set),
@@ -487,6 +500,12 @@ class Trainer:
             "final": records[-1] if records else None,
         }
         return NETWORK_SUMMARY.write(self.run, summary, kind=self.kind) if self.dist.main else NetworkSummary(**summary)
+
+
+def _say(msg: str) -> None:
+    """One line on stderr, silent under LOOKALIKE_QUIET=1 like the progress lines."""
+    if os.environ.get("LOOKALIKE_QUIET") != "1":
+        print(msg, file=sys.stderr, flush=True)
 
 
 def _temperature_layer(net: nn.Module) -> Temperature:

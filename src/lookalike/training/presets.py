@@ -68,6 +68,10 @@ class TrainConfig:
     test_pairs: int = 2000  # paper: 2000; fewer when the split is small
     limit_train: int = 0  # use only the first N training images (0 = all); for smoke runs
     eval_batch_size: int = 100
+    # stop once validation accuracy is 100 %: the kept network is the first epoch with the best validation
+    # accuracy, and nothing can beat 100 %, so later epochs would change only the curves (the saved
+    # network, its test scores and every later stage stay the same). false trains every epoch.
+    stop_when_perfect: bool = True
     # after training, fit a temperature on the validation split so probabilities mean what they say
     # (not in the paper; the answers do not change)
     calibrate: bool = False
