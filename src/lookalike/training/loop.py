@@ -420,7 +420,7 @@ class Trainer:
         t_run = time.perf_counter()
         for epoch in range(start, self.cfg.epochs + 1):
             if self._cannot_improve(best):
-                _say(f"{self.kind}: validation accuracy reached 100 % at epoch {best['epoch']}; later epochs "
+                _say(main, f"{self.kind}: validation accuracy reached 100 % at epoch {best['epoch']}; later epochs "
                      "cannot change the kept network, so training stops (--set stop_when_perfect=false trains "
                      f"all {self.cfg.epochs})")
                 break
@@ -502,9 +502,9 @@ class Trainer:
         return NETWORK_SUMMARY.write(self.run, summary, kind=self.kind) if self.dist.main else NetworkSummary(**summary)
 
 
-def _say(msg: str) -> None:
-    """One line on stderr, silent under LOOKALIKE_QUIET=1 like the progress lines."""
-    if os.environ.get("LOOKALIKE_QUIET") != "1":
+def _say(main: bool, msg: str) -> None:
+    """One line on stderr from the main process, silent under LOOKALIKE_QUIET=1 like the progress lines."""
+    if main and os.environ.get("LOOKALIKE_QUIET") != "1":
         print(msg, file=sys.stderr, flush=True)
 
 
