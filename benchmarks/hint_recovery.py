@@ -13,7 +13,7 @@ score:
 
 Goal (issue 14): hint precision >= 0.9 and recall >= 0.9 averaged over the worlds.
 
-    python benchmarks/hint_recovery.py              # all 30 worlds (~45 min on 2 CPU cores)
+    python benchmarks/hint_recovery.py              # all 30 worlds (about 1 h 50 min on 2 CPU cores without bf16)
     python benchmarks/hint_recovery.py --quick      # 6 worlds: a quicker subset while iterating
     python benchmarks/hint_recovery.py --worlds nose@2.5,jaw+nose@1.5 --keep runs/worlds
 
