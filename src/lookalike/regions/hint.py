@@ -22,8 +22,8 @@ The rule, per network that tells the two people apart better than chance:
   *shadow* of it and is not named for its gain either (showing the cheeks alone shows the jaw's outline).
   That further drop needs no interval of its own above 0: the feature's own drop has one already, and
   on 100 units the difference of two coverings is noisy (the demo's classifier, fp32: cheekbones 0.089
-  further, interval from -0.004, so the hint named the forehead alone; on the 14 worlds at strength 3 the
-  interval changed nothing);
+  further, interval from -0.004, so the hint named the forehead alone; on the 30 worlds of
+  benchmarks/hint_recovery.py the interval changed nothing);
 * or when showing it alone on the mean face raises that probability with an interval above 0 ("sufficient")
   by at least NAME_FRACTION of that network's largest such gain and by at least MIN_GAIN: two features that
   each tell the people apart on their own hide each other from covering (covering one leaves the other), not
