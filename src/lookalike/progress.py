@@ -34,9 +34,14 @@ def _interactive(stream: IO[str]) -> bool:
         return False
 
 
+def quiet() -> bool:
+    """LOOKALIKE_QUIET=1: no progress lines, and no other lines about long work either."""
+    return os.environ.get("LOOKALIKE_QUIET") == "1"
+
+
 def progress(iterable: Iterable[T] | None = None, **kwargs: Any) -> Any:
     """A tqdm bar on a terminal, a `LineProgress` otherwise; silent when LOOKALIKE_QUIET=1 or disable=True."""
-    kwargs.setdefault("disable", os.environ.get("LOOKALIKE_QUIET") == "1")
+    kwargs.setdefault("disable", quiet())
     kwargs.setdefault("file", sys.stderr)
     if not _interactive(kwargs["file"]):
         return LineProgress(iterable, **kwargs)

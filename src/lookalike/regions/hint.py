@@ -97,9 +97,10 @@ def from_region_test(tests: dict[str, dict[str, Any]], fraction: float = NAME_FR
             if needed or sufficient:
                 support.setdefault(f, []).append(kind)
                 effect[f] = max(effect.get(f, -np.inf), d if needed else -np.inf, g if sufficient else -np.inf)
-                further = _number(r.get("drop_given")) if needed and not first else 0.0
+                further = _further(r, first) if needed else None
                 relative[f] = max(relative.get(f, 0.0), d / top_drop if needed else 0.0,
-                                  further / top_drop if np.isfinite(further) and top_drop > 0 else 0.0,
+                                  further / top_drop if further is not None and np.isfinite(further)
+                                  and top_drop > 0 else 0.0,
                                   g / top_gain if sufficient and top_gain > 0 else 0.0)
                 drop[f] = max(drop.get(f, -np.inf), d)
                 gain[f] = max(gain.get(f, -np.inf), g)
@@ -117,18 +118,22 @@ def from_region_test(tests: dict[str, dict[str, Any]], fraction: float = NAME_FR
 def _adds(row: dict[str, Any], first: bool, bar: float) -> bool:
     """Does covering this feature still cost the network `bar` once its most needed feature is covered?
     (True for that feature itself, and for results from before the conditional test was measured.)"""
-    if first or row.get("drop_given") is None:
-        return True
-    return float(row["drop_given"]) >= bar
+    further = _further(row, first)
+    return further is None or further >= bar
 
 
 def _shadow(row: dict[str, Any], first: bool) -> bool:
     """A feature whose covering costs the network something, but less than SHADOW_SHARE of that once the
     most needed feature is covered: it matters only together with that feature (the cheeks beside the jaw,
     whose covering blurs the jaw's outline), so showing it alone is no evidence of its own either."""
-    if first or row.get("drop_given") is None or not _above_zero(row, "ci_low"):
-        return False
-    return float(row["drop_given"]) < SHADOW_SHARE * float(row["drop"])
+    further = _further(row, first)
+    return further is not None and _above_zero(row, "ci_low") and further < SHADOW_SHARE * float(row["drop"])
+
+
+def _further(row: dict[str, Any], first: bool) -> float | None:
+    """The feature's further drop once the most needed feature is covered (drop_given); None for that
+    feature itself and for results from before the conditional test was measured."""
+    return None if first or row.get("drop_given") is None else float(row["drop_given"])
 
 
 def _number(value: Any) -> float:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -33,7 +32,7 @@ from ..models import build_model, save_model, siamese_loss
 from ..models.layers import Temperature, last_linear
 from ..models.registry import to_device
 from ..pairs import make_pairs, pair_count, write_test_pairs
-from ..progress import progress
+from ..progress import progress, quiet
 from ..runfolder import Run
 from ..runtime import pick_device, training_precision
 from . import ddp
@@ -504,7 +503,7 @@ class Trainer:
 
 def _say(main: bool, msg: str) -> None:
     """One line on stderr from the main process, silent under LOOKALIKE_QUIET=1 like the progress lines."""
-    if main and os.environ.get("LOOKALIKE_QUIET") != "1":
+    if main and not quiet():
         print(msg, file=sys.stderr, flush=True)
 
 
