@@ -35,7 +35,8 @@ STEPS: list[tuple[str, str, dict[str, Any], bool]] = [
     ("facemap", "facemap", {"per_split": "{facemap_per_split}"}, False),
     ("fool", "fool", {"n": "{fool_n}", "max_steps": "{fool_steps}"}, False),
     ("explain", "explain", {"methods": "{explain_methods}", "n": "{explain_n}", "sanity_n": "{sanity_n}",
-                            "cascade_steps": "{cascade_steps}", "faithfulness_steps": "{faith_steps}"}, False),
+                            "cascade_steps": "{cascade_steps}", "faithfulness_steps": "{faith_steps}",
+                            "region_n": "{region_n}"}, False),
     ("regions", "regions", {}, False),
     ("study-pre", "study_simulate", {"group": "pre", "n": "{participants}", "accuracy": 0.5267}, False),
     ("study-post", "study_simulate", {"group": "post", "n": "{participants}", "accuracy": 0.6367}, False),
@@ -66,12 +67,12 @@ PROFILES: dict[str, dict[str, Any]] = {
              # occlusion (100 covered copies of every face, at each of the 2 x 21 randomisation steps) would
              # double the explain stage; `lookalike explain` runs it by default
              "explain_methods": ["guided_backprop", "grad_cam", "guided_grad_cam", "integrated_gradients"],
-             "explain_n": 16, "sanity_n": 2, "cascade_steps": 0, "faith_steps": 8, "participants": 30,
+             "explain_n": 16, "sanity_n": 2, "cascade_steps": 0, "faith_steps": 8, "region_n": 100, "participants": 30,
              "bootstrap": 2000, "facemap_per_split": 300},
     "quick": {"n_per_identity": 220, "strength": 2.0, "region_dropout": 0.5, "preset": "tiny", "classifier_epochs": 1,
               "siamese_epochs": 1, "input_size": 96, "fool_n": 3, "fool_steps": 10,
               "explain_methods": ["guided_backprop", "grad_cam"],
-              "explain_n": 2, "sanity_n": 1, "cascade_steps": 2, "faith_steps": 4, "participants": 4,
+              "explain_n": 2, "sanity_n": 1, "cascade_steps": 2, "faith_steps": 4, "region_n": 30, "participants": 4,
               "bootstrap": 200, "facemap_per_split": 60},
 }
 
