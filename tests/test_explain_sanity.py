@@ -157,3 +157,17 @@ def test_deletion_and_insertion_reward_a_map_that_points_at_the_evidence():
     assert good["beats_random"] and not bad["beats_random"]
     assert len(good["deletion_curve"]) == 9
     assert area(np.ones((1, 5)))[0] == pytest.approx(1.0)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU: the faithfulness curves' GPU path")
+def test_faithfulness_curves_rank_maps_that_live_on_the_gpu():
+    """On CUDA the inputs and maps are on the GPU; ranking their pixels once mixed in a CPU tensor and
+    `lookalike explain --device cuda` stopped there."""
+    x = torch.full((2, 3, 128, 128), 0.5, device="cuda")
+    x[:, :, 40:72, 40:72] = torch.rand(2, 3, 32, 32, device="cuda")
+    oracle = torch.zeros(2, 128, 128, device="cuda")
+    oracle[:, 40:72, 40:72] = 1.0
+    target = torch.ones(2, dtype=torch.long, device="cuda")
+    rnd = curves(PatchModel(), (x,), target, None, steps=4)
+    good = summarise(curves(PatchModel(), (x,), target, (oracle,), steps=4), rnd)
+    assert good["beats_random"]

@@ -42,7 +42,7 @@ def _ranks(maps: torch.Tensor, gen: torch.Generator | None) -> torch.Tensor:
     else:
         order = torch.argsort(maps.reshape(n, -1), dim=1, descending=True, stable=True)
     ranks = torch.empty_like(order)
-    ranks.scatter_(1, order, torch.arange(h * w).expand(n, -1).contiguous())
+    ranks.scatter_(1, order, torch.arange(h * w, device=order.device).expand(n, -1).contiguous())
     return ranks.view(n, 1, h, w)
 
 
