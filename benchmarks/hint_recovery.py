@@ -13,7 +13,7 @@ score:
 
 Goal (issue 14): hint precision >= 0.9 and recall >= 0.9 averaged over the worlds.
 
-    python benchmarks/hint_recovery.py              # all 30 worlds (over an hour on 2 CPU cores; see README)
+    python benchmarks/hint_recovery.py              # all 30 worlds (42 min on 2 CPU cores with bf16; see README)
     python benchmarks/hint_recovery.py --device cuda --jobs 16   # all 30 in about 5 min on one H200 + 16 cores
     python benchmarks/hint_recovery.py --quick      # 6 worlds: a quicker subset while iterating
     python benchmarks/hint_recovery.py --worlds nose@2.5,jaw+nose@1.5 --keep runs/worlds
