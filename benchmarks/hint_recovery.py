@@ -63,8 +63,8 @@ GOAL = {"hint_precision": 0.9, "hint_recall": 0.9}
 # classifier at chance after 24 epochs, 100 % after 30; the Siamese network at chance after 10 epochs at
 # batch 32, 100 % after 30 at batch 16).
 # input_size 64 (the demo trains at 96): a world's planted differences are whole features, which 64 px keep.
-# All 30 worlds, CUDA (2026-12-04): hint precision 0.967 / recall 0.911 (seed 0) and 0.911 / 0.917 (seed 1),
-# against 0.961 / 0.900 at 96 px (CPU, seed 0); jaw+nose@3 and nose+mouth@3, which 96 px missed, were exact.
+# All 30 worlds, CUDA, hint bar BESIDE_FRACTION 0.3 (2026-12-04): precision 0.967 / recall 0.911 (seed 0) and
+# 0.911 / 0.917 (seed 1), against 0.961 / 0.900 at 96 px (CPU, seed 0); jaw+nose@3 and nose+mouth@3, which 96 px missed, were exact.
 PROFILE: dict[str, Any] = {"n_per_identity": 300, "region_dropout": 0.5, "classifier_epochs": 40, "siamese_epochs": 30,
                            "siamese_batch_size": 16, "input_size": 64,
                            "fool_n": 16,
